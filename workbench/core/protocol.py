@@ -1,0 +1,185 @@
+"""The iteration protocol every method and problem follows.
+
+A :class:`Method` is a ``param.Parameterized`` whose hyperparameters are params
+(bounds, docs); it implements
+
+* ``init(problem) -> state``: allocate and validate, once;
+* ``step(problem, state) -> state``: exactly one iteration, no loop inside;
+* ``metrics(problem, state) -> dict[str, float]``: cheap diagnostics.
+
+``step`` reads the params at call time, so a slider moved mid-run acts on the
+next step. The only loop is :func:`workbench.core.run` / :class:`Runner`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import numpy as np
+import param
+
+from .errors import IncompatibleProblem
+
+__all__ = ["Method", "Problem", "ProblemFactory", "jsonable"]
+
+
+def jsonable(value: Any) -> Any:
+    """Convert numpy scalars/arrays and tuples to plain JSON-friendly Python."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _param_values(obj: param.Parameterized) -> dict:
+    out = {}
+    for key, value in obj.param.values().items():
+        if key == "name" or obj.param[key].precedence is not None and obj.param[key].precedence < 0:
+            continue
+        out[key] = jsonable(value)
+    return out
+
+
+class Problem:
+    """Base of every problem: carries its kind, properties and the spec that rebuilds it.
+
+    Attributes
+    ----------
+    kind : str
+        ``"linear"``, ``"objective"``, ``"sequence"``, ``"transport"``, ...; a
+        method declares the kind it solves.
+    properties : frozenset[str]
+        Facts methods may require, e.g. ``{"symmetric", "spd", "m_matrix"}``.
+    metadata : dict
+        Free-form facts for display and theory (grid shape, stencil, ...).
+    """
+
+    kind: ClassVar[str] = "generic"
+
+    def __init__(self, *, name: str = "custom", properties=(), metadata=None, spec=None):
+        self.name = name
+        self.properties = frozenset(properties)
+        self.metadata = dict(metadata or {})
+        self._spec = spec
+
+    def spec(self) -> dict:
+        """Plain-dict spec that rebuilds this problem through the registry."""
+        if self._spec is None:
+            from .errors import MalformedInput
+
+            raise MalformedInput(
+                f"problem {self.name!r} was built by hand and has no spec; build it with "
+                "a registered problem (see `workbench list`) to save or replay it."
+            )
+        return dict(self._spec)
+
+    def describe(self) -> str:
+        return self.name
+
+
+class ProblemFactory(param.Parameterized):
+    """A registered problem: its parameters are params, ``build()`` makes the problem.
+
+    Subclasses set ``registry_name`` through :func:`workbench.core.register_problem`.
+    """
+
+    registry_name: ClassVar[str] = ""
+    problem_kind: ClassVar[str] = "generic"
+
+    def build(self) -> Problem:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def make(self) -> Problem:
+        """Build the problem and attach its spec."""
+        problem = self.build()
+        problem._spec = self.spec()
+        return problem
+
+    def spec(self) -> dict:
+        return {"kind": "problem", "name": self.registry_name, "params": _param_values(self)}
+
+
+class Method(param.Parameterized):
+    """Base of every method (linear solver, optimizer, sequence policy runner ...).
+
+    Class attributes
+    ----------------
+    problem_kind : the :attr:`Problem.kind` this method solves.
+    requires : properties the problem must have (e.g. ``{"spd"}`` for CG).
+    stop_metric : the metric that ``rtol``/``atol`` test.
+    default_rtol : tolerance used when ``run`` is given none (``None``: no tolerance test).
+    divergence_factor : the run is "diverged" once the stop metric exceeds this
+        multiple of its initial value (``None`` disables the test).
+    """
+
+    registry_name: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    problem_kind: ClassVar[str] = "linear"
+    requires: ClassVar[frozenset] = frozenset()
+    stop_metric: ClassVar[str] = "residual"
+    default_rtol: ClassVar[float | None] = 1e-8
+    divergence_factor: ClassVar[float | None] = 1e8
+    #: Property sets on which the method is *claimed* to converge (any one suffices);
+    #: the solver x problem test matrix runs exactly these pairs.
+    converges_on: ClassVar[tuple] = ()
+
+    # -- the protocol ---------------------------------------------------------
+    def init(self, problem: Problem):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def step(self, problem: Problem, state):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def metrics(self, problem: Problem, state) -> dict[str, float]:  # pragma: no cover
+        raise NotImplementedError
+
+    # -- helpers shared by all methods ---------------------------------------
+    def check_problem(self, problem: Problem) -> None:
+        """Raise :class:`IncompatibleProblem` unless this method can solve ``problem``."""
+        label = self.registry_name or type(self).__name__
+        kind = getattr(problem, "kind", None)
+        if kind != self.problem_kind:
+            raise IncompatibleProblem(
+                f"{label} solves {self.problem_kind} problems but was given a {kind} problem; "
+                f"pick a {self.problem_kind} problem (see `workbench list`)."
+            )
+        missing = set(self.requires) - set(getattr(problem, "properties", ()))
+        if missing:
+            raise IncompatibleProblem(
+                f"{label} needs a problem that is {', '.join(sorted(missing))}, and "
+                f"{getattr(problem, 'name', 'this problem')} is not; choose another method "
+                "or problem."
+            )
+
+    def stop_scale(self, problem: Problem, metrics0: dict) -> float:
+        """Denominator for ``rtol``: by default the stop metric's initial value."""
+        return abs(float(metrics0.get(self.stop_metric, 1.0)))
+
+    def spec(self) -> dict:
+        return {"kind": "method", "name": self.registry_name, "params": _param_values(self)}
+
+    def hyperparameters(self) -> dict:
+        return _param_values(self)
+
+    @classmethod
+    def claims(cls, problem: Problem) -> bool:
+        """True when the method is claimed to converge on ``problem`` (see ``converges_on``)."""
+        props = set(getattr(problem, "properties", ()))
+        return cls.supports(problem) and any(set(req) <= props for req in cls.converges_on)
+
+    @classmethod
+    def supports(cls, problem: Problem) -> bool:
+        """True when :meth:`check_problem` would accept ``problem``."""
+        if getattr(problem, "kind", None) != cls.problem_kind:
+            return False
+        return set(cls.requires) <= set(getattr(problem, "properties", ()))
+
+
+def replace(state, **changes):
+    """``dataclasses.replace`` for states (a tiny alias so methods read naturally)."""
+    return dataclasses.replace(state, **changes)

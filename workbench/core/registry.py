@@ -1,0 +1,170 @@
+"""Registry of methods and problems by name, and the plain-dict spec round trip.
+
+Families register themselves on import; the registry imports the family
+packages listed in :data:`PROVIDERS` the first time a name is looked up, so
+``import workbench`` stays fast and optional families (torch, ...) load lazily.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import MalformedInput, UnknownName
+from .protocol import Method, ProblemFactory
+
+__all__ = [
+    "register_method",
+    "register_problem",
+    "methods",
+    "problems_list",
+    "get_method",
+    "get_method_class",
+    "get_problem",
+    "get_problem_factory",
+    "from_spec",
+    "PROVIDERS",
+]
+
+_METHODS: dict[str, type[Method]] = {}
+_PROBLEMS: dict[str, type[ProblemFactory]] = {}
+
+#: Packages whose import registers methods/problems. A package missing from the
+#: install (an optional family) is skipped; an error inside one is raised.
+PROVIDERS = [
+    "workbench.problems",
+    "workbench.linear",
+    "workbench.tuning",
+    "workbench.optim",
+    "workbench.sparse",
+]
+_loaded = False
+
+
+def _load_providers() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for mod in PROVIDERS:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not mod.startswith(exc.name):
+                raise
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def register_method(name: str, family: str = ""):
+    """Class decorator: register a :class:`Method` subclass under ``name``."""
+
+    def deco(cls):
+        cls.registry_name = _key(name)
+        cls.family = family or cls.family
+        _METHODS[_key(name)] = cls
+        return cls
+
+    return deco
+
+
+def register_problem(name: str):
+    """Class decorator: register a :class:`ProblemFactory` subclass under ``name``."""
+
+    def deco(cls):
+        cls.registry_name = _key(name)
+        _PROBLEMS[_key(name)] = cls
+        return cls
+
+    return deco
+
+
+def methods(family: str | None = None, problem_kind: str | None = None) -> list[str]:
+    """Names of the registered methods, optionally filtered by family or problem kind."""
+    _load_providers()
+    return sorted(
+        n
+        for n, c in _METHODS.items()
+        if (family is None or c.family == family)
+        and (problem_kind is None or c.problem_kind == problem_kind)
+    )
+
+
+def problems_list(kind: str | None = None) -> list[str]:
+    """Names of the registered problems, optionally only those of one kind."""
+    _load_providers()
+    return sorted(n for n, c in _PROBLEMS.items() if kind is None or c.problem_kind == kind)
+
+
+def _lookup(table: dict, name: str, what: str):
+    _load_providers()
+    try:
+        return table[_key(name)]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(_key(name), list(table), n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise UnknownName(
+            f"there is no {what} called {name!r}.{hint} Run `workbench list` to see them all."
+        ) from None
+
+
+def get_method_class(name: str) -> type[Method]:
+    return _lookup(_METHODS, name, "method")
+
+
+def get_problem_factory(name: str) -> type[ProblemFactory]:
+    return _lookup(_PROBLEMS, name, "problem")
+
+
+def _construct(cls, params: dict, what: str):
+    from .errors import InvalidParameter
+
+    unknown = set(params) - set(cls.param) - {"name"}
+    if unknown:
+        raise InvalidParameter(
+            f"{what} {cls.registry_name!r} has no parameter {', '.join(sorted(unknown))}; "
+            f"its parameters are {', '.join(p for p in cls.param if p != 'name')}."
+        )
+    try:
+        return cls(**params)
+    except ValueError as exc:  # param's bound / type checks
+        raise InvalidParameter(f"bad value for {what} {cls.registry_name!r}: {exc}") from None
+
+
+def get_method(name: str, **params) -> Method:
+    """A configured method, e.g. ``get_method("sor", omega=1.5)``."""
+    return _construct(get_method_class(name), params, "method")
+
+
+def get_problem(name: str, **params):
+    """A built problem, e.g. ``get_problem("poisson2d", n=32)``."""
+    return _construct(get_problem_factory(name), params, "problem").make()
+
+
+def from_spec(spec: dict[str, Any]):
+    """Rebuild a method, a problem or a (not yet advanced) :class:`Runner` from its spec."""
+    if not isinstance(spec, dict):
+        raise MalformedInput(f"a spec is a dict, got {type(spec).__name__}.")
+    kind = spec.get("kind") or ("run" if "method" in spec and "problem" in spec else None)
+    if kind == "method":
+        return get_method(_need(spec, "name"), **spec.get("params", {}))
+    if kind == "problem":
+        return get_problem(_need(spec, "name"), **spec.get("params", {}))
+    if kind == "run":
+        from .runner import Runner
+
+        method = from_spec({"kind": "method", **_need(spec, "method")})
+        problem = from_spec({"kind": "problem", **_need(spec, "problem")})
+        return Runner(method, problem, **spec.get("stop", {}))
+    raise MalformedInput(
+        f"spec kind {kind!r} is not one of 'method', 'problem', 'run'; add a 'kind' key."
+    )
+
+
+def _need(spec: dict, key: str):
+    if key not in spec:
+        raise MalformedInput(f"the spec has no {key!r} key; it has {sorted(spec)}.")
+    return spec[key]

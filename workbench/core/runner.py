@@ -1,0 +1,298 @@
+"""The only run loop: :func:`run` and the sliceable :class:`Runner`."""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .errors import InvalidParameter
+from .protocol import Method, Problem, jsonable
+from .status import Status
+from .trace import Trace
+
+__all__ = ["Runner", "Result", "run"]
+
+Observer = Callable[["Runner"], None]
+
+
+@dataclasses.dataclass
+class Result:
+    """The outcome of a run: status, final iterate, full trace and the spec that replays it."""
+
+    status: Status
+    message: str
+    iterations: int
+    state: Any
+    trace: Trace
+    wall_time: float
+    method_spec: dict
+    problem_spec: dict | None
+    stop: dict
+
+    @property
+    def x(self):
+        """The final iterate (``state.x``), or ``None`` if the state has none."""
+        return getattr(self.state, "x", None)
+
+    @property
+    def converged(self) -> bool:
+        return self.status is Status.CONVERGED
+
+    @property
+    def final(self) -> dict[str, float]:
+        """Last row of the trace."""
+        return self.trace.last()
+
+    def spec(self) -> dict:
+        """Plain-dict spec of this run; ``workbench.from_spec(spec).run()`` replays it."""
+        return {
+            "kind": "run",
+            "method": {k: v for k, v in self.method_spec.items() if k != "kind"},
+            "problem": {k: v for k, v in (self.problem_spec or {}).items() if k != "kind"},
+            "stop": dict(self.stop),
+        }
+
+    def summary(self) -> dict:
+        last = self.trace.last()
+        return {
+            "status": self.status.label,
+            "message": self.message,
+            "iterations": self.iterations,
+            "wall_time": self.wall_time,
+            "final": jsonable(last),
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Result(status={self.status.label}, iterations={self.iterations}, "
+            f"wall_time={self.wall_time:.3g}s)"
+        )
+
+
+class Runner:
+    """Runs a method on a problem in slices; the same loop as :func:`run`.
+
+    Parameters
+    ----------
+    method, problem
+        Any registered method and a problem of the kind it solves.
+    rtol, atol : float
+        Stop when ``metric <= max(atol, rtol * scale)``; ``scale`` comes from
+        ``method.stop_scale`` (``||b||`` for linear solvers, the initial value
+        otherwise). ``rtol=None`` uses the method's default.
+    max_steps : int
+        Step limit (status ``max_steps``).
+    max_seconds : float or None
+        Wall-time budget for the whole run (status ``max_time``).
+    metric : str or None
+        The metric tested; defaults to ``method.stop_metric``.
+    divergence : float or None
+        Factor over the initial metric value beyond which the run is
+        ``diverged``; defaults to ``method.divergence_factor``; ``None`` disables.
+    observers : iterable of callables
+        Each is called as ``observer(runner)`` after every step.
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> r = wb.Runner(wb.linear.SOR(omega=1.5), wb.problems.poisson2d(8))
+    >>> r.advance(max_steps=5)
+    5
+    >>> r.iteration
+    5
+    """
+
+    def __init__(
+        self,
+        method: Method,
+        problem: Problem,
+        *,
+        rtol: float | None = None,
+        atol: float = 0.0,
+        max_steps: int = 10_000,
+        max_seconds: float | None = None,
+        metric: str | None = None,
+        divergence: float | None | str = "default",
+        observers: Iterable[Observer] = (),
+    ):
+        if not isinstance(method, Method):
+            raise InvalidParameter(
+                f"expected a workbench method, got {type(method).__name__}; build one with "
+                "workbench.get_method(name, ...)."
+            )
+        self.method = method
+        self.problem = problem
+        self.rtol = method.default_rtol if rtol is None else float(rtol)
+        self.atol = float(atol)
+        if (self.rtol is not None and (not math.isfinite(self.rtol) or self.rtol < 0)) or (
+            not math.isfinite(self.atol) or self.atol < 0
+        ):
+            raise InvalidParameter("rtol and atol must be finite and non-negative.")
+        try:
+            self.max_steps = int(max_steps)
+        except (TypeError, ValueError):
+            raise InvalidParameter(f"max_steps must be an integer, got {max_steps!r}.") from None
+        if self.max_steps < 0:
+            raise InvalidParameter("max_steps must be 0 or more.")
+        if max_seconds is not None and not (max_seconds > 0):
+            raise InvalidParameter("max_seconds must be positive (or None for no budget).")
+        self.max_seconds = max_seconds
+        self.metric = metric or method.stop_metric
+        self.divergence = method.divergence_factor if divergence == "default" else divergence
+        self.observers = list(observers)
+        self.reset()
+
+    # -- lifecycle ------------------------------------------------------------
+    def reset(self) -> None:
+        """Start again from ``method.init(problem)`` with the current hyperparameters."""
+        self.trace = Trace()
+        self.iteration = 0
+        self.elapsed = 0.0
+        self.status = Status.RUNNING
+        self.detail = ""
+        t0 = time.perf_counter()
+        self.state = self.method.init(self.problem)
+        metrics0 = self.method.metrics(self.problem, self.state)
+        self.init_time = time.perf_counter() - t0
+        if self.metric not in metrics0:
+            raise InvalidParameter(
+                f"cannot stop on {self.metric!r}: {self.method.registry_name or 'the method'} "
+                f"reports {sorted(metrics0)}."
+            )
+        self.reference = float(metrics0[self.metric])
+        scale = self.method.stop_scale(self.problem, metrics0)
+        self.threshold = max(self.atol, (self.rtol or 0.0) * scale)
+        self.trace.append({"iteration": 0, "time": 0.0, "step_time": 0.0, **metrics0})
+        self._check(metrics0)
+
+    def stop(self, reason: str = "") -> None:
+        """Mark the run as stopped by the user (no further steps)."""
+        if not self.status.finished:
+            self.status = Status.STOPPED
+            self.detail = reason
+
+    @property
+    def done(self) -> bool:
+        return self.status.finished
+
+    @property
+    def message(self) -> str:
+        return self.status.sentence + (f" {self.detail}" if self.detail else "")
+
+    @property
+    def x(self):
+        return getattr(self.state, "x", None)
+
+    # -- the loop -------------------------------------------------------------
+    def _check(self, metrics: dict) -> None:
+        value = metrics.get(self.metric, math.nan)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            value = math.nan
+        if not math.isfinite(value):
+            self.status = Status.NONFINITE
+            self.detail = f"{self.metric} = {value} at iteration {self.iteration}."
+        elif self.threshold > 0 and value <= self.threshold:
+            self.status = Status.CONVERGED
+            self.detail = f"{self.metric} = {value:.3e} <= {self.threshold:.3e} after {self.iteration} iterations."
+        elif (
+            self.divergence is not None
+            and abs(value) > self.divergence * max(abs(self.reference), 1e-300)
+        ):
+            self.status = Status.DIVERGED
+            self.detail = (
+                f"{self.metric} = {value:.3e} exceeds {self.divergence:g} x its initial "
+                f"value at iteration {self.iteration}."
+            )
+        elif self.iteration >= self.max_steps:
+            self.status = Status.MAX_STEPS
+            self.detail = f"{self.max_steps} steps; {self.metric} = {value:.3e}."
+        elif self.max_seconds is not None and self.elapsed >= self.max_seconds:
+            self.status = Status.MAX_TIME
+            self.detail = f"{self.elapsed:.3g} s; {self.metric} = {value:.3e}."
+
+    def advance(self, max_steps: int | None = None, max_seconds: float | None = None) -> int:
+        """Take up to ``max_steps`` steps or until ``max_seconds`` pass; return steps taken.
+
+        Stops early when the run finishes. Exceptions raised by the method end
+        the run with status ``failed`` and the error's message; they are not
+        re-raised, so a dashboard or sweep keeps going.
+        """
+        taken = 0
+        deadline = None if max_seconds is None else time.perf_counter() + max_seconds
+        method, problem, trace = self.method, self.problem, self.trace
+        while not self.status.finished:
+            if max_steps is not None and taken >= max_steps:
+                break
+            t0 = time.perf_counter()
+            try:
+                state = method.step(problem, self.state)
+                metrics = method.metrics(problem, state)
+            except Exception as exc:  # the run fails, the caller lives on
+                self.status = Status.FAILED
+                self.detail = f"{type(exc).__name__}: {exc}"
+                break
+            t1 = time.perf_counter()
+            dt = t1 - t0
+            self.state = state
+            self.iteration += 1
+            self.elapsed += dt
+            taken += 1
+            trace.append({"iteration": self.iteration, "time": self.elapsed, "step_time": dt, **metrics})
+            for observer in self.observers:
+                observer(self)
+            self._check(metrics)
+            if deadline is not None and t1 >= deadline:
+                break
+        return taken
+
+    def result(self) -> Result:
+        try:
+            problem_spec = self.problem.spec()
+        except Exception:
+            problem_spec = None
+        return Result(
+            status=self.status,
+            message=self.message,
+            iterations=self.iteration,
+            state=self.state,
+            trace=self.trace,
+            wall_time=self.elapsed,
+            method_spec=self.method.spec(),
+            problem_spec=problem_spec,
+            stop=self.stop_spec(),
+        )
+
+    def stop_spec(self) -> dict:
+        return {
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "max_steps": self.max_steps,
+            "max_seconds": self.max_seconds,
+            "metric": self.metric,
+        }
+
+    def run(self) -> Result:
+        """Advance until the run finishes and return its :class:`Result`."""
+        self.advance()
+        return self.result()
+
+
+def run(method: Method, problem: Problem, **stop) -> Result:
+    """Run ``method`` on ``problem`` until a stopping rule fires.
+
+    Keyword arguments are those of :class:`Runner` (``rtol``, ``atol``,
+    ``max_steps``, ``max_seconds``, ``metric``, ``divergence``, ``observers``).
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> res = wb.run(wb.linear.SOR(omega=1.7), wb.problems.poisson2d(16), rtol=1e-8)
+    >>> res.status.label, res.iterations < 200
+    ('converged', True)
+    """
+    return Runner(method, problem, **stop).run()

@@ -1,0 +1,1 @@
+"""Fast kernels and, beside each, the small readable reference they are tested against."""

@@ -1,0 +1,65 @@
+"""The problem gallery: linear systems, sequences of systems, objectives, datasets.
+
+Every problem is registered by name (``workbench list``); the functions here
+are shortcuts that build one with its spec attached.
+
+Examples
+--------
+>>> import workbench as wb
+>>> prob = wb.problems.poisson2d(16)
+>>> prob.n, sorted(prob.properties)[:2]
+(256, ['consistently_ordered', 'diagonally_dominant'])
+"""
+from __future__ import annotations
+
+from ..core.registry import get_problem
+from .linear_problem import LinearProblem, analyse_matrix, from_matrix
+from .matrix_market import load_matrix_market
+from .sequences import LinearSequence
+from . import stencils, random_spd, matrix_market, sequences  # noqa: F401  (registration)
+
+
+def poisson1d(n: int = 64, **kw) -> LinearProblem:
+    """1-D Poisson, ``n`` interior points."""
+    return get_problem("poisson1d", n=n, **kw)
+
+
+def poisson2d(n: int = 32, **kw) -> LinearProblem:
+    """2-D Poisson (5-point stencil), ``n x n`` interior grid."""
+    return get_problem("poisson2d", n=n, **kw)
+
+
+def poisson3d(n: int = 16, **kw) -> LinearProblem:
+    """3-D Poisson (7-point stencil), ``n^3`` unknowns."""
+    return get_problem("poisson3d", n=n, **kw)
+
+
+def anisotropic2d(n: int = 32, epsilon: float = 0.1, **kw) -> LinearProblem:
+    return get_problem("anisotropic2d", n=n, epsilon=epsilon, **kw)
+
+
+def convection_diffusion2d(n: int = 32, peclet: float = 0.5, **kw) -> LinearProblem:
+    return get_problem("convection_diffusion2d", n=n, peclet=peclet, **kw)
+
+
+def random_spd_matrix(n: int = 400, density: float = 0.01, condition: float = 100.0, **kw) -> LinearProblem:
+    return get_problem("random_spd", n=n, density=density, condition=condition, **kw)
+
+
+def matrix_market_file(path: str) -> LinearProblem:
+    return get_problem("matrix_market", path=str(path))
+
+
+def pyamg_mesh(mesh: str = "airfoil", **kw) -> LinearProblem:
+    return get_problem("pyamg_mesh", mesh=mesh, **kw)
+
+
+def shifted_laplacian_sequence(setting: str = "high", m: int = 10, instances: int = 5000, **kw):
+    return get_problem("shifted_laplacian_sequence", setting=setting, m=m, instances=instances, **kw)
+
+
+__all__ = [
+    "LinearProblem", "LinearSequence", "analyse_matrix", "from_matrix", "load_matrix_market",
+    "poisson1d", "poisson2d", "poisson3d", "anisotropic2d", "convection_diffusion2d",
+    "random_spd_matrix", "matrix_market_file", "pyamg_mesh", "shifted_laplacian_sequence",
+]

@@ -1,0 +1,166 @@
+"""Linear systems ``A x = b`` as problems, and the checks every matrix goes through."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..core import InvalidProblem, Problem, TooLarge
+
+__all__ = ["LinearProblem", "from_matrix", "analyse_matrix", "MAX_UNKNOWNS"]
+
+#: Largest system the workbench accepts (about 1.6 GB for a 7-point stencil).
+MAX_UNKNOWNS = 20_000_000
+
+
+class LinearProblem(Problem):
+    """A sparse linear system.
+
+    Attributes
+    ----------
+    A : scipy.sparse.csr_matrix
+        The (square) system matrix, canonical CSR with float64 values.
+    b, x0 : numpy.ndarray
+        Right-hand side and initial guess.
+    x_true : numpy.ndarray or None
+        The exact solution when known (used for error metrics).
+    """
+
+    kind = "linear"
+
+    def __init__(self, A, b, x0=None, *, name="custom", properties=None, metadata=None,
+                 x_true=None, spec=None):
+        A, b, x0 = _validate(A, b, x0)
+        if properties is None:
+            properties = analyse_matrix(A)
+        super().__init__(name=name, properties=properties, metadata=metadata, spec=spec)
+        self.A = A
+        self.b = b
+        self.x0 = x0
+        self.x_true = x_true
+        self._diag = None
+        self._bnorm = float(np.linalg.norm(b))
+
+    @property
+    def n(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def diagonal(self) -> np.ndarray:
+        if self._diag is None:
+            self._diag = self.A.diagonal()
+        return self._diag
+
+    @property
+    def b_norm(self) -> float:
+        return self._bnorm
+
+    def residual(self, x) -> np.ndarray:
+        return self.b - self.A @ x
+
+    def describe(self) -> str:
+        return f"{self.name}: n = {self.n}, nnz = {self.A.nnz}"
+
+
+def _validate(A, b, x0):
+    if sp.issparse(A):
+        A = sp.csr_matrix(A, dtype=float)
+    else:
+        try:
+            A = np.asarray(A, dtype=float)
+        except (TypeError, ValueError):
+            raise InvalidProblem("A must be a numeric matrix (numpy array or scipy sparse).") from None
+        if A.ndim != 2:
+            raise InvalidProblem(f"A must be two-dimensional, got {A.ndim} dimension(s).")
+        A = sp.csr_matrix(A)
+    if A.shape[0] != A.shape[1]:
+        raise InvalidProblem(f"A must be square, got shape {A.shape}; iterative solvers here need n x n.")
+    n = A.shape[0]
+    if n == 0:
+        raise InvalidProblem("A is empty; give a matrix with at least one row.")
+    if n > MAX_UNKNOWNS:
+        raise TooLarge(f"{n} unknowns exceed the limit of {MAX_UNKNOWNS}; use a smaller problem.")
+    A.sum_duplicates()
+    A.sort_indices()
+    if not np.all(np.isfinite(A.data)):
+        raise InvalidProblem("A contains NaN or infinite entries; clean the matrix first.")
+    if b is None:
+        b = np.ones(n)
+    try:
+        b = np.asarray(b, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise InvalidProblem("b must be a numeric vector.") from None
+    if b.shape[0] != n:
+        raise InvalidProblem(f"b has {b.shape[0]} entries but A has {n} rows; they must match.")
+    if not np.all(np.isfinite(b)):
+        raise InvalidProblem("b contains NaN or infinite entries.")
+    if x0 is None:
+        x0 = np.zeros(n)
+    x0 = np.asarray(x0, dtype=float).reshape(-1)
+    if x0.shape[0] != n:
+        raise InvalidProblem(f"x0 has {x0.shape[0]} entries but A has {n} rows; they must match.")
+    if not np.all(np.isfinite(x0)):
+        raise InvalidProblem("x0 contains NaN or infinite entries.")
+    return A, b, x0
+
+
+def analyse_matrix(A: sp.csr_matrix, spd: bool | None = None) -> frozenset[str]:
+    """Facts about ``A`` that methods may require.
+
+    ``symmetric``; ``diagonally_dominant`` (weakly in every row, strictly in one);
+    ``m_matrix`` (positive diagonal, non-positive off-diagonal, diagonally
+    dominant: then Jacobi and Gauss-Seidel converge); ``spd`` (symmetric with a
+    positive smallest eigenvalue; checked by Cholesky or ``eigsh`` when not given).
+    """
+    props = set()
+    n = A.shape[0]
+    diag = A.diagonal()
+    asym = abs(A - A.T)
+    scale = max(abs(A).max(), 1e-300)
+    if asym.nnz == 0 or asym.max() <= 1e-12 * scale:
+        props.add("symmetric")
+    absA = abs(A)
+    offsum = np.asarray(absA.sum(axis=1)).ravel() - np.abs(diag)
+    tol = 1e-12 * scale
+    if np.all(np.abs(diag) >= offsum - tol) and np.any(np.abs(diag) > offsum + tol):
+        props.add("diagonally_dominant")
+        off = A - sp.diags(diag)
+        if np.all(diag > 0) and (off.nnz == 0 or off.data.max() <= 0):
+            props.add("m_matrix")
+    if "symmetric" in props and np.all(diag > 0):
+        if spd is None:
+            if "diagonally_dominant" in props:
+                spd = True  # Gershgorin plus irreducibility of the problems we build
+            else:
+                spd = _smallest_eigenvalue(A) > 0
+        if spd:
+            props.add("spd")
+    return frozenset(props)
+
+
+def _smallest_eigenvalue(A) -> float:
+    n = A.shape[0]
+    if n <= 2000:
+        return float(np.linalg.eigvalsh(A.toarray())[0])
+    from scipy.sparse.linalg import eigsh
+
+    try:
+        return float(eigsh(A, k=1, which="SA", tol=1e-6, maxiter=20 * n, return_eigenvectors=False)[0])
+    except Exception:
+        return -np.inf
+
+
+def from_matrix(A, b=None, x0=None, *, name: str = "custom", spd: bool | None = None) -> LinearProblem:
+    """Wrap the user's own matrix (scipy sparse or dense) as a :class:`LinearProblem`.
+
+    The matrix is validated (square, finite, sizes of ``b`` and ``x0``) and its
+    properties are detected, so the methods that cannot handle it say so.
+
+    Examples
+    --------
+    >>> import numpy as np, workbench as wb
+    >>> prob = wb.problems.from_matrix(np.array([[4.0, 1.0], [1.0, 3.0]]), [1.0, 2.0])
+    >>> sorted(prob.properties)
+    ['diagonally_dominant', 'spd', 'symmetric']
+    """
+    A_csr, _, _ = _validate(A, b, x0)
+    return LinearProblem(A_csr, b, x0, name=name, properties=analyse_matrix(A_csr, spd=spd))
