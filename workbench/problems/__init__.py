@@ -18,6 +18,19 @@ from .matrix_market import load_matrix_market
 from .sequences import LinearSequence
 from . import stencils, random_spd, matrix_market, sequences  # noqa: F401  (registration)
 
+import importlib as _importlib
+
+#: Further gallery modules, each owned by one family; their ``__all__`` is re-exported here.
+_OPTIONAL_MODULES = ("heat_sequence", "objectives", "transport", "regression", "sparse_systems")
+for _name in _OPTIONAL_MODULES:
+    try:
+        _module = _importlib.import_module(f".{_name}", __name__)
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"{__name__}.{_name}":
+            raise
+        continue
+    globals().update({_n: getattr(_module, _n) for _n in getattr(_module, "__all__", ())})
+
 
 def poisson1d(n: int = 64, **kw) -> LinearProblem:
     """1-D Poisson, ``n`` interior points."""
