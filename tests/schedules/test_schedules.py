@@ -1,0 +1,197 @@
+"""Shapes, specs and errors of the step-size schedules, and the refined schedule's claims."""
+import numpy as np
+import pytest
+
+from workbench.core import InvalidParameter, MalformedInput, Trace, UnknownName
+from workbench.schedules import (
+    Constant, Cosine, LinearDecay, Refined, StepDecay, Warmup, WarmupStableDecay,
+    make_schedule, refine_from_grad_norms, refine_from_trace, refined_profile, schedules,
+)
+
+T = 100
+
+
+def test_registry_lists_every_schedule():
+    assert schedules() == ["constant", "cosine", "linear", "refined", "step", "warmup", "wsd"]
+
+
+@pytest.mark.parametrize("schedule, at0, mid, end", [
+    (Constant(), 1.0, 1.0, 1.0),
+    (LinearDecay(), 1.0, 0.5, 0.0),
+    (LinearDecay(min_ratio=0.1), 1.0, 0.55, 0.1),
+    (Cosine(), 1.0, 0.5, 0.0),
+    (Cosine(min_ratio=0.2), 1.0, 0.6, 0.2),
+    (StepDecay(), 1.0, 0.1, 0.01),
+    (StepDecay(milestones=[0.6], factor=0.5), 1.0, 1.0, 0.5),
+    (WarmupStableDecay(warmup=0.1, decay=0.2), 1 / 11, 1.0, 0.0),
+    (Warmup(steps=10, inner="linear"), 1 / 11, 1 - 40 / 90, 0.0),
+])
+def test_values_at_0_half_and_end(schedule, at0, mid, end):
+    assert schedule(0, T) == pytest.approx(at0)
+    assert schedule(T // 2, T) == pytest.approx(mid)
+    assert schedule(T, T) == pytest.approx(end)
+    # past the horizon a schedule holds its final value
+    assert schedule(3 * T, T) == pytest.approx(end)
+
+
+@pytest.mark.parametrize("schedule", [LinearDecay(), Cosine(), StepDecay(), Constant(),
+                                      WarmupStableDecay(warmup=0.0), Cosine(min_ratio=0.3)])
+def test_decaying_schedules_never_increase(schedule):
+    v = schedule.values(T)
+    assert np.all(np.diff(v) <= 1e-15)
+    assert v.min() >= 0 and v.max() <= 1
+
+
+def test_linear_and_cosine_formulas():
+    t = np.arange(T + 1)
+    np.testing.assert_allclose(LinearDecay().values(T), 1 - t / T)
+    np.testing.assert_allclose(Cosine().values(T), 0.5 * (1 + np.cos(np.pi * t / T)))
+    # cosine stays above linear decay in the first half: it anneals later
+    assert np.all(Cosine().values(T)[1:50] > LinearDecay().values(T)[1:50])
+
+
+def test_warmup_ramps_then_follows_the_inner_schedule():
+    s = Warmup(steps=10, inner="cosine")
+    v = s.values(110)
+    assert np.all(np.diff(v[:11]) > 0)            # strictly increasing ramp
+    assert v[10] == pytest.approx(1.0)             # then the inner schedule from its start
+    np.testing.assert_allclose(v[10:], Cosine().values(100))
+
+
+def test_warmup_fraction_and_whole_horizon_error():
+    assert Warmup(fraction=0.1).warmup_steps(200) == 20
+    with pytest.raises(InvalidParameter, match="takes the whole horizon"):
+        Warmup(steps=50, inner="linear")(0, 40)
+
+
+def test_wsd_phases():
+    s = WarmupStableDecay(warmup=0.1, decay=0.3, decay_shape="cosine")
+    v = s.values(100)
+    assert np.all(np.diff(v[:11]) > 0)
+    assert np.all(v[10:71] == 1.0)
+    assert np.all(np.diff(v[70:]) <= 0) and v[-1] == 0.0
+    assert WarmupStableDecay(warmup=0, decay=0.5, decay_shape="sqrt")(75, 100) == pytest.approx(1 - np.sqrt(0.5))
+
+
+def test_step_every_needs_no_horizon():
+    s = StepDecay(every=10, factor=0.5)
+    assert s(9) == 1.0 and s(10) == 0.5 and s(25) == 0.25
+    assert not s.requires_horizon()
+
+
+def test_make_schedule_accepts_none_name_dict_and_instance_and_round_trips():
+    assert isinstance(make_schedule(None), Constant)
+    assert isinstance(make_schedule("linear_decay"), LinearDecay)
+    s = Cosine(min_ratio=0.1)
+    assert make_schedule(s) is s
+    assert make_schedule({"name": "cosine", "min_ratio": 0.1})(50, 100) == pytest.approx(0.55)
+    nested = Warmup(steps=5, inner={"name": "wsd", "params": {"decay": 0.5}})
+    rebuilt = make_schedule(nested.spec())
+    assert rebuilt.spec() == nested.spec()
+    np.testing.assert_allclose(rebuilt.values(60), nested.values(60))
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    ("cosin", UnknownName, "Did you mean cosine"),
+    ({"params": {}}, MalformedInput, "needs a 'name'"),
+    ({"name": "cosine", "params": {"warmup": 3}}, InvalidParameter, "has no parameter warmup"),
+    ({"name": "cosine", "min_ratio": 2.0}, InvalidParameter, "bad value"),
+    ({"kind": "method", "name": "sgd"}, MalformedInput, "kind 'schedule'"),
+    (3.0, InvalidParameter, "None, a name, a spec dict"),
+])
+def test_bad_schedules_raise_with_a_sentence(bad, error, match):
+    with pytest.raises(error, match=match):
+        make_schedule(bad)
+
+
+def test_schedules_that_need_the_horizon_say_so():
+    with pytest.raises(InvalidParameter, match="set horizon=T"):
+        Cosine()(3)
+    with pytest.raises(InvalidParameter, match="set horizon=T"):
+        Cosine().validate(None)
+    with pytest.raises(InvalidParameter, match="positive integer"):
+        LinearDecay()(3, 0)
+    with pytest.raises(InvalidParameter, match="t must be a number >= 0"):
+        LinearDecay()(-1, 10)
+    with pytest.raises(InvalidParameter, match="strictly between 0 and 1"):
+        StepDecay(milestones=[50])(3, 100)
+    with pytest.raises(InvalidParameter, match="add up to more than 1"):
+        WarmupStableDecay(warmup=0.6, decay=0.6)(3, 100)
+    Constant().validate(None)  # needs none
+
+
+# -- the refined schedule --------------------------------------------------------------
+def test_refined_on_constant_gradient_norms_is_linear_decay():
+    """The paper's observation: with constant G_t, w_t sum_{s>t} w_s is linear decay."""
+    for adam_like in (False, True):
+        s = refine_from_grad_norms(np.full(200, 3.7), adam_like=adam_like)
+        np.testing.assert_allclose(s.values(200), LinearDecay().values(200), atol=1e-12)
+        np.testing.assert_allclose(s.values(57), LinearDecay().values(57), atol=1e-12)
+
+
+def test_refined_profile_matches_the_formula():
+    rng = np.random.default_rng(0)
+    G = rng.uniform(0.5, 2.0, size=30)
+    p = refined_profile(G, filter_width=1)
+    w = G ** -2.0
+    expected = np.array([w[t] * w[t + 1:].sum() for t in range(30)])
+    np.testing.assert_allclose(p, expected / expected.max())
+    pa = refined_profile(G, adam_like=True, filter_width=1)
+    w = 1 / G
+    expected = np.array([w[t] * w[t + 1:].sum() for t in range(30)])
+    np.testing.assert_allclose(pa, expected / expected.max())
+    assert p.max() == 1.0 and p[-1] == 0.0
+
+
+def test_refined_shrinking_norms_give_warmup_and_fast_annealing():
+    """Gradient norms that fall during the run (typical of training) make the refined
+    schedule start low (a warm-up) and end with a faster decay than linear."""
+    t = np.arange(400)
+    G = 1.0 / (1.0 + t / 40.0)
+    v = refine_from_grad_norms(G).values(400)
+    assert v[0] < 0.05 and np.all(np.diff(v[:200]) > 0)      # warm-up emerges by itself
+    peak = int(v.argmax())
+    assert 200 < peak < 360
+    # after the peak it anneals from 1 to 0 in (400 - peak) steps: over the last 10 % of
+    # the run it falls more than 6x as fast as linear decay's 0.1
+    assert v[360] - v[400] > 0.6
+
+
+def test_median_filter_removes_a_single_spike():
+    G = np.ones(101)
+    G[50] = 100.0
+    smooth = refined_profile(G)                       # default width: 10 % of the run
+    raw = refined_profile(G, filter_width=1)
+    np.testing.assert_allclose(smooth, 1 - np.arange(101) / 100, atol=1e-12)
+    assert raw[50] < 1e-3                             # unfiltered, the spike punches a hole
+
+
+def test_refine_from_trace_reads_grad_norm_and_drops_the_final_row():
+    trace = Trace.from_dict({"loss": np.ones(11), "grad_norm": np.r_[np.full(10, 2.0), np.nan]})
+    s = refine_from_trace(trace)
+    assert isinstance(s, Refined) and len(s.profile) == 10
+    np.testing.assert_allclose(s.values(10), 1 - np.arange(11) / 10)
+
+    class FakeResult:
+        pass
+
+    result = FakeResult()
+    result.trace = trace
+    assert refine_from_trace(result).spec() == s.spec()
+
+
+@pytest.mark.parametrize("norms, match", [
+    ([1.0], "at least 2 steps"),
+    ([1.0, np.inf, 2.0], "did the run diverge"),
+    ([0.0, 0.0, 0.0], "stationary point"),
+])
+def test_refine_bad_norms(norms, match):
+    with pytest.raises(MalformedInput, match=match):
+        refine_from_grad_norms(norms)
+
+
+def test_refine_from_trace_without_the_column():
+    with pytest.raises(MalformedInput, match="'grad_norm' column"):
+        refine_from_trace(Trace.from_dict({"residual": [1.0, 0.5, 0.2]}))
+    with pytest.raises(InvalidParameter, match="profile must be"):
+        Refined(profile=[np.nan, 1.0])(0, 10)

@@ -1,0 +1,181 @@
+"""The refined schedule of Defazio, Cutkosky, Mehta and Mishchenko, and record-then-refine."""
+from __future__ import annotations
+
+import numpy as np
+import param
+
+from ..core.errors import InvalidParameter, MalformedInput
+from .base import Schedule, register_schedule
+
+__all__ = ["Refined", "refined_profile", "refine_from_grad_norms", "refine_from_trace"]
+
+
+@register_schedule("refined")
+class Refined(Schedule):
+    r"""A schedule refined from the gradient norms of an earlier run.
+
+    Given the gradient norms :math:`G_0, \dots, G_{n-1}` recorded in a run of
+    :math:`n` steps (smoothed by a median filter), the refined schedule is
+
+    .. math::
+
+        w_t = G_t^{-2} \ (\text{SGD-like}) \quad\text{or}\quad w_t = G_t^{-1}\ (\text{Adam-like}),
+        \qquad \eta_t \propto w_t \sum_{s > t} w_s,
+
+    normalised to a maximum of 1 (:func:`refined_profile` computes it). It is
+    the minimiser of the paper's last-iterate bound for the observed gradient
+    norms. When the norms are constant, :math:`\eta_t \propto n - 1 - t`:
+    exactly linear decay. Growing norms early produce a warm-up, and the sum
+    over the remaining steps produces the fast final annealing.
+
+    The ``profile`` of ``n`` values is mapped onto any horizon ``T`` by linear
+    interpolation, position :math:`t (n - 1) / T`: the profile's first value at
+    :math:`t = 0`, its last (0) at :math:`t = T`. So a run of the same length
+    (or any other length) can reuse it, and a constant-norm profile gives
+    :math:`1 - t/T` exactly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = refine_from_grad_norms(np.ones(50))
+    >>> s(0, 100), round(s(25, 100), 12), s(100, 100)
+    (1.0, 0.75, 0.0)
+
+    References
+    ----------
+    A. Defazio, A. Cutkosky, H. Mehta, K. Mishchenko, "When, Why and How Much?
+    Adaptive Learning Rate Scheduling by Refinement", arXiv:2310.07831 (2023),
+    Algorithms 1 (SGD) and 2 (Adam).
+    """
+
+    profile = param.Array(default=np.ones(1), doc="The refined multipliers over the recorded run, max 1.")
+
+    def __init__(self, **params):
+        if "profile" in params and not isinstance(params["profile"], np.ndarray):
+            try:
+                params["profile"] = np.asarray(params["profile"], dtype=float)
+            except (TypeError, ValueError):
+                raise InvalidParameter("a refined schedule's profile is a list of numbers.") from None
+        super().__init__(**params)
+
+    def _profile(self) -> np.ndarray:
+        p = np.asarray(self.profile, dtype=float).ravel()
+        if p.size == 0 or not np.all(np.isfinite(p)) or np.any(p < 0):
+            raise InvalidParameter(
+                "a refined schedule's profile must be a non-empty array of finite values >= 0; "
+                "build it with refine_from_trace(trace) or refine_from_grad_norms(norms)."
+            )
+        return p
+
+    def _multiplier(self, t, horizon):
+        p = self._profile()
+        if p.size == 1:
+            return np.full_like(t, p[0])
+        u = np.minimum(t, horizon) * (p.size - 1) / horizon
+        return np.interp(u, np.arange(p.size, dtype=float), p)
+
+
+def refined_profile(grad_norms, adam_like: bool = False, filter_width: int | None = None,
+                    filter_fraction: float = 0.1) -> np.ndarray:
+    r"""The refined step-size profile :math:`\eta_t \propto w_t \sum_{s>t} w_s`, max 1.
+
+    Parameters
+    ----------
+    grad_norms : array_like
+        Gradient norms :math:`G_t` of the steps of a run, in order. NaN entries
+        (rows where nothing was recorded) are dropped.
+    adam_like : bool
+        ``False``: :math:`w_t = G_t^{-2}` (SGD, GD, heavy ball). ``True``:
+        :math:`w_t = G_t^{-1}`, the paper's choice for Adam-like methods, whose
+        update size does not scale with the gradient. (The paper uses the
+        :math:`\ell_1` norm for Adam; pass whatever norm your run recorded.)
+    filter_width : int, optional
+        Width of the median filter applied to the norms
+        (:func:`scipy.ndimage.median_filter`, edges extended by the nearest
+        value). The paper smooths with a median filter because single noisy
+        gradient norms would otherwise put spikes into the schedule; the width
+        is not pinned down there, and the default chosen here is
+        ``filter_fraction`` (10 %) of the run, made odd.
+    filter_fraction : float
+        Filter width as a fraction of the run, used when ``filter_width`` is None.
+
+    Returns
+    -------
+    numpy.ndarray
+        One multiplier per recorded step, maximum 1, last value 0.
+    """
+    from scipy.ndimage import median_filter
+
+    G = np.asarray(grad_norms, dtype=float).ravel()
+    G = G[~np.isnan(G)]
+    if G.size < 2:
+        raise MalformedInput(
+            "refinement needs the gradient norms of at least 2 steps; record a longer run first."
+        )
+    if not np.all(np.isfinite(G)) or np.any(G < 0):
+        raise MalformedInput(
+            "the recorded gradient norms contain infinite or negative values (did the run diverge?); "
+            "refine from a run that finished with finite gradients."
+        )
+    if G.max() == 0:
+        raise MalformedInput("all recorded gradient norms are zero: the run started at a stationary point, "
+                             "so there is nothing to refine.")
+    if filter_width is None:
+        if not 0 <= filter_fraction < 1:
+            raise InvalidParameter(f"filter_fraction is a fraction in [0, 1), got {filter_fraction}.")
+        filter_width = int(round(filter_fraction * G.size)) | 1  # odd, so the window is centred
+    if int(filter_width) < 1:
+        raise InvalidParameter(f"filter_width must be a positive number of steps, got {filter_width}.")
+    G = median_filter(G, size=int(filter_width), mode="nearest")
+    # A zero norm (an exactly stationary iterate) would give an infinite weight; floor the
+    # norms at a tiny fraction of the largest so the weights stay finite.
+    G = np.maximum(G, 1e-12 * G.max())
+    w = G ** (-1.0 if adam_like else -2.0)
+    w = w / w.max()  # scale-free; avoids overflow of G^-2 for tiny norms
+    tail = np.cumsum(w[::-1])[::-1] - w  # sum_{s > t} w_s
+    eta = w * tail
+    return eta / eta.max()
+
+
+def refine_from_grad_norms(grad_norms, adam_like: bool = False, filter_width: int | None = None,
+                           filter_fraction: float = 0.1) -> Refined:
+    """A :class:`Refined` schedule from a sequence of gradient norms (see :func:`refined_profile`)."""
+    return Refined(profile=refined_profile(grad_norms, adam_like, filter_width, filter_fraction))
+
+
+def refine_from_trace(trace, adam_like: bool = False, column: str = "grad_norm",
+                      filter_width: int | None = None, filter_fraction: float = 0.1) -> Refined:
+    """Record-then-refine: the refined schedule from a finished run's trace.
+
+    Parameters
+    ----------
+    trace : workbench.core.Trace or workbench.core.Result
+        The trace (or the result holding it) of a run of an optimizer, which
+        records the metric ``column`` (``"grad_norm"``) every iteration.
+    adam_like : bool
+        ``True`` for Adam-like optimizers (:math:`w_t = G_t^{-1}`).
+
+    Row ``t`` of the trace describes iterate :math:`x_t`, whose gradient step
+    ``t`` used; the last row is the final iterate, whose gradient no step used,
+    so it is dropped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from workbench.core import Trace
+    >>> trace = Trace.from_dict({"grad_norm": np.ones(11)})
+    >>> s = refine_from_trace(trace)
+    >>> s(5, 10)
+    0.5
+    """
+    trace = getattr(trace, "trace", trace)
+    if not hasattr(trace, "columns") or column not in trace:
+        have = sorted(getattr(trace, "columns", [])) if hasattr(trace, "columns") else type(trace).__name__
+        raise MalformedInput(
+            f"refinement reads the {column!r} column of a run's trace, and this trace has {have}; "
+            "run an optimizer (its metrics include 'grad_norm') and pass result.trace."
+        )
+    norms = np.asarray(trace[column], dtype=float)
+    if norms.size >= 3:
+        norms = norms[:-1]
+    return refine_from_grad_norms(norms, adam_like, filter_width, filter_fraction)

@@ -1,0 +1,54 @@
+"""Step decay: multiply the step size by a factor at milestones."""
+from __future__ import annotations
+
+import numpy as np
+import param
+
+from ..core.errors import InvalidParameter
+from .base import Schedule, register_schedule
+
+__all__ = ["StepDecay"]
+
+
+@register_schedule("step")
+class StepDecay(Schedule):
+    r"""Step decay: :math:`\eta_t = \eta_0\, \gamma^{k(t)}`.
+
+    :math:`k(t)` counts the milestones already passed: either the fractions
+    ``milestones`` of the horizon (:math:`t \ge m_i T`), or, when ``every`` is
+    set, every ``every`` steps (:math:`k = \lfloor t / \text{every} \rfloor`,
+    no horizon needed). Non-increasing. This is the classic ResNet schedule
+    (He et al., 2016: divide by 10 at 50 % and 75 % of training).
+
+    Examples
+    --------
+    >>> s = StepDecay(milestones=[0.5, 0.75], factor=0.1)
+    >>> [round(s(t, 100), 3) for t in (0, 49, 50, 75, 100)]
+    [1.0, 1.0, 0.1, 0.01, 0.01]
+    """
+
+    milestones = param.List(default=[0.5, 0.75], item_type=(int, float),
+                            doc="Fractions of the horizon at which the step size is multiplied by factor.")
+    factor = param.Number(default=0.1, bounds=(0.0, 1.0), inclusive_bounds=(False, True), step=0.01,
+                          doc="Multiplier applied at each milestone (gamma).")
+    every = param.Integer(default=None, allow_None=True, bounds=(1, None),
+                          doc="If set, decay every this many steps instead of at the milestones.")
+
+    def requires_horizon(self) -> bool:
+        return self.every is None
+
+    def _fractions(self) -> np.ndarray:
+        m = np.sort(np.asarray(self.milestones, dtype=float))
+        if m.size and (m[0] <= 0 or m[-1] >= 1):
+            raise InvalidParameter(
+                f"step milestones are fractions of the horizon strictly between 0 and 1, got {list(self.milestones)}."
+            )
+        return m
+
+    def _multiplier(self, t, horizon):
+        if self.every is not None:
+            k = np.floor(t / self.every)
+        else:
+            m = self._fractions()
+            k = (np.minimum(t, horizon)[..., None] >= m * horizon).sum(axis=-1)
+        return self.factor ** k

@@ -1,0 +1,70 @@
+"""Warmup-stable-decay (the "trapezoidal" schedule)."""
+from __future__ import annotations
+
+import numpy as np
+import param
+
+from ..core.errors import InvalidParameter
+from .base import Schedule, register_schedule
+
+__all__ = ["WarmupStableDecay"]
+
+
+@register_schedule("wsd")
+class WarmupStableDecay(Schedule):
+    r"""Warmup-stable-decay: linear warm-up, a long constant phase, a short final decay.
+
+    With :math:`W = \text{round}(w T)` warm-up steps and :math:`D = \text{round}(d T)`
+    decay steps (``warmup`` = w, ``decay`` = d):
+
+    .. math::
+
+        s(t, T) = \begin{cases}
+            \frac{t + 1}{W + 1} & t < W \\
+            1 & W \le t < T - D \\
+            r + (1 - r)\,\phi\!\left(\frac{t - (T - D)}{D}\right) & t \ge T - D
+        \end{cases}
+
+    with :math:`\phi(u) = 1 - u` (``"linear"``), :math:`\frac12(1 + \cos \pi u)`
+    (``"cosine"``) or :math:`1 - \sqrt u` (``"sqrt"``), and :math:`r` = ``min_ratio``.
+    Popular for language models because the stable phase can be extended and
+    decayed from any checkpoint (Hu et al., "MiniCPM", 2024; Hägele et al.,
+    "Scaling laws and compute-optimal training beyond fixed training
+    durations", 2024).
+
+    Examples
+    --------
+    >>> s = WarmupStableDecay(warmup=0.0, decay=0.2)
+    >>> [round(s(t, 100), 2) for t in (0, 50, 80, 90, 100)]
+    [1.0, 1.0, 1.0, 0.5, 0.0]
+    """
+
+    warmup = param.Number(default=0.05, bounds=(0.0, 1.0), step=0.01,
+                          doc="Warm-up length as a fraction of the horizon.")
+    decay = param.Number(default=0.2, bounds=(0.0, 1.0), step=0.01,
+                         doc="Final decay length as a fraction of the horizon.")
+    decay_shape = param.Selector(default="linear", objects=["linear", "cosine", "sqrt"],
+                                 doc="Shape of the final decay.")
+    min_ratio = param.Number(default=0.0, bounds=(0.0, 1.0), step=0.01,
+                             doc="Final multiplier at t = T.")
+
+    def _multiplier(self, t, horizon):
+        if self.warmup + self.decay > 1.0 + 1e-12:
+            raise InvalidParameter(
+                f"warm-up ({self.warmup}) and decay ({self.decay}) fractions add up to more than 1; "
+                "shorten one of them."
+            )
+        W = int(round(self.warmup * horizon))
+        D = int(round(self.decay * horizon))
+        t = np.minimum(t, horizon)
+        out = np.where(t < W, (t + 1.0) / (W + 1.0), 1.0)
+        if D > 0:
+            u = np.clip((t - (horizon - D)) / D, 0.0, 1.0)
+            if self.decay_shape == "linear":
+                phi = 1.0 - u
+            elif self.decay_shape == "cosine":
+                phi = 0.5 * (1.0 + np.cos(np.pi * u))
+            else:
+                phi = 1.0 - np.sqrt(u)
+            out = np.where(t >= horizon - D, self.min_ratio + (1.0 - self.min_ratio) * phi, out)
+        return out
