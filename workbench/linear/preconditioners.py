@@ -18,17 +18,17 @@ def ssor_preconditioner(A, omega: float):
     r"""SSOR preconditioner :math:`M^{-1} r` with
     :math:`M = \frac{\omega}{2-\omega} (D/\omega + L) D^{-1} (D/\omega + U)`.
 
-    One symmetric SOR sweep of PyAMG from a zero initial guess computes exactly
+    One symmetric SOR sweep (PyAMG's forward then backward kernel) from a zero initial guess computes exactly
     :math:`M^{-1} r`: the forward half gives :math:`z_1 = (D/\omega+L)^{-1} r`, and
     the backward half then solves :math:`(D/\omega+U) z = \frac{2-\omega}{\omega} D z_1`.
     """
-    from pyamg.relaxation.relaxation import sor
+    from .kernels.pyamg_sweeps import pyamg_sweep
 
     A.sort_indices()
 
     def apply(r):
         z = np.zeros_like(r)
-        sor(A, z, r, omega, iterations=1, sweep="symmetric")
+        pyamg_sweep(A, z, r, omega, "symmetric")
         return z
 
     return apply

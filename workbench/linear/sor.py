@@ -6,6 +6,7 @@ import param
 
 from ..core import InvalidParameter, register_method
 from .base import LinearMethod, LinearState
+from .kernels.pyamg_sweeps import pyamg_sweep
 from .kernels.sor_reference import sor_sweep_reference
 
 __all__ = ["SOR", "GaussSeidel", "SSOR"]
@@ -52,10 +53,8 @@ class _Relaxation(LinearMethod):
         omega = self._omega()
         kernel = self.kernel
         if kernel == "pyamg":
-            from pyamg.relaxation.relaxation import sor
-
             x = state.x.copy()
-            sor(problem.A, x, problem.b, omega, iterations=1, sweep=self.sweep_direction)
+            pyamg_sweep(problem.A, x, problem.b, omega, self.sweep_direction)
         elif kernel == "redblack":
             from .kernels.redblack import redblack_sweep
 

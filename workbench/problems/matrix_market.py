@@ -43,7 +43,7 @@ class MatrixMarket(ProblemFactory):
     """A matrix read from a Matrix Market (.mtx) file; names in the package's data/ folder also work."""
 
     problem_kind = "linear"
-    path = param.String(default="unit_square.mtx", doc="Path of a .mtx file (or a file name in workbench/data).")
+    path = param.String(default="airfoil.mtx", doc="Path of a .mtx file (or a file name in workbench/data).")
 
     def build(self) -> LinearProblem:
         return load_matrix_market(self.path)
@@ -54,7 +54,7 @@ class PyAMGMesh(ProblemFactory):
     """A small finite-element matrix that ships with PyAMG (real meshes, unstructured)."""
 
     problem_kind = "linear"
-    mesh = param.Selector(default="airfoil", objects=["airfoil", "bar", "knot", "unit_square", "unit_cube", "recirc_flow"],
+    mesh = param.Selector(default="airfoil", objects=["airfoil", "bar", "knot", "unit_cube", "recirc_flow"],
                           doc="Which PyAMG example matrix.")
     seed = param.Integer(default=0, bounds=(0, None), doc="Seed of the random right-hand side.")
 

@@ -1,0 +1,41 @@
+"""``workbench list``: registered methods and problems with their parameters."""
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("list", help="List methods and problems with their parameters, bounds and docs.")
+    p.add_argument("what", nargs="?", choices=["methods", "problems", "all"], default="all")
+    p.add_argument("--brief", action="store_true", help="Names only.")
+    p.set_defaults(func=main)
+
+
+def _first_line(cls) -> str:
+    doc = (cls.__doc__ or "").strip()
+    return doc.split("\n")[0] if doc else ""
+
+
+def main(args) -> int:
+    from ..core import registry
+    from ._common import describe_params
+
+    sections = []
+    if args.what in ("methods", "all"):
+        sections.append(("Methods", [(n, registry.get_method_class(n)) for n in registry.methods()]))
+    if args.what in ("problems", "all"):
+        sections.append(("Problems", [(n, registry.get_problem_factory(n)) for n in registry.problems_list()]))
+    for title, entries in sections:
+        print(f"{title} ({len(entries)})")
+        for name, cls in entries:
+            extra = ""
+            kind = getattr(cls, "problem_kind", "")
+            if title == "Methods":
+                extra = f"  [{cls.family or '-'}; solves {kind} problems]"
+            else:
+                extra = f"  [{kind}]"
+            print(f"  {name}{extra}  {_first_line(cls)}")
+            if args.brief:
+                continue
+            for pname, default, allowed, doc in describe_params(cls):
+                print(f"      {pname} = {default} {allowed}  {doc}")
+        print()
+    return 0

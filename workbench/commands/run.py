@@ -1,0 +1,58 @@
+"""``workbench run METHOD --problem NAME``: one run with a live progress bar."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="Run one method on one problem with a live progress bar.")
+    p.add_argument("method", help="Method name (see `workbench list methods`), e.g. sor.")
+    p.add_argument("--problem", default="poisson2d", help="Problem name (default: poisson2d).")
+    p.add_argument("--set", dest="method_params", action="append", metavar="KEY=VALUE",
+                   help="Method parameter, repeatable: --set omega=1.8")
+    p.add_argument("--problem-set", dest="problem_params", action="append", metavar="KEY=VALUE",
+                   help="Problem parameter, repeatable: --problem-set n=64")
+    p.add_argument("--rtol", type=float, default=None, help="Relative tolerance (default: the method's).")
+    p.add_argument("--atol", type=float, default=0.0, help="Absolute tolerance.")
+    p.add_argument("--max-steps", type=int, default=10_000, help="Step limit (default 10000).")
+    p.add_argument("--max-seconds", type=float, default=None, help="Wall-time budget in seconds.")
+    p.add_argument("--out", default=None, help="Write the result (spec, summary, trace) as JSON here.")
+    p.add_argument("--quiet", action="store_true", help="No progress bar.")
+    p.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from tqdm import tqdm
+
+    from ..core import Runner, get_method, get_problem, jsonable
+    from ._common import parse_assignments
+
+    method = get_method(args.method, **parse_assignments(args.method_params))
+    problem = get_problem(args.problem, **parse_assignments(args.problem_params))
+    runner = Runner(method, problem, rtol=args.rtol, atol=args.atol, max_steps=args.max_steps,
+                    max_seconds=args.max_seconds)
+    metric = runner.metric
+    bar = tqdm(total=args.max_steps, disable=args.quiet, unit="it", dynamic_ncols=True,
+               desc=f"{method.registry_name} on {problem.name}", file=sys.stderr)
+    t0 = time.perf_counter()
+    while not runner.done:
+        taken = runner.advance(max_seconds=0.1)
+        bar.update(taken)
+        bar.set_postfix({metric: f"{runner.trace[metric][-1]:.3e}"}, refresh=False)
+    bar.close()
+    wall = time.perf_counter() - t0
+    result = runner.result()
+    final = result.final
+    rate = result.iterations / wall if wall > 0 else float("inf")
+    print(f"{result.status.label}: {result.message}")
+    print(f"  iterations {result.iterations}   {metric} {final.get(metric, float('nan')):.3e}   "
+          f"time {wall:.3g} s ({rate:,.0f} it/s)")
+    if args.out:
+        payload = {"spec": result.spec(), "summary": result.summary(),
+                   "trace": {k: jsonable(v) for k, v in result.trace.to_dict().items()}}
+        with open(args.out, "w") as fh:
+            json.dump(payload, fh, indent=1, default=str)
+        print(f"  result written to {args.out}")
+    return 0 if result.status.label in ("converged", "max_steps", "max_time", "stopped") else 1
