@@ -1,0 +1,198 @@
+"""The shared machinery of the optimizers: state, step size, schedule, metrics.
+
+Every optimizer here works on a flat float64 numpy vector ``x``. Each step
+evaluates the objective once at the new iterate (``Objective.evaluate``) and
+caches loss, gradient and the objective's extra metrics in the state, so
+``metrics`` costs nothing and the next step reuses the gradient. The torch MLP
+objective takes and returns numpy vectors as well (it flattens the network's
+parameters), so every optimizer runs on it unchanged.
+
+Subclasses implement :meth:`Optimizer.init_buffers` and :meth:`Optimizer.update`.
+``update`` must assign a *new* array to ``state.x`` (never modify the old one
+in place: observers and dashboards may keep earlier iterates, e.g. to draw a
+2-D trajectory); its own buffers (moments, ...) are updated in place.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+import param
+
+from ..core import InvalidParameter, InvalidProblem, Method
+from ..core.protocol import jsonable
+
+__all__ = ["Optimizer", "OptimizerState", "resolve_schedule"]
+
+
+@dataclasses.dataclass
+class OptimizerState:
+    """Iterate of an optimizer and what the objective said about it.
+
+    Attributes
+    ----------
+    x : current iterate (a fresh array each step)
+    loss, grad, grad_norm : objective value, gradient and its 2-norm at ``x``
+    extras : the objective's extra metrics at ``x`` (e.g. ``misclassified``)
+    t : steps taken
+    lr : step size used by the last step (the first step's before any)
+    grad_evals : objective evaluations so far (the machine-independent cost)
+    buffers : the method's own arrays and scalars (moments, D estimate, ...)
+    """
+
+    x: np.ndarray
+    loss: float
+    grad: np.ndarray
+    grad_norm: float
+    extras: dict
+    t: int = 0
+    lr: float = math.nan
+    grad_evals: int = 1
+    buffers: dict = dataclasses.field(default_factory=dict)
+
+
+def resolve_schedule(schedule: Any):
+    """``schedule`` as a callable ``(t, horizon) -> multiplier``, or ``None`` for constant.
+
+    Uses :func:`workbench.schedules.make_schedule`; when that package is not
+    installed every schedule is treated as constant.
+    """
+    if schedule is None:
+        return None
+    try:
+        from ..schedules import make_schedule
+    except ImportError:  # the schedules family is optional
+        return None
+    sched = make_schedule(schedule)
+    if getattr(sched, "registry_name", "") == "constant" and not sched.param.values().get("value", None):
+        return None  # fast path: the constant schedule multiplies by 1
+    return sched
+
+
+class Optimizer(Method):
+    r"""Base of every optimizer: step size ``lr * schedule(t, horizon)``.
+
+    Metrics (every optimizer): ``loss``, ``grad_norm``, ``lr`` (the step size
+    used), ``grad_evals``; ``distance`` :math:`\|x - x_\star\|` and
+    ``suboptimality`` :math:`f(x) - f_\star` when the objective knows them;
+    the objective's extra metrics; the method's own (``d_estimate`` ...).
+
+    Stopping: the runner tests ``grad_norm`` only when given ``rtol``/``atol``
+    (there is no default tolerance); it reports ``diverged`` once the gradient
+    norm exceeds ``1e8`` times its initial value (the loss has exploded).
+    """
+
+    problem_kind: ClassVar[str] = "objective"
+    stop_metric: ClassVar[str] = "grad_norm"
+    default_rtol: ClassVar[float | None] = None
+    divergence_factor: ClassVar[float | None] = 1e8
+    converges_on: ClassVar[tuple] = (frozenset({"smooth", "convex"}),)
+
+    lr = param.Number(default=0.01, bounds=(0.0, None), doc="Base step size (learning rate).")
+    schedule = param.Parameter(default=None, doc=(
+        "Step-size schedule: None (constant), a name such as 'cosine', a spec dict, or a Schedule."))
+    horizon = param.Integer(default=1000, bounds=(1, None), allow_None=True,
+                            doc="Planned number of steps T (used by schedules and theory step sizes).")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._schedule_source = object()
+        self._schedule = None
+        self._refresh_schedule()
+
+    # -- step size -----------------------------------------------------------
+    def _refresh_schedule(self):
+        if self.schedule is not self._schedule_source:
+            self._schedule = resolve_schedule(self.schedule)
+            self._schedule_source = self.schedule
+
+    def multiplier(self, t: int) -> float:
+        """The schedule's multiplier at step ``t`` (1 for the constant schedule)."""
+        self._refresh_schedule()  # the user may have switched schedules mid-run
+        if self._schedule is None:
+            return 1.0
+        return float(self._schedule(t, self.horizon))
+
+    def step_size(self, t: int) -> float:
+        """``lr * schedule(t, horizon)``: the base step size at step ``t``."""
+        return self.lr * self.multiplier(t)
+
+    # -- protocol --------------------------------------------------------------
+    def init(self, problem) -> OptimizerState:
+        self.check_problem(problem)
+        self._refresh_schedule()
+        if self._schedule is not None and hasattr(self._schedule, "validate"):
+            self._schedule.validate(self.horizon)
+        x = np.array(problem.x0, dtype=float, copy=True)
+        f, g, extras = problem.evaluate(x)
+        g = np.asarray(g, dtype=float)
+        if not (math.isfinite(f) and np.all(np.isfinite(g))):
+            raise InvalidProblem(
+                f"the objective is not finite at the starting point of {problem.name}; "
+                "choose another start.")
+        state = OptimizerState(x=x, loss=float(f), grad=g, grad_norm=float(np.sqrt(g @ g)),
+                               extras=dict(extras))
+        state.buffers = self.init_buffers(problem, state)
+        state.lr = self.initial_lr(state)
+        return state
+
+    def initial_lr(self, state) -> float:
+        """The step size shown before the first step (the first step's base step size)."""
+        return self.step_size(0)
+
+    def step(self, problem, state: OptimizerState) -> OptimizerState:
+        lr = self.step_size(state.t)
+        used = self.update(problem, state, lr)
+        f, g, extras = problem.evaluate(state.x)
+        state.loss = float(f)
+        state.grad = g
+        state.grad_norm = float(np.sqrt(g @ g))
+        state.extras = extras
+        state.grad_evals += 1
+        state.t += 1
+        state.lr = lr if used is None else float(used)
+        return state
+
+    def metrics(self, problem, state: OptimizerState) -> dict[str, float]:
+        out = {"loss": state.loss, "grad_norm": state.grad_norm, "lr": state.lr,
+               "grad_evals": float(state.grad_evals)}
+        if problem.x_star is not None:
+            d = state.x - problem.x_star
+            out["distance"] = float(np.sqrt(d @ d))
+        if problem.f_star is not None:
+            out["suboptimality"] = state.loss - problem.f_star
+        if state.extras:
+            out.update(state.extras)
+        extra = self.method_metrics(problem, state)
+        if extra:
+            out.update(extra)
+        return out
+
+    # -- what subclasses implement ---------------------------------------------
+    def init_buffers(self, problem, state: OptimizerState) -> dict:
+        return {}
+
+    def update(self, problem, state: OptimizerState, lr: float) -> float | None:  # pragma: no cover
+        """Move ``state.x`` (assign a new array); return the step size used if not ``lr``."""
+        raise NotImplementedError
+
+    def method_metrics(self, problem, state: OptimizerState) -> dict[str, float]:
+        return {}
+
+    # -- specs -------------------------------------------------------------------
+    def spec(self) -> dict:
+        spec = super().spec()
+        sched = self.schedule
+        if sched is not None and hasattr(sched, "spec"):
+            spec["params"]["schedule"] = jsonable(sched.spec())
+        return spec
+
+    def hyperparameters(self) -> dict:
+        return self.spec()["params"]
+
+
+def check_beta(name: str, value: float) -> None:
+    if not 0.0 <= value < 1.0:
+        raise InvalidParameter(f"{name} must lie in [0, 1), got {value}.")

@@ -1,0 +1,101 @@
+"""Low-rank matrix sensing with a factorised (Burer-Monteiro) parametrisation."""
+from __future__ import annotations
+
+import numpy as np
+import param
+
+from ...core import InvalidParameter, ProblemFactory, get_problem, register_problem
+from .base import Objective
+
+__all__ = ["MatrixSensing", "MatrixSensingObjective", "matrix_sensing"]
+
+
+class MatrixSensingObjective(Objective):
+    r"""Matrix sensing in factored form.
+
+    Symmetric: :math:`f(U) = \frac{1}{2m}\sum_i (\langle A_i, U U^T\rangle - y_i)^2`.
+    Asymmetric: :math:`f(U, V) = \frac{1}{2m}\sum_i (\langle A_i, U V^T\rangle - y_i)^2`.
+    ``x`` stacks ``U`` (and ``V``) row-major. ``extra_metrics`` reports
+    ``recovery_error`` :math:`\|X - X_\star\|_F / \|X_\star\|_F`.
+    """
+
+    def __init__(self, sensing, y, X_star, n, k, symmetric, x0, **kw):
+        self.sensing = sensing              # (m, n*n), row i = vec(A_i)
+        self.y = y
+        self.X_star = X_star
+        self.n, self.k, self.symmetric = n, k, symmetric
+        self.m = sensing.shape[0]
+        self._xs_norm = float(np.linalg.norm(X_star))
+        blocks = [("U", (n, k))] if symmetric else [("U", (n, k)), ("V", (n, k))]
+        super().__init__(x0, blocks=blocks, **kw)
+
+    def _factors(self, x):
+        nk = self.n * self.k
+        U = x[:nk].reshape(self.n, self.k)
+        V = U if self.symmetric else x[nk:].reshape(self.n, self.k)
+        return U, V
+
+    def product(self, x):
+        U, V = self._factors(x)
+        return U @ V.T
+
+    def value_and_grad(self, x):
+        U, V = self._factors(x)
+        r = self.sensing @ (U @ V.T).reshape(-1) - self.y
+        f = 0.5 * float(r @ r) / self.m
+        M = (self.sensing.T @ r).reshape(self.n, self.n) / self.m
+        if self.symmetric:
+            g = ((M + M.T) @ U).reshape(-1)
+        else:
+            g = np.concatenate([(M @ V).reshape(-1), (M.T @ U).reshape(-1)])
+        return f, g
+
+    def extra_metrics(self, x):
+        return {"recovery_error": float(np.linalg.norm(self.product(x) - self.X_star)) / self._xs_norm}
+
+
+@register_problem("matrix_sensing")
+class MatrixSensing(ProblemFactory):
+    r"""Recover a rank-``rank`` ``n x n`` matrix from ``m`` Gaussian linear measurements.
+
+    The unknown is factored as :math:`X = U U^T` (``symmetric``) or :math:`X = U V^T`
+    with ``k`` columns (``k > rank`` over-parametrises). Small ``init_scale``
+    gives the "incremental learning" regime of GD; large gives the lazy regime.
+    ``f_star = 0``; ``x_star`` is not unique and is left ``None``.
+    """
+
+    problem_kind = "objective"
+    n = param.Integer(default=20, bounds=(2, 200), doc="Matrix size n (X is n x n).")
+    rank = param.Integer(default=2, bounds=(1, None), doc="Rank of the true matrix.")
+    k = param.Integer(default=None, allow_None=True, bounds=(1, None), doc="Factor width (default: rank).")
+    measurements = param.Integer(default=None, allow_None=True, bounds=(1, None),
+                                 doc="Number of measurements m (default 5 n rank).")
+    symmetric = param.Boolean(default=True, doc="X = U U^T (PSD) or X = U V^T.")
+    init_scale = param.Number(default=1e-2, bounds=(0.0, None), doc="Standard deviation of the initial factors.")
+    seed = param.Integer(default=0, bounds=(0, None), doc="Random seed.")
+
+    def build(self):
+        n, r = self.n, self.rank
+        if r > n:
+            raise InvalidParameter(f"rank {r} exceeds the matrix size {n}; choose rank <= n.")
+        k = self.k or r
+        m = self.measurements or 5 * n * r
+        rng = np.random.default_rng(self.seed)
+        Us = rng.standard_normal((n, r)) / np.sqrt(n)
+        X_star = Us @ Us.T if self.symmetric else Us @ (rng.standard_normal((n, r)) / np.sqrt(n)).T
+        S = rng.standard_normal((m, n, n))
+        if self.symmetric:
+            S = 0.5 * (S + S.transpose(0, 2, 1))
+        S = S.reshape(m, n * n)
+        y = S @ X_star.reshape(-1)
+        size = n * k * (1 if self.symmetric else 2)
+        x0 = self.init_scale * rng.standard_normal(size)
+        kind = "symmetric" if self.symmetric else "asymmetric"
+        return MatrixSensingObjective(S, y, X_star, n, k, self.symmetric, x0, f_star=0.0,
+                                      name=f"matrix_sensing({kind}, n={n}, rank={r}, k={k})",
+                                      properties={"smooth", "nonconvex"},
+                                      metadata={"rank": r, "k": k, "measurements": m, "n": n})
+
+
+def matrix_sensing(n: int = 20, rank: int = 2, **kw):
+    return get_problem("matrix_sensing", n=n, rank=rank, **kw)
