@@ -1,0 +1,54 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from workbench.cli import main
+
+
+def test_run_converges_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    code = main(["run", "sor", "--set", "omega=1.8", "--problem-set", "n=24", "--quiet", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert text.startswith("converged:") and "it/s" in text
+    data = json.loads(out.read_text())
+    assert data["summary"]["status"] == "converged"
+    assert data["spec"]["method"] == {"name": "sor", "params": {"kernel": "pyamg", "omega": 1.8}}
+    assert len(data["trace"]["residual"]) == data["summary"]["iterations"] + 1
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["run", "sor", "--set", "omega=3"], "must be less than 2.0"),
+        (["run", "sorr"], "Did you mean sor"),
+        (["run", "cg", "--problem", "convection_diffusion2d"], "needs a problem that is symmetric"),
+        (["run", "sor", "--set", "omega"], "expects key=value"),
+        (["run", "sor", "--problem", "matrix_market", "--problem-set", "path=/nonexistent.mtx"], "no Matrix Market file"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_reason(argv, needle, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("workbench: error:") and needle in err and "\n" not in err
+
+
+def test_failed_run_exits_1(capsys):
+    # over-damped Jacobi: the eigenvalue 1 - 1.99 (1 + rho_J) of its iteration matrix is below -1
+    code = main(["run", "jacobi", "--set", "omega=1.99", "--problem-set", "n=16", "--quiet"])
+    assert code == 1
+    assert capsys.readouterr().out.startswith("diverged:")
+
+
+def test_list_shows_params_bounds_and_docs(capsys):
+    assert main(["list", "methods"]) == 0
+    text = capsys.readouterr().out
+    assert "sor" in text and "omega = 1.5 [0.0, 2.0]" in text and "Relaxation parameter" in text
+
+
+def test_console_script_is_installed():
+    proc = subprocess.run([sys.executable, "-m", "workbench", "list", "problems", "--brief"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "poisson2d" in proc.stdout
