@@ -1,0 +1,197 @@
+"""Report inputs: runs (core results or stored runs) reduced to what the figures need.
+
+No plotting here: these are the numbers the report shows, so they can be
+tested on their own (work per digit, which parameters vary, ...).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..core import InvalidParameter, Result, Trace
+from ..store.records import flatten_params
+
+__all__ = ["ReportRun", "collect_runs", "varying_parameters", "work_column", "ranking"]
+
+#: Trace columns that count machine-independent work, best first.
+WORK_COLUMNS = ("matvecs", "grad_evals", "function_evals", "evaluations")
+
+
+@dataclasses.dataclass
+class ReportRun:
+    """One run as the report sees it."""
+
+    label: str
+    method: str
+    problem: str
+    params: dict[str, Any]       # flat: method.omega, problem.n, seed, stop.rtol, ...
+    status: str
+    message: str
+    iterations: int
+    wall_time: float
+    metric: str
+    trace: Trace
+    run_id: int | None = None
+    spec: dict | None = None
+
+    @property
+    def converged(self) -> bool:
+        return self.status == "converged"
+
+    def curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """Iterations and the stop metric (``nan`` where absent)."""
+        if self.metric not in self.trace or not len(self.trace):
+            return np.zeros(0), np.zeros(0)
+        return self.trace["iteration"], self.trace[self.metric]
+
+    def work(self) -> tuple[str, float]:
+        """(unit, amount) of work the run did: matvecs or gradient evaluations if traced, else iterations."""
+        col = work_column(self.trace)
+        if col is None:
+            return "iterations", float(self.iterations)
+        values = self.trace[col]
+        finite = values[np.isfinite(values)]
+        return col, float(finite[-1]) if finite.size else float(self.iterations)
+
+    def digits(self) -> float:
+        """Digits of accuracy gained: ``log10(metric_0 / metric_final)`` (inf if it reached 0)."""
+        _, y = self.curve()
+        y = y[np.isfinite(y)]
+        if y.size < 1 or y[0] <= 0:
+            return float("nan")
+        final = float(y[-1])
+        if final <= 0:
+            return 16.0  # exactly zero: as many digits as double precision holds
+        return float(math.log10(y[0] / final))
+
+
+def work_column(trace: Trace) -> str | None:
+    return next((c for c in WORK_COLUMNS if c in trace), None)
+
+
+def _from_result(result: Result, index: int) -> ReportRun:
+    spec = result.spec()
+    method = (result.method_spec or {}).get("name", "method")
+    problem = (result.problem_spec or {}).get("name", "problem")
+    return ReportRun(
+        label=f"{method} {index + 1}", method=method, problem=problem, params=flatten_params(spec),
+        status=result.status.label, message=result.message, iterations=int(result.iterations),
+        wall_time=float(result.wall_time), metric=(result.stop or {}).get("metric") or "residual",
+        trace=result.trace, spec=spec,
+    )
+
+
+def _from_stored(stored) -> ReportRun:
+    spec = stored.spec
+    return ReportRun(
+        label=f"#{stored.id} {stored.method}", method=stored.method, problem=stored.problem,
+        params=flatten_params(spec), status=stored.status.label, message=stored.message,
+        iterations=stored.iterations, wall_time=stored.wall_time,
+        metric=(spec.get("stop") or {}).get("metric") or _default_metric(stored.method),
+        trace=stored.trace, run_id=stored.id, spec=spec,
+    )
+
+
+def _default_metric(method_name: str) -> str:
+    from ..core import get_method_class
+
+    try:
+        return get_method_class(method_name).stop_metric
+    except Exception:
+        return "residual"
+
+
+def collect_runs(results: Iterable, store=None) -> list[ReportRun]:
+    """:class:`ReportRun` objects from core results, stored runs, or stored run ids.
+
+    Ids are looked up in ``store`` (a :class:`~workbench.store.RunStore` or a
+    path; the default store when ``None``).
+    """
+    from ..store import StoredRun, open_store
+
+    items = list(results)
+    if not items:
+        raise InvalidParameter("a report needs at least one run; pass results or stored run ids.")
+    runs: list[ReportRun] = []
+    opened = None
+    for i, item in enumerate(items):
+        if isinstance(item, Result):
+            runs.append(_from_result(item, i))
+        elif isinstance(item, StoredRun):
+            runs.append(_from_stored(item))
+        elif isinstance(item, ReportRun):
+            runs.append(item)
+        elif isinstance(item, (int, np.integer, str)):
+            if opened is None:
+                opened = open_store(store)
+            runs.append(_from_stored(opened.load(item)))
+        else:
+            raise InvalidParameter(f"cannot report on a {type(item).__name__}; pass workbench Result "
+                                   "objects, stored runs or stored run ids.")
+    _label(runs)
+    return runs
+
+
+def _label(runs: list[ReportRun]) -> None:
+    """Give each run a label built from what distinguishes it from the others."""
+    varying = varying_parameters(runs)
+    several_methods = len({r.method for r in runs}) > 1
+    for i, run in enumerate(runs):
+        prefix = f"#{run.run_id} " if run.run_id is not None else ""
+        bits = [run.method] if several_methods or not varying else []
+        bits += [f"{a.split('.')[-1]}={_fmt(run.params.get(a))}" for a in varying]
+        run.label = prefix + (" ".join(bits) if bits else f"{run.method} {i + 1}")
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def varying_parameters(runs: list[ReportRun]) -> list[str]:
+    """Addresses whose value differs between runs (``method.*`` only among runs of one method)."""
+    if len(runs) < 2:
+        return []
+    single_method = len({r.method for r in runs}) == 1
+    single_problem = len({r.problem for r in runs}) == 1
+    keys: list[str] = []
+    for run in runs:
+        for k in run.params:
+            if k not in keys:
+                keys.append(k)
+    out = []
+    for k in keys:
+        if k.startswith("method.") and not single_method:
+            continue
+        if k.startswith("problem.") and not single_problem:
+            continue
+        values = {json.dumps(r.params.get(k), sort_keys=True) for r in runs}
+        if len(values) > 1:
+            out.append(k)
+    return out
+
+
+def numeric(values: Iterable[Any]) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+def ranking(runs: list[ReportRun]) -> list[dict]:
+    """Runs ranked by work per digit of accuracy (lower is better); runs that gained none come last."""
+    rows = []
+    for run in runs:
+        unit, work = run.work()
+        digits = run.digits()
+        per_digit = work / digits if digits and digits > 0 and math.isfinite(digits) else float("inf")
+        time_per_digit = run.wall_time / digits if digits and digits > 0 and math.isfinite(digits) else float("inf")
+        rows.append({
+            "label": run.label, "status": run.status, "iterations": run.iterations, "work_unit": unit,
+            "work": work, "digits": digits, "work_per_digit": per_digit, "wall_time": run.wall_time,
+            "time_per_digit": time_per_digit, "run_id": run.run_id,
+        })
+    rows.sort(key=lambda r: (r["work_per_digit"], r["time_per_digit"]))
+    for i, row in enumerate(rows):
+        row["rank"] = i + 1
+    return rows

@@ -1,0 +1,235 @@
+"""The report's Bokeh figures. Bokeh is imported inside each function.
+
+* convergence: the stop metric relative to its start vs iteration, one line per run;
+* cost vs parameter: iterations against each numeric swept parameter, one line per
+  value of the other swept parameters (e.g. iterations vs omega, one line per n);
+* heatmap: iterations over the two swept parameters of a two-parameter sweep.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+
+import numpy as np
+
+from .data import ReportRun, numeric, varying_parameters
+
+__all__ = ["convergence_figure", "cost_figures", "heatmap_figure", "build_figures"]
+
+MAX_POINTS = 400      # per curve after min/max decimation: plenty for a screen
+MAX_LEGEND = 12       # above this a legend hides the plot; hover labels instead
+MAX_GROUPS = 12
+
+
+def _short(address: str) -> str:
+    return address.split(".", 1)[-1] if address != "seed" else "seed"
+
+
+def _fmt(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _palette(n: int) -> list[str]:
+    from bokeh.palettes import Category10_10, Viridis256
+
+    if n <= 10:
+        return list(Category10_10[:max(n, 1)])
+    idx = np.linspace(0, 230, n).astype(int)  # stop before Viridis' pale yellow end
+    return [Viridis256[i] for i in idx]
+
+
+def _base_figure(title: str, x_label: str, y_label: str, *, y_log: bool = False, **kw):
+    from bokeh.plotting import figure
+
+    fig = figure(title=title, x_axis_label=x_label, y_axis_label=y_label,
+                 y_axis_type="log" if y_log else "linear", height=380, sizing_mode="stretch_width",
+                 tools="pan,wheel_zoom,box_zoom,reset,save", **kw)
+    fig.toolbar.logo = None
+    return fig
+
+
+def convergence_figure(runs: list[ReportRun]):
+    """Stop metric / its initial value vs iteration, log scale, one line per run."""
+    from bokeh.models import ColumnDataSource, HoverTool
+
+    metrics = sorted({r.metric for r in runs})
+    metric = metrics[0] if len(metrics) == 1 else "stop metric"
+    fig = _base_figure(f"Convergence: {metric} relative to its initial value", "iteration",
+                       f"{metric} / initial", y_log=True)
+    colors = _colour_runs(runs)
+    dashes = _dash_runs(runs)
+    renderers = []
+    for run, color, dash in zip(runs, colors, dashes):
+        x, y = run.curve()
+        if not len(x):
+            continue
+        keep = run.trace.decimate(MAX_POINTS, by=run.metric) if len(x) > MAX_POINTS else None
+        if keep is not None:
+            x, y = keep["iteration"], keep[run.metric]
+        y0 = y[0] if len(y) and np.isfinite(y[0]) and y[0] > 0 else 1.0
+        rel = y / y0
+        # A log axis cannot show zeros or negatives; such points are left out.
+        ok = np.isfinite(rel) & (rel > 0)
+        if not ok.any():
+            continue
+        src = ColumnDataSource({"iteration": x[ok], "relative": rel[ok],
+                                "run": [run.label] * int(ok.sum()), "status": [run.status] * int(ok.sum())})
+        renderer = fig.line("iteration", "relative", source=src, color=color, line_width=2, alpha=0.85,
+                            line_dash=dash, legend_label=run.label if len(runs) <= MAX_LEGEND else None)
+        renderers.append(renderer)
+    fig.add_tools(HoverTool(renderers=renderers, tooltips=[("run", "@run"), ("iteration", "@iteration"),
+                                                           ("relative", "@relative{0.00e0}"),
+                                                           ("status", "@status")]))
+    if len(runs) <= MAX_LEGEND and renderers:
+        fig.legend.click_policy = "hide"
+        fig.legend.location = "top_right"
+        fig.legend.label_text_font_size = "9pt"
+    return fig
+
+
+def _colour_runs(runs: list[ReportRun]) -> list[str]:
+    """Colour by the first numeric swept parameter when there is one (a gradient reads as order)."""
+    varying = [a for a in varying_parameters(runs) if a != "seed"]
+    if varying and numeric(r.params.get(varying[0]) for r in runs):
+        from bokeh.palettes import Viridis256
+
+        values = np.array([float(r.params.get(varying[0])) for r in runs])
+        lo, hi = values.min(), values.max()
+        t = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
+        return [Viridis256[int(v * 230)] for v in t]
+    palette = _palette(len(runs))
+    return [palette[i % len(palette)] for i in range(len(runs))]
+
+
+def _dash_runs(runs: list[ReportRun]) -> list[str]:
+    """Dash pattern by the second swept parameter, so colour + dash identify a run of a 2-D sweep."""
+    varying = [a for a in varying_parameters(runs) if a != "seed"]
+    if len(varying) < 2:
+        return ["solid"] * len(runs)
+    styles = ["solid", "dashed", "dotted", "dotdash", "dashdot"]
+    values = []
+    for run in runs:
+        v = json.dumps(run.params.get(varying[1]))
+        if v not in values:
+            values.append(v)
+    return [styles[values.index(json.dumps(r.params.get(varying[1]))) % len(styles)] for r in runs]
+
+
+def _groups(runs: list[ReportRun], x_address: str, others: list[str]):
+    """Median iterations per (other values, x) over seeds; non-converged flagged."""
+    cells: dict[tuple, dict] = defaultdict(lambda: defaultdict(list))
+    for run in runs:
+        key = tuple(json.dumps(run.params.get(o)) for o in others)
+        cells[key][run.params.get(x_address)].append(run)
+    return cells
+
+
+def cost_figures(runs: list[ReportRun]) -> list:
+    """Iterations vs each numeric swept parameter (median over seeds), one line per group."""
+    from bokeh.models import ColumnDataSource, HoverTool
+
+    varying = [a for a in varying_parameters(runs) if a != "seed"]
+    figs = []
+    for x_address in varying:
+        if not numeric(r.params.get(x_address) for r in runs):
+            continue
+        others = [a for a in varying if a != x_address]
+        groups = _groups(runs, x_address, others)
+        if len(groups) > MAX_GROUPS:
+            continue  # too many lines to read; the heatmap/table carry it
+        iters = [r.iterations for r in runs if r.iterations > 0]
+        y_log = bool(iters) and max(iters) / max(min(iters), 1) > 20
+        over_seeds = " (median over seeds)" if "seed" in varying_parameters(runs) else ""
+        fig = _base_figure(f"Cost vs {_short(x_address)}: iterations{over_seeds}", _short(x_address),
+                           "iterations", y_log=y_log)
+        palette = _palette(len(groups))
+        hover_renderers = []
+        for color, (key, by_x) in zip(palette, sorted(groups.items())):
+            xs = sorted(by_x, key=float)
+            label = ", ".join(f"{_short(o)}={_fmt(json.loads(k))}" for o, k in zip(others, key)) or "all runs"
+            y = [float(np.median([r.iterations for r in by_x[x]])) for x in xs]
+            ok = [all(r.converged for r in by_x[x]) for x in xs]
+            y_plot = [max(v, 1.0) if y_log else v for v in y]
+            src = ColumnDataSource({"x": [float(v) for v in xs], "y": y_plot, "group": [label] * len(xs),
+                                    "converged": ["yes" if o else "no" for o in ok]})
+            fig.line("x", "y", source=src, color=color, line_width=2, legend_label=label)
+            hover_renderers.append(fig.scatter("x", "y", source=src, color=color, size=6, legend_label=label))
+            bad = [i for i, o in enumerate(ok) if not o]
+            if bad:
+                fig.scatter([float(xs[i]) for i in bad], [y_plot[i] for i in bad], marker="x", size=12,
+                            color="crimson", line_width=2, legend_label="did not converge")
+        fig.add_tools(HoverTool(renderers=hover_renderers, tooltips=[
+            (_short(x_address), "@x"), ("iterations", "@y"), ("group", "@group"), ("converged", "@converged")]))
+        fig.legend.click_policy = "hide"
+        fig.legend.label_text_font_size = "9pt"
+        figs.append(fig)
+    return figs
+
+
+def heatmap_figure(runs: list[ReportRun]):
+    """log10(iterations) over a two-parameter sweep, or ``None`` unless exactly two parameters vary."""
+    from bokeh.models import BasicTicker, ColorBar, ColumnDataSource, HoverTool, LinearColorMapper
+    from bokeh.palettes import Viridis256
+
+    varying = [a for a in varying_parameters(runs) if a != "seed"]
+    if len(varying) != 2:
+        return None
+    xa, ya = varying
+    cells = defaultdict(list)
+    for run in runs:
+        cells[(json.dumps(run.params.get(xa)), json.dumps(run.params.get(ya)))].append(run)
+
+    def order(address):
+        values = {json.dumps(r.params.get(address)): r.params.get(address) for r in runs}
+        keys = list(values)
+        if numeric(values.values()):
+            keys.sort(key=lambda k: float(values[k]))
+        return [_fmt(values[k]) for k in keys], {k: _fmt(values[k]) for k in keys}
+
+    x_range, x_name = order(xa)
+    y_range, y_name = order(ya)
+    data = {"x": [], "y": [], "iterations": [], "log_iterations": [], "converged": []}
+    for (kx, ky), group in cells.items():
+        it = float(np.median([r.iterations for r in group]))
+        data["x"].append(x_name[kx])
+        data["y"].append(y_name[ky])
+        data["iterations"].append(it)
+        data["log_iterations"].append(math.log10(max(it, 1.0)))
+        data["converged"].append("yes" if all(r.converged for r in group) else "no")
+    src = ColumnDataSource(data)
+    lo, hi = min(data["log_iterations"]), max(data["log_iterations"])
+    mapper = LinearColorMapper(palette=Viridis256, low=lo, high=hi if hi > lo else lo + 1)
+    from bokeh.plotting import figure
+
+    fig = figure(title=f"Iterations over {_short(xa)} x {_short(ya)} (colour: log10 iterations)",
+                 x_range=x_range, y_range=y_range, x_axis_label=_short(xa), y_axis_label=_short(ya),
+                 height=380, sizing_mode="stretch_width", tools="hover,save,reset",
+                 tooltips=[(_short(xa), "@x"), (_short(ya), "@y"), ("iterations", "@iterations"),
+                           ("converged", "@converged")])
+    fig.toolbar.logo = None
+    fig.rect("x", "y", 1, 1, source=src, fill_color={"field": "log_iterations", "transform": mapper},
+             line_color="white")
+    bad = [i for i, c in enumerate(data["converged"]) if c == "no"]
+    if bad:
+        fig.scatter([data["x"][i] for i in bad], [data["y"][i] for i in bad], marker="x", size=12,
+                    color="crimson", line_width=2)
+    fig.add_layout(ColorBar(color_mapper=mapper, ticker=BasicTicker(), title="log10 it."), "right")
+    fig.xaxis.major_label_orientation = 0.8 if len(x_range) > 8 else 0.0
+    fig.grid.grid_line_color = None
+    _ = HoverTool  # the "hover" tool string above configures it
+    return fig
+
+
+def build_figures(runs: list[ReportRun]) -> list[tuple[str, object]]:
+    """(caption, figure) pairs in the order the report shows them."""
+    out = [("How fast each run reduced its stopping metric. Click a legend entry to hide a run.",
+            convergence_figure(runs))]
+    for fig in cost_figures(runs):
+        out.append(("Iterations to the stopping tolerance against a swept parameter; red crosses mark "
+                    "points that did not converge.", fig))
+    heat = heatmap_figure(runs)
+    if heat is not None:
+        out.append(("Iterations over the two swept parameters (median over seeds); crosses mark "
+                    "points that did not converge.", heat))
+    return out

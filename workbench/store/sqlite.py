@@ -1,0 +1,433 @@
+"""The run store: one SQLite file in WAL mode, created on first use.
+
+Every run is one row: its full run spec (method, problem, stopping rule,
+seed), the parameters worth showing, status and message, timings, package
+versions, the last row of metrics and the complete trace as compressed
+``.npz`` bytes. Each save is its own transaction, so a run is durable the
+moment :meth:`RunStore.save` returns and an interrupted sweep (Ctrl-C, a
+killed process) leaves a consistent file behind.
+
+Several processes may write at once: WAL lets readers proceed while one
+writer holds the lock, and writers wait (``busy_timeout``) instead of failing.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from ..core import MalformedInput, Result, Status, Trace, UnknownName
+from .records import decode_trace, record_from_result
+
+__all__ = ["RunStore", "StoredRun", "StoreError", "default_store_path", "open_store"]
+
+APP_ID = "workbench-run-store"
+SCHEMA_VERSION = 1
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    method TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    params TEXT NOT NULL,
+    seed INTEGER,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL,
+    iterations INTEGER NOT NULL,
+    wall_time REAL NOT NULL,
+    total_time REAL NOT NULL,
+    started REAL NOT NULL,
+    finished REAL NOT NULL,
+    final TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    host TEXT NOT NULL,
+    trace BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+CREATE INDEX IF NOT EXISTS runs_method ON runs(method, problem);
+CREATE TABLE IF NOT EXISTS sweeps (
+    name TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sweep_runs (
+    sweep TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (sweep, key)
+);
+"""
+
+_SUMMARY_COLUMNS = (
+    "id, key, method, problem, spec, params, seed, status, message, iterations, wall_time, "
+    "total_time, started, finished, final, versions, host"
+)
+
+
+class StoreError(MalformedInput):
+    """The file given as a run store is not one, is damaged, or cannot be written."""
+
+
+def default_store_path() -> Path:
+    """``$WORKBENCH_STORE`` if set, else ``workbench-runs.sqlite`` in the current folder."""
+    return Path(os.environ.get("WORKBENCH_STORE") or "workbench-runs.sqlite")
+
+
+@dataclasses.dataclass
+class StoredRun:
+    """One run as kept in the store. ``trace`` is read from the file on first access."""
+
+    id: int
+    key: str
+    method: str
+    problem: str
+    spec: dict
+    params: dict
+    seed: int | None
+    status: Status
+    message: str
+    iterations: int
+    wall_time: float
+    total_time: float
+    started: float
+    finished: float
+    final: dict
+    versions: dict
+    host: str
+    _store: "RunStore | None" = dataclasses.field(default=None, repr=False, compare=False)
+    _trace: Trace | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @property
+    def trace(self) -> Trace:
+        if self._trace is None:
+            if self._store is None:
+                return Trace()
+            self._trace = self._store.load_trace(self.id)
+        return self._trace
+
+    @property
+    def label(self) -> str:
+        """Short human label: method and its swept values, e.g. ``sor omega=1.5 n=32``."""
+        bits = [f"{k.split('.')[-1]}={_short(v)}" for k, v in self.params.items()
+                if not k.startswith("stop.")]
+        return f"#{self.id} {self.method} " + " ".join(bits)
+
+    def to_result(self) -> Result:
+        """A core :class:`~workbench.core.Result` (no final state; the trace is complete)."""
+        return Result(
+            status=self.status,
+            message=self.message,
+            iterations=self.iterations,
+            state=None,
+            trace=self.trace,
+            wall_time=self.wall_time,
+            method_spec={"kind": "method", **(self.spec.get("method") or {})},
+            problem_spec={"kind": "problem", **(self.spec.get("problem") or {})},
+            stop=dict(self.spec.get("stop") or {}),
+        )
+
+    def summary(self) -> dict:
+        return {
+            "id": self.id, "key": self.key, "method": self.method, "problem": self.problem,
+            "params": self.params, "seed": self.seed, "status": self.status.label,
+            "message": self.message, "iterations": self.iterations, "wall_time": self.wall_time,
+            "total_time": self.total_time, "started": self.started, "finished": self.finished,
+            "final": self.final, "versions": self.versions, "host": self.host, "spec": self.spec,
+        }
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+class RunStore:
+    """An SQLite run store (WAL mode), created on first use.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file; created (with its folder) when missing. A file that
+        is not a workbench store raises :class:`StoreError`.
+    timeout : float
+        Seconds a writer waits for another process's write lock.
+
+    Examples
+    --------
+    >>> import workbench as wb, tempfile, os
+    >>> store = wb.store.RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+    >>> run_id = store.save(wb.run(wb.linear.SOR(omega=1.7), wb.problems.poisson2d(8)))
+    >>> store.load(run_id).status.label
+    'converged'
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, timeout: float = 60.0):
+        self.path = Path(path) if path is not None else default_store_path()
+        self.timeout = float(timeout)
+        self._lock = threading.RLock()
+        self._check_file()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(self.path), timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the run store {str(self.path)!r}: {exc}; "
+                             "check the path and its permissions.") from None
+        with self._guard():
+            self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            # NORMAL is durable in WAL mode up to power loss of the last commit; a
+            # killed process never loses a committed run.
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._init_schema()
+
+    # -- opening and validating ----------------------------------------------
+    def _check_file(self) -> None:
+        p = self.path
+        if p.is_dir():
+            raise StoreError(f"{str(p)!r} is a folder; give a file path for the run store, e.g. {str(p / 'runs.sqlite')!r}.")
+        if p.exists() and p.stat().st_size > 0:
+            with open(p, "rb") as fh:
+                head = fh.read(len(SQLITE_MAGIC))
+            if head != SQLITE_MAGIC:
+                raise StoreError(
+                    f"{str(p)!r} is not a workbench run store (it is not an SQLite database); "
+                    "give a new file name or an existing store."
+                )
+
+    def _init_schema(self) -> None:
+        conn = self._conn
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "meta" in tables:
+            row = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if row.get("app") != APP_ID:
+                raise StoreError(f"{str(self.path)!r} is an SQLite database but not a workbench run "
+                                 "store; give a new file name or an existing store.")
+            if int(row.get("schema", 0)) > SCHEMA_VERSION:
+                raise StoreError(f"{str(self.path)!r} was written by a newer workbench (schema "
+                                 f"{row.get('schema')}); upgrade workbench to read it.")
+            return
+        if tables - {"sqlite_sequence"}:
+            raise StoreError(f"{str(self.path)!r} is an SQLite database of another application "
+                             f"(tables {', '.join(sorted(tables))}); give a new file name for the run store.")
+        with self._transaction() as conn:
+            # IF NOT EXISTS / OR IGNORE: another process may have created the schema
+            # while this one waited for the write lock.
+            for statement in _SCHEMA.strip().split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('app', ?)", (APP_ID,))
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn SQLite's errors into a :class:`StoreError` that says what to do."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreError(f"the run store {str(self.path)!r} stayed locked by another process "
+                                 f"for {self.timeout:g} s; try again when it finishes.") from None
+            raise StoreError(f"the run store {str(self.path)!r} cannot be used: {exc}.") from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{str(self.path)!r} is damaged or not a workbench run store ({exc}); "
+                             "give a new file name or restore a backup.") from None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        # BEGIN IMMEDIATE takes the write lock up front, so two writers queue on
+        # busy_timeout rather than deadlocking on a read-to-write upgrade.
+        with self._lock, self._guard():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> "RunStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.path)!r})"
+
+    # -- writing ---------------------------------------------------------------
+    def save(self, result: Result | dict, *, sweep: str | None = None, seed: int | None = None,
+             params: dict | None = None) -> int:
+        """Store a finished run and return its id (committed before returning).
+
+        ``result`` is a core :class:`~workbench.core.Result` or a record built by
+        :func:`workbench.store.records.record_from_result`. A run whose key
+        (hash of its full spec) is already stored is not stored twice; its
+        existing id is returned.
+        """
+        record = result if isinstance(result, dict) else record_from_result(result, seed=seed, params=params)
+        return self.save_records([record], sweep=sweep)[0]
+
+    def save_records(self, records: Iterable[dict], *, sweep: str | None = None) -> list[int]:
+        """Store several records in one transaction; return their ids in order."""
+        ids = []
+        with self._transaction() as conn:
+            for rec in records:
+                conn.execute(
+                    "INSERT OR IGNORE INTO runs (key, method, problem, spec, params, seed, status, "
+                    "message, iterations, wall_time, total_time, started, finished, final, versions, "
+                    "host, trace) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        rec["key"], rec["method"], rec["problem"], json.dumps(rec["spec"]),
+                        json.dumps(rec["params"]), rec.get("seed"), rec["status"], rec["message"],
+                        int(rec["iterations"]), float(rec["wall_time"]), float(rec["total_time"]),
+                        float(rec["started"]), float(rec["finished"]), json.dumps(rec["final"]),
+                        json.dumps(rec["versions"]), rec.get("host", ""), sqlite3.Binary(rec["trace"]),
+                    ),
+                )
+                ids.append(conn.execute("SELECT id FROM runs WHERE key = ?", (rec["key"],)).fetchone()[0])
+                if sweep is not None:
+                    conn.execute("INSERT OR IGNORE INTO sweep_runs VALUES (?, ?)", (sweep, rec["key"]))
+            if sweep is not None:
+                conn.execute("UPDATE sweeps SET updated = ? WHERE name = ?", (time.time(), sweep))
+        return ids
+
+    def register_sweep(self, name: str, spec: dict, keys: Iterable[str] = ()) -> None:
+        """Record a sweep's spec, and attach already-stored runs with these keys to it."""
+        now = time.time()
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO sweeps VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, "
+                "updated = excluded.updated", (name, json.dumps(spec), now, now))
+            conn.executemany(
+                "INSERT OR IGNORE INTO sweep_runs SELECT ?, key FROM runs WHERE key = ?",
+                [(name, k) for k in keys])
+
+    # -- reading ---------------------------------------------------------------
+    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock, self._guard():
+            return self._conn.execute(sql, args).fetchall()
+
+    def _row(self, row: tuple) -> StoredRun:
+        (id_, key, method, problem, spec, params, seed, status, message, iterations, wall_time,
+         total_time, started, finished, final, versions, host) = row
+        try:
+            return StoredRun(
+                id=id_, key=key, method=method, problem=problem, spec=json.loads(spec),
+                params=json.loads(params), seed=seed, status=Status.from_label(status), message=message,
+                iterations=iterations, wall_time=wall_time, total_time=total_time, started=started,
+                finished=finished, final=json.loads(final), versions=json.loads(versions), host=host,
+                _store=self,
+            )
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"run {id_} in {str(self.path)!r} is damaged ({exc}); delete the store "
+                             "or rerun into a fresh one.") from None
+
+    def load(self, run_id: int | str) -> StoredRun:
+        """One run by id (or by key), trace included."""
+        if isinstance(run_id, str) and not run_id.isdigit():
+            rows = self._read(f"SELECT {_SUMMARY_COLUMNS} FROM runs WHERE key = ?", (run_id,))
+        else:
+            rows = self._read(f"SELECT {_SUMMARY_COLUMNS} FROM runs WHERE id = ?", (int(run_id),))
+        if not rows:
+            raise UnknownName(f"there is no run {run_id!r} in {str(self.path)!r}; "
+                              "`workbench runs list` shows the stored runs.")
+        run = self._row(rows[0])
+        run._trace = self.load_trace(run.id)
+        return run
+
+    def load_trace(self, run_id: int) -> Trace:
+        rows = self._read("SELECT trace FROM runs WHERE id = ?", (int(run_id),))
+        if not rows:
+            return Trace()
+        return decode_trace(rows[0][0])
+
+    def query(self, *, sweep: str | None = None, status: str | None = None, method: str | None = None,
+              problem: str | None = None, ids: Iterable[int] | None = None,
+              limit: int | None = None) -> list[StoredRun]:
+        """Runs matching every given filter, oldest first; traces load lazily."""
+        where, args = [], []
+        if sweep is not None:
+            where.append("key IN (SELECT key FROM sweep_runs WHERE sweep = ?)")
+            args.append(sweep)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        if method is not None:
+            where.append("method = ?")
+            args.append(method)
+        if problem is not None:
+            where.append("problem = ?")
+            args.append(problem)
+        if ids is not None:
+            ids = [int(i) for i in ids]
+            where.append(f"id IN ({','.join('?' * len(ids))})" if ids else "0")
+            args.extend(ids)
+        sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [self._row(r) for r in self._read(sql, tuple(args))]
+
+    def keys(self, sweep: str | None = None) -> set[str]:
+        """Keys of the stored runs (of one sweep if given)."""
+        if sweep is None:
+            return {r[0] for r in self._read("SELECT key FROM runs")}
+        return {r[0] for r in self._read("SELECT key FROM sweep_runs WHERE sweep = ?", (sweep,))}
+
+    def count(self, sweep: str | None = None) -> int:
+        if sweep is None:
+            return self._read("SELECT COUNT(*) FROM runs")[0][0]
+        return self._read("SELECT COUNT(*) FROM sweep_runs WHERE sweep = ?", (sweep,))[0][0]
+
+    def sweeps(self) -> list[dict]:
+        """Every sweep: name, spec, run count, creation/update times."""
+        rows = self._read(
+            "SELECT s.name, s.spec, s.created, s.updated, "
+            "(SELECT COUNT(*) FROM sweep_runs r WHERE r.sweep = s.name) FROM sweeps s ORDER BY s.created")
+        return [{"name": n, "spec": json.loads(sp), "created": c, "updated": u, "runs": k}
+                for n, sp, c, u, k in rows]
+
+    def sweep_spec(self, name: str) -> dict:
+        rows = self._read("SELECT spec FROM sweeps WHERE name = ?", (name,))
+        if not rows:
+            known = [s["name"] for s in self.sweeps()]
+            raise UnknownName(f"there is no sweep {name!r} in {str(self.path)!r}; stored sweeps: "
+                              f"{', '.join(known) or 'none'}.")
+        return json.loads(rows[0][0])
+
+    def check(self) -> None:
+        """Run SQLite's integrity check and decode every trace; raise :class:`StoreError` on damage."""
+        rows = self._read("PRAGMA integrity_check")
+        if rows != [("ok",)]:
+            raise StoreError(f"{str(self.path)!r} failed SQLite's integrity check: "
+                             f"{'; '.join(r[0] for r in rows[:5])}.")
+        for (run_id,) in self._read("SELECT id FROM runs"):
+            self.load_trace(run_id)
+
+
+def open_store(store: "RunStore | str | os.PathLike | None" = None) -> RunStore:
+    """A :class:`RunStore` from a store, a path, or ``None`` (the default path)."""
+    if isinstance(store, RunStore):
+        return store
+    return RunStore(store)
+

@@ -1,0 +1,166 @@
+"""Running a sweep into the store: skip what is stored, batch the rest, commit as results arrive."""
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import time
+
+from ..core import methods as _load_registry
+from ..store import RunStore, open_store, run_key
+from .execute import execute_run
+from .executors import SerialExecutor
+from .spec import SweepSpec, load_spec, params_of
+
+__all__ = ["run_sweep", "SweepSummary", "plan_batches"]
+
+#: Each Dask task should compute for at least this long, so that scheduling
+#: (a few ms per task) and result transfer stay a small fraction of the work.
+TARGET_TASK_SECONDS = 0.1
+
+
+@dataclasses.dataclass
+class SweepSummary:
+    """What a call of :func:`run_sweep` did."""
+
+    name: str
+    total: int                 #: runs in the spec
+    already: int               #: found in the store before this call
+    ran: int                   #: executed and stored by this call
+    failed: int                #: of those, stored with status ``failed``
+    not_run: int               #: lost to executor errors; a rerun executes them
+    errors: list[str]          #: executor error messages (not run errors)
+    batch_size: int
+    seconds: float
+    interrupted: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.already + self.ran == self.total
+
+    def __str__(self) -> str:
+        parts = [f"sweep {self.name!r}: {self.total} runs, {self.already} already stored, {self.ran} ran "
+                 f"in {self.seconds:.1f} s ({self.failed} failed)"]
+        if self.not_run:
+            parts.append(f"{self.not_run} could not be executed ({self.errors[0] if self.errors else ''}); "
+                         "run the same command again to retry them")
+        if self.interrupted:
+            parts.append("interrupted: every finished run is stored; run the same command again to finish")
+        return "; ".join(parts) + "."
+
+
+def plan_batches(items: list, seconds_per_run: float, n_workers: int, *, batch_size: int | None = None,
+                 target: float = TARGET_TASK_SECONDS) -> list[list]:
+    """Split ``items`` into consecutive batches of about ``target`` seconds of work.
+
+    Batches are capped so that every worker still gets about four tasks (load
+    balance, and a lost worker loses little), unless ``batch_size`` is given.
+    """
+    if not items:
+        return []
+    if batch_size is None:
+        size = math.ceil(target / max(seconds_per_run, 1e-6))
+        size = min(size, max(1, math.ceil(len(items) / (4 * max(n_workers, 1)))))
+    else:
+        size = int(batch_size)
+    size = max(1, size)
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch_size: int | None = None,
+              progress: bool = True, pilot_runs: int = 3) -> SweepSummary:
+    """Execute the runs of ``spec`` that the store does not hold yet, storing each as it finishes.
+
+    Parameters
+    ----------
+    spec : path, YAML text, dict or :class:`SweepSpec`
+    store : :class:`~workbench.store.RunStore`, path or None (the default store)
+    executor : :class:`SerialExecutor` (default) or :class:`DaskExecutor`
+        An executor not yet entered is entered and closed here.
+    batch_size : int or None
+        Runs per task; by default measured: a few pilot runs execute here and
+        the batch is sized to about 0.1 s of work.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    SweepSummary
+
+    Examples
+    --------
+    >>> import workbench as wb, tempfile, os
+    >>> store = wb.store.RunStore(os.path.join(tempfile.mkdtemp(), "runs.sqlite"))
+    >>> spec = {"name": "demo", "method": "sor", "problem": {"name": "poisson2d", "params": {"n": 8}},
+    ...         "grid": {"method.omega": [1.0, 1.5, 1.9]}}
+    >>> wb.sweep.run_sweep(spec, store, progress=False).ran
+    3
+    >>> wb.sweep.run_sweep(spec, store, progress=False).ran   # nothing left to do
+    0
+    """
+    from tqdm.auto import tqdm
+
+    sweep: SweepSpec = load_spec(spec)
+    store = open_store(store)
+    executor = executor if executor is not None else SerialExecutor()
+    t_start = time.perf_counter()
+    run_specs = sweep.runs()
+    swept = sweep.swept()
+    keys = [run_key(s) for s in run_specs]
+    store.register_sweep(sweep.name, sweep.to_dict(), keys)
+    stored = store.keys()
+    todo = [(s, params_of(s, swept)) for s, k in zip(run_specs, keys) if k not in stored]
+    summary = SweepSummary(sweep.name, len(run_specs), len(run_specs) - len(todo), 0, 0, 0, [], 1, 0.0)
+    if not todo:
+        summary.seconds = time.perf_counter() - t_start
+        return summary
+
+    bar = tqdm(total=len(todo), desc=sweep.name, unit="run", disable=not progress, leave=True)
+
+    def commit(records):
+        store.save_records(records, sweep=sweep.name)
+        summary.ran += len(records)
+        summary.failed += sum(r["status"] == "failed" for r in records)
+        bar.update(len(records))
+
+    try:
+        entered = _enter(executor)
+        try:
+            if isinstance(executor, SerialExecutor):
+                batches = plan_batches(todo, 0.0, 1, batch_size=batch_size or 1)
+            else:
+                # Pilot: time a few runs here (they are stored like any other) to size batches.
+                _load_registry()  # imports of the method families are not part of a run's cost
+                times = []
+                while todo and len(times) < pilot_runs and (sum(times) < 2 * TARGET_TASK_SECONDS or not times):
+                    if batch_size is not None:
+                        break
+                    record = execute_run(*todo.pop(0))
+                    times.append(record["total_time"])
+                    commit([record])
+                per_run = statistics.median(times) if times else TARGET_TASK_SECONDS
+                batches = plan_batches(todo, per_run, executor.n_workers, batch_size=batch_size)
+            summary.batch_size = len(batches[0]) if batches else 1
+            for batch, records, error in executor.map(batches):
+                if error is not None:
+                    summary.errors.append(error)
+                    summary.not_run += len(batch)
+                    continue
+                commit(records)
+        finally:
+            if entered:
+                executor.__exit__(None, None, None)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        bar.close()
+        summary.seconds = time.perf_counter() - t_start
+    return summary
+
+
+def _enter(executor) -> bool:
+    """Enter an executor unless it is already running (a Dask executor with a client)."""
+    if getattr(executor, "client", None) is not None:
+        return False
+    executor.__enter__()
+    return True

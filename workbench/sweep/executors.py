@@ -1,0 +1,168 @@
+"""Where batches of runs execute: in this process, or on a Dask cluster.
+
+An executor takes a list of batches (each a list of ``(run_spec, params)``)
+and yields ``(batch, records, error)`` as batches finish, in completion
+order; ``error`` is a message when the batch itself could not be executed
+(a worker lost too often, a cluster gone), in which case its runs are simply
+not stored and a rerun of the sweep picks them up.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Iterable, Iterator
+
+from ..core import InvalidParameter, WorkbenchError
+from .execute import execute_batch
+
+__all__ = ["SerialExecutor", "DaskExecutor", "make_executor"]
+
+Batch = list  # list[tuple[dict, dict | None]]
+
+
+class SerialExecutor:
+    """Runs every batch here, one after the other: for small sweeps, tests and debugging."""
+
+    n_workers = 1
+    name = "serial"
+
+    def __enter__(self) -> "SerialExecutor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, list | None, str | None]]:
+        for batch in batches:
+            yield batch, execute_batch(batch), None
+
+    def describe(self) -> str:
+        return "serially in this process"
+
+
+class DaskExecutor:
+    """Runs batches as Dask tasks on ``dask.distributed``.
+
+    Parameters
+    ----------
+    scheduler : str or None
+        Address of a running scheduler (``tcp://host:port``); ``None`` starts a
+        :class:`~distributed.LocalCluster` of ``n_workers`` processes.
+    n_workers, threads_per_worker : int
+        Size of the local cluster (ignored with ``scheduler`` or ``client``).
+        One thread per worker: the solvers are single-threaded numpy/C loops
+        holding the GIL, so parallelism comes from processes.
+    client : distributed.Client or None
+        An existing client to use (and leave open), e.g. one shared by tests.
+
+    Workers need ``workbench`` importable; the runs' records travel back to
+    this process, which alone writes the store (workers need no access to it).
+    """
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None = None, *, n_workers: int = 2, threads_per_worker: int = 1,
+                 client=None):
+        if n_workers < 1:
+            raise InvalidParameter("a local Dask cluster needs at least one worker; pass n_workers >= 1.")
+        self.scheduler = scheduler
+        self._n_workers = int(n_workers)
+        self.threads_per_worker = int(threads_per_worker)
+        self.client = client
+        self._own_client = client is None
+        self._cluster = None
+        self._futures: list = []
+
+    def __enter__(self) -> "DaskExecutor":
+        if self.client is not None:
+            return self
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - dask is an optional extra
+            raise WorkbenchError("sweeps on Dask need dask.distributed; install workbench[dask] "
+                                 "or use the serial executor.") from None
+        try:
+            if self.scheduler:
+                self.client = Client(self.scheduler, timeout="20s")
+            else:
+                self._cluster = LocalCluster(
+                    n_workers=self._n_workers, threads_per_worker=self.threads_per_worker, processes=True,
+                    dashboard_address=None, silence_logs=logging.ERROR,
+                )
+                self.client = Client(self._cluster)
+        except (OSError, TimeoutError) as exc:
+            self.close()
+            where = self.scheduler or "a local cluster"
+            raise WorkbenchError(f"could not connect to {where}: {exc}; check the address "
+                                 "(tcp://host:port) and that the scheduler is running.") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for future in self._futures:
+            future.cancel()
+        self._futures = []
+        if self._own_client and self.client is not None:
+            try:
+                self.client.close()
+            finally:
+                self.client = None
+        if self._cluster is not None:
+            try:
+                self._cluster.close()
+            finally:
+                self._cluster = None
+
+    @property
+    def n_workers(self) -> int:
+        if self.client is None:
+            return self._n_workers
+        try:
+            return max(1, len(self.client.scheduler_info(n_workers=-1)["workers"]))
+        except Exception:
+            return self._n_workers
+
+    def describe(self) -> str:
+        if self.scheduler:
+            return f"on the Dask cluster at {self.scheduler} ({self.n_workers} workers)"
+        return f"on a local Dask cluster ({self.n_workers} worker processes)"
+
+    def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, list | None, str | None]]:
+        from distributed import as_completed
+
+        by_future = {}
+        for batch in batches:
+            # A deterministic key: resubmitting the same batch reuses the task.
+            digest = hashlib.sha256("".join(_key(spec) for spec, _ in batch).encode()).hexdigest()[:16]
+            future = self.client.submit(execute_batch, batch, key=f"workbench-batch-{digest}", pure=False)
+            by_future[future] = batch
+        self._futures = list(by_future)
+        for future in as_completed(by_future):
+            batch = by_future[future]
+            try:
+                records = future.result()
+            except Exception as exc:  # KilledWorker, a lost scheduler, unpicklable input...
+                yield batch, None, f"{type(exc).__name__}: {exc}"
+            else:
+                yield batch, records, None
+            future.release()
+        self._futures = []
+
+
+def _key(spec: dict) -> str:
+    from ..store.records import run_key
+
+    return run_key(spec)
+
+
+def make_executor(kind: str = "dask", *, scheduler: str | None = None, n_workers: int = 2):
+    """``"serial"`` or ``"dask"`` (a local cluster, or ``scheduler`` if given)."""
+    if kind == "serial":
+        if scheduler:
+            raise InvalidParameter("--scheduler needs the dask executor; drop --executor serial.")
+        return SerialExecutor()
+    if kind == "dask":
+        return DaskExecutor(scheduler, n_workers=n_workers)
+    raise InvalidParameter(f"unknown executor {kind!r}; use 'dask' or 'serial'.")

@@ -1,0 +1,315 @@
+"""Sweep specs: a method, a problem, and axes over any of their parameters.
+
+A sweep spec is plain data (YAML or a dict)::
+
+    name: sor-omega-n                  # runs are grouped under this name in the store
+    method: {name: sor, params: {kernel: pyamg}}
+    problem: {name: poisson2d, params: {rhs: random}}
+    stop: {rtol: 1.0e-8, max_steps: 5000}
+    seeds: [0, 1]                      # optional: a seed axis (or `seed: 0`)
+    grid:                              # Cartesian product of these values
+      method.omega: {linspace: [1.0, 1.95, 20]}
+      problem.n: [16, 32]
+    zip:                               # these lists advance together (equal lengths)
+      method.omega: [1.2, 1.5]
+      problem.n: [8, 16]
+    random:                            # `samples` draws, seeded
+      samples: 10
+      seed: 0
+      params:
+        method.omega: {uniform: [1.0, 1.95]}
+        problem.n: {choice: [16, 32]}
+
+``grid``, ``zip``, ``random`` and ``seeds`` are each optional and combine as a
+Cartesian product. A parameter is addressed as ``method.<param>``,
+``problem.<param>`` or ``stop.<option>`` (``rtol``, ``atol``, ``max_steps``,
+``max_seconds``, ``metric``); ``seed`` addresses the run seed.
+
+The run seed is handed to the problem's and the method's ``seed`` parameter
+when they have one and the spec does not set it, and seeds NumPy's global
+generator before the run, so a sweep over seeds varies every random choice.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core import MalformedInput, get_method_class, get_problem_factory
+from ..core.protocol import jsonable
+from ..store.records import canonical_json, flatten_params, run_key
+
+__all__ = ["SweepSpec", "load_spec", "expand"]
+
+_TOP_KEYS = {"name", "description", "method", "problem", "stop", "seed", "seeds", "grid", "zip", "random"}
+_STOP_KEYS = {"rtol", "atol", "max_steps", "max_seconds", "metric", "divergence"}
+
+
+def _clean(value: float) -> float:
+    # linspace steps are not exact in binary; 12 digits keep 1.15 reading as 1.15.
+    return float(f"{value:.12g}")
+
+
+def _values(address: str, spec: Any) -> list:
+    """Expand one axis' values: a list, or ``{linspace|logspace|range|geomspace: [...]}``."""
+    if isinstance(spec, (list, tuple)):
+        if not spec:
+            raise MalformedInput(f"the axis {address!r} has no values; give at least one.")
+        return [jsonable(v) for v in spec]
+    if isinstance(spec, dict) and len(spec) == 1:
+        (kind, args), = spec.items()
+        try:
+            if kind == "linspace":
+                a, b, n = args
+                return [_clean(v) for v in np.linspace(float(a), float(b), int(n))]
+            if kind == "logspace":
+                a, b, n = args
+                return [_clean(v) for v in np.logspace(float(a), float(b), int(n))]
+            if kind == "geomspace":
+                a, b, n = args
+                return [_clean(v) for v in np.geomspace(float(a), float(b), int(n))]
+            if kind == "range":
+                if all(isinstance(v, int) for v in args):
+                    return list(range(*args))
+                a, b, step = (float(v) for v in args)
+                return [_clean(v) for v in np.arange(a, b, step)]
+        except (TypeError, ValueError) as exc:
+            raise MalformedInput(f"cannot expand {kind} for axis {address!r}: {exc}; "
+                                 f"write e.g. {{{kind}: [1.0, 1.9, 10]}}.") from None
+    if not isinstance(spec, (dict, list)):
+        return [jsonable(spec)]
+    raise MalformedInput(
+        f"the axis {address!r} should be a list of values or one of "
+        f"{{linspace|logspace|geomspace|range: [start, stop, n]}}, got {spec!r}."
+    )
+
+
+def _draw(address: str, dist: Any, rng: np.random.Generator) -> Any:
+    """One random draw: ``{uniform|loguniform: [a, b]}``, ``{randint: [a, b]}`` (b exclusive),
+    ``{choice: [...]}``, or a list (choice)."""
+    if isinstance(dist, (list, tuple)):
+        dist = {"choice": list(dist)}
+    if not (isinstance(dist, dict) and len(dist) == 1):
+        raise MalformedInput(f"the random axis {address!r} should be {{uniform|loguniform|randint|choice: ...}}, "
+                             f"got {dist!r}.")
+    (kind, args), = dist.items()
+    try:
+        if kind == "uniform":
+            a, b = (float(v) for v in args)
+            return _clean(rng.uniform(a, b))
+        if kind == "loguniform":
+            a, b = (float(v) for v in args)
+            return _clean(math.exp(rng.uniform(math.log(a), math.log(b))))
+        if kind == "randint":
+            a, b = (int(v) for v in args)
+            return int(rng.integers(a, b))
+        if kind == "choice":
+            options = list(args)
+            return jsonable(options[int(rng.integers(len(options)))])
+    except (TypeError, ValueError) as exc:
+        raise MalformedInput(f"cannot draw {kind} for {address!r}: {exc}.") from None
+    raise MalformedInput(f"unknown distribution {kind!r} for {address!r}; use uniform, loguniform, "
+                         "randint or choice.")
+
+
+class SweepSpec:
+    """A parsed, validated sweep spec; :meth:`runs` lists its run specs.
+
+    Parameters
+    ----------
+    spec : dict
+        See the module docstring for the format.
+
+    Examples
+    --------
+    >>> s = SweepSpec({"name": "demo", "method": {"name": "sor"}, "problem": {"name": "poisson2d"},
+    ...                "grid": {"method.omega": [1.2, 1.5], "problem.n": [8, 16]}})
+    >>> len(s.runs()), s.runs()[0]["method"]
+    (4, {'name': 'sor', 'params': {'omega': 1.2}})
+    """
+
+    def __init__(self, spec: dict):
+        if not isinstance(spec, dict):
+            raise MalformedInput(f"a sweep spec is a mapping with keys method, problem, grid, ...; got "
+                                 f"{type(spec).__name__}.")
+        unknown = set(spec) - _TOP_KEYS
+        if unknown:
+            raise MalformedInput(f"the sweep spec has unknown keys {', '.join(sorted(unknown))}; allowed keys are "
+                                 f"{', '.join(sorted(_TOP_KEYS))}.")
+        self.raw = jsonable(spec)
+        self.method = self._part(spec, "method")
+        self.problem = self._part(spec, "problem")
+        self.stop = dict(spec.get("stop") or {})
+        bad_stop = set(self.stop) - _STOP_KEYS
+        if bad_stop:
+            raise MalformedInput(f"unknown stop options {', '.join(sorted(bad_stop))}; use "
+                                 f"{', '.join(sorted(_STOP_KEYS))}.")
+        digest = hashlib.sha256(canonical_json(self.raw).encode()).hexdigest()[:8]
+        self.name = str(spec.get("name") or f"{self.method['name']}-{self.problem['name']}-{digest}")
+        if "seed" in spec and "seeds" in spec:
+            raise MalformedInput("give either `seed` (one seed) or `seeds` (a seed axis), not both.")
+        self.seeds = _values("seeds", spec["seeds"]) if "seeds" in spec else [spec.get("seed")]
+        self.grid = {a: _values(a, v) for a, v in (spec.get("grid") or {}).items()}
+        self.zip = {a: _values(a, v) for a, v in (spec.get("zip") or {}).items()}
+        if len({len(v) for v in self.zip.values()}) > 1:
+            lengths = ", ".join(f"{a}: {len(v)}" for a, v in self.zip.items())
+            raise MalformedInput(f"the zip axes must have equal lengths, got {lengths}.")
+        self.random = dict(spec.get("random") or {})
+        if self.random:
+            extra = set(self.random) - {"samples", "seed", "params"}
+            if extra or "samples" not in self.random or "params" not in self.random:
+                raise MalformedInput("`random` needs `samples` (a count) and `params` (address -> distribution), "
+                                     "and optionally `seed`.")
+        self.validate_names()
+        for address in [*self.grid, *self.zip, *(self.random.get("params") or {})]:
+            self._check_address(address)
+
+    @staticmethod
+    def _part(spec: dict, part: str) -> dict:
+        value = spec.get(part)
+        if isinstance(value, str):
+            value = {"name": value}
+        if not isinstance(value, dict) or "name" not in value:
+            raise MalformedInput(f"the sweep spec needs `{part}: {{name: ..., params: {{...}}}}`.")
+        extra = set(value) - {"name", "params"}
+        if extra:
+            raise MalformedInput(f"`{part}` has unknown keys {', '.join(sorted(extra))}; use name and params.")
+        return {"name": str(value["name"]), "params": dict(value.get("params") or {})}
+
+    def _check_address(self, address: str) -> None:
+        if address == "seed":
+            return
+        part, _, key = address.partition(".")
+        if part == "stop":
+            if key not in _STOP_KEYS:
+                raise MalformedInput(f"unknown stop option in axis {address!r}; use {', '.join(sorted(_STOP_KEYS))}.")
+            return
+        if part not in ("method", "problem") or not key:
+            raise MalformedInput(f"axis {address!r} should be method.<param>, problem.<param>, stop.<option> "
+                                 "or seed.")
+        cls = (get_method_class if part == "method" else get_problem_factory)(self.method["name"] if part == "method"
+                                                                             else self.problem["name"])
+        if key not in cls.param or key == "name":
+            names = ", ".join(p for p in cls.param if p != "name")
+            raise MalformedInput(f"{part} {cls.registry_name!r} has no parameter {key!r} (axis {address!r}); "
+                                 f"its parameters are {names}.")
+
+    def validate_names(self) -> None:
+        """Raise :class:`~workbench.core.UnknownName` / :class:`MalformedInput` for unknown names."""
+        method_cls = get_method_class(self.method["name"])
+        problem_cls = get_problem_factory(self.problem["name"])
+        for part, cls in (("method", method_cls), ("problem", problem_cls)):
+            unknown = set(getattr(self, part)["params"]) - set(cls.param) - {"name"}
+            if unknown:
+                names = ", ".join(p for p in cls.param if p != "name")
+                raise MalformedInput(f"{part} {cls.registry_name!r} has no parameter "
+                                     f"{', '.join(sorted(unknown))}; its parameters are {names}.")
+
+    # -- expansion -----------------------------------------------------------
+    def points(self) -> list[dict[str, Any]]:
+        """Every combination of axis values as ``{address: value}`` (seed included)."""
+        blocks: list[list[dict]] = []
+        if self.grid:
+            addrs = list(self.grid)
+            blocks.append([dict(zip(addrs, combo)) for combo in itertools.product(*self.grid.values())])
+        if self.zip:
+            addrs = list(self.zip)
+            blocks.append([dict(zip(addrs, combo)) for combo in zip(*self.zip.values())])
+        if self.random:
+            rng = np.random.default_rng(self.random.get("seed", 0))
+            params = self.random["params"]
+            blocks.append([{a: _draw(a, d, rng) for a, d in params.items()}
+                           for _ in range(int(self.random["samples"]))])
+        if self.seeds != [None]:
+            blocks.append([{"seed": s} for s in self.seeds])
+        out = []
+        for combo in itertools.product(*blocks):
+            point: dict[str, Any] = {}
+            for part in combo:
+                point.update(part)
+            out.append(point)
+        return out
+
+    def run_spec(self, point: dict[str, Any]) -> dict:
+        """The full run spec of one point: method, problem, stop and seed."""
+        method = {"name": self.method["name"], "params": dict(self.method["params"])}
+        problem = {"name": self.problem["name"], "params": dict(self.problem["params"])}
+        stop = dict(self.stop)
+        seed = point.get("seed", self.seeds[0] if len(self.seeds) == 1 else None)
+        for address, value in point.items():
+            if address == "seed":
+                continue
+            part, _, key = address.partition(".")
+            {"method": method["params"], "problem": problem["params"], "stop": stop}[part][key] = value
+        spec = {"kind": "run", "method": method, "problem": problem, "stop": stop}
+        if seed is not None:
+            spec["seed"] = jsonable(seed)
+        return jsonable(spec)
+
+    def runs(self) -> list[dict]:
+        """Every run spec of the sweep, in a deterministic order; duplicates removed."""
+        seen, out = set(), []
+        for point in self.points():
+            spec = self.run_spec(point)
+            key = run_key(spec)
+            if key not in seen:
+                seen.add(key)
+                out.append(spec)
+        return out
+
+    def swept(self) -> list[str]:
+        """The addresses that vary across the sweep (for reports)."""
+        return [*self.grid, *self.zip, *(self.random.get("params") or {})] + (
+            ["seed"] if len(self.seeds) > 1 else [])
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, **{k: v for k, v in self.raw.items() if k != "name"}}
+
+    def __len__(self) -> int:
+        return len(self.runs())
+
+    def __repr__(self) -> str:
+        return f"SweepSpec({self.name!r}, {len(self)} runs)"
+
+
+def load_spec(source: str | Path | dict) -> SweepSpec:
+    """A :class:`SweepSpec` from a YAML file path, YAML text or a dict."""
+    if isinstance(source, SweepSpec):
+        return source
+    if isinstance(source, dict):
+        return SweepSpec(source)
+    import yaml
+
+    text = str(source)
+    path = Path(text)
+    if "\n" not in text and (path.suffix in (".yaml", ".yml", ".json") or path.exists()):
+        if not path.exists():
+            raise MalformedInput(f"the sweep spec {text!r} does not exist; check the path.")
+        text = path.read_text()
+        default_name = path.stem
+    else:
+        default_name = None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MalformedInput(f"the sweep spec is not valid YAML: {exc}") from None
+    if isinstance(data, dict) and default_name and "name" not in data:
+        data["name"] = default_name
+    return SweepSpec(data)
+
+
+def expand(source) -> list[dict]:
+    """Run specs of a sweep spec (path, YAML text, dict or :class:`SweepSpec`)."""
+    return load_spec(source).runs()
+
+
+def params_of(run_spec: dict, swept: list[str] | None = None) -> dict:
+    """The parameters to show for a run: the swept addresses if given, else all."""
+    flat = flatten_params(run_spec)
+    if swept is None:
+        return flat
+    return {a: flat.get(a) for a in swept}
