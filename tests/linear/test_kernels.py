@@ -106,3 +106,18 @@ def test_pyamg_symmetric_sweep_ignores_omega_which_is_why_we_compose_it():
     sor(prob.A, x1, prob.b, 1.37, iterations=1, sweep="symmetric")
     sor(prob.A, x2, prob.b, 1.0, iterations=1, sweep="symmetric")
     np.testing.assert_allclose(x1, x2)
+
+
+def test_threaded_redblack_equals_serial(monkeypatch):
+    from workbench.linear.kernels import redblack
+
+    rng = np.random.default_rng(9)
+    n = 64
+    u = rng.standard_normal(n * n)
+    b = rng.standard_normal(n * n)
+    serial = u.copy()
+    monkeypatch.setattr(redblack, "PARALLEL_THRESHOLD", 1)
+    for _ in range(3):
+        redblack.redblack_sweep(u, b, 1.7, n, 2)
+        redblack._compile()["2"](serial, b, 1.7, n)
+    np.testing.assert_array_equal(u, serial)
