@@ -1,0 +1,164 @@
+"""Helpers for the browser tests of the dashboard pages (see conftest.py).
+
+DOM conventions (workbench.ui): buttons "Play", "Pause", "Step", "Reset"; the
+iteration counter ``.wb-iteration``; the status ``.wb-status`` (its
+``.wb-status-label`` carries ``data-status`` and ``data-state``); param widgets
+``.wb-param-<param>`` and ``.wb-param-<controls name>-<param>``.
+"""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+
+_BOKEH_READY = """() => window.Bokeh !== undefined && Bokeh.documents !== undefined
+    && Bokeh.documents.length > 0"""
+
+
+def open_page(page, server_url: str, slug: str, query: str = "", wait_for: str | None = ".wb-iteration",
+              timeout: float = 30_000):
+    """Load ``/<slug>`` and wait until the Bokeh document is rendered (and ``wait_for`` is visible)."""
+    url = f"{server_url}/{slug}" + (f"?{query}" if query else "")
+    response = page.goto(url, wait_until="load", timeout=timeout)
+    assert response is not None and response.ok, f"GET {url} -> {response and response.status}"
+    page.wait_for_function(_BOKEH_READY, timeout=timeout)
+    if wait_for:
+        page.locator(wait_for).first.wait_for(state="visible", timeout=timeout)
+    return page
+
+
+_TEXT_JS = """(el) => {
+  // Panel panes render their content inside the element's shadow root, after <style>/<link>.
+  const root = el.shadowRoot;
+  if (!root) return el.innerText;
+  return Array.from(root.children)
+    .filter((c) => c.tagName !== 'STYLE' && c.tagName !== 'LINK')
+    .map((c) => c.innerText).join(' ').trim();
+}"""
+
+
+def text_of(page, selector: str) -> str:
+    """Visible text of the first element matching ``selector`` (shadow DOM included)."""
+    return page.locator(selector).first.evaluate(_TEXT_JS)
+
+
+def read_iteration(page) -> int:
+    """The number shown by the first ``.wb-iteration`` pane."""
+    text = text_of(page, ".wb-iteration")
+    match = re.search(r"\d+", text)
+    assert match, f"no iteration number in {text!r}"
+    return int(match.group())
+
+
+def read_status(page) -> str:
+    """The status label (``running``, ``converged``, ``failed``, ...) of the first ``.wb-status``."""
+    return page.locator(".wb-status .wb-status-label").first.get_attribute("data-status")
+
+
+def status_text(page) -> str:
+    return text_of(page, ".wb-status")
+
+
+def click(page, label: str, nth: int = 0) -> None:
+    """Click the button labelled exactly ``label`` (Play, Pause, Step, Reset, ...)."""
+    page.get_by_role("button", name=label, exact=True).nth(nth).click()
+
+
+def wait_until(predicate, timeout: float = 15.0, interval: float = 0.1, message: str = "condition"):
+    """Poll ``predicate()`` until truthy; return its value or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+def wait_for_iteration(page, above: int, timeout: float = 15.0) -> int:
+    """Wait until the iteration counter exceeds ``above``; return it."""
+    return wait_until(lambda: (k := read_iteration(page)) > above and k, timeout,
+                      message=f"iteration > {above}")
+
+
+_POINTS_JS = """() => {
+  let total = 0;
+  for (const doc of Bokeh.documents) {
+    for (const m of doc.all_models) {
+      if (m.type === 'ColumnDataSource' || (m.constructor && m.constructor.name === 'ColumnDataSource')) {
+        const d = m.data;
+        const y = d instanceof Map ? d.get('y') : d['y'];
+        const it = d instanceof Map ? d.get('iteration') : d['iteration'];
+        if (y !== undefined && it !== undefined) total += y.length;
+      }
+    }
+  }
+  return total;
+}"""
+
+
+def plotted_points(page) -> int:
+    """Points held by the browser in every live curve (ColumnDataSources with iteration and y)."""
+    return page.evaluate(_POINTS_JS)
+
+
+_SET_WIDGET_JS = """([cls, value]) => {
+  const hits = [];
+  for (const doc of Bokeh.documents)
+    for (const m of doc.all_models)
+      if (m.css_classes && m.css_classes.includes(cls)) hits.push(m);
+  if (hits.length === 0) return 'none';
+  const m = hits[0];
+  m.value = value;
+  if ('value_throttled' in m) m.value_throttled = value;
+  return 'ok';
+}"""
+
+
+def set_widget(page, css_class: str, value) -> None:
+    """Set the widget carrying ``css_class`` as a user would (the slider's released value).
+
+    Sliders are throttled: the server sees ``value_throttled``, which BokehJS
+    sets when a drag ends; this sets ``value`` and ``value_throttled`` together.
+    """
+    result = page.evaluate(_SET_WIDGET_JS, [css_class, value])
+    assert result == "ok", f"no widget with CSS class {css_class!r}"
+
+
+def slider_value(page, css_class: str):
+    return page.evaluate("""(cls) => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
+        if (m.css_classes && m.css_classes.includes(cls)) return m.value; return null; }""", css_class)
+
+
+def refresh_counter(page, selector: str = ".wb-iteration") -> None:
+    """Start counting DOM updates of ``selector`` in ``window.__wbRefreshes`` (refresh-rate checks)."""
+    page.evaluate("""(sel) => {
+      window.__wbRefreshes = 0;
+      const el = document.querySelector(sel) || (() => {
+        // Panel renders inside shadow roots: search them.
+        const walk = (root) => { for (const n of root.querySelectorAll('*')) {
+            if (n.matches && n.matches(sel)) return n;
+            if (n.shadowRoot) { const f = walk(n.shadowRoot); if (f) return f; } } return null; };
+        return walk(document);
+      })();
+      if (!el) throw new Error('no element ' + sel);
+      const target = el.shadowRoot || el;
+      new MutationObserver(() => { window.__wbRefreshes += 1; })
+        .observe(target, {subtree: true, childList: true, characterData: true});
+    }""", selector)
+
+
+def refreshes(page) -> int:
+    return page.evaluate("() => window.__wbRefreshes || 0")
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page PNG to ``artifacts/screenshots/<name>.png`` and return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / (name if name.endswith(".png") else f"{name}.png")
+    page.screenshot(path=str(path), full_page=True)
+    return path

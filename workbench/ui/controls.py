@@ -1,0 +1,125 @@
+"""Controls generated from ``param`` declarations: Panel widgets (``pn.Param``).
+
+A method's hyperparameters and a problem's parameters are ``param``
+parameters with bounds, steps and docs; :func:`controls` turns them into
+Panel widgets, so a new method gets its controls for free. Sliders are
+*throttled*: the parameter changes when the user releases the slider, not on
+every pixel of the drag, so a running solver sees one clean change.
+
+Widgets write straight into the object, and a method's ``step`` reads its
+params at call time: moving a slider mid-run acts on the next step.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Iterable
+
+import param
+
+__all__ = ["controls", "widget_overrides"]
+
+
+def _public(obj, parameters: Iterable[str] | None) -> list[str]:
+    names = []
+    for name, p in obj.param.objects("existing").items():
+        if name == "name" or (p.precedence is not None and p.precedence < 0):
+            continue
+        if parameters is not None and name not in parameters:
+            continue
+        names.append(name)
+    if parameters is not None:
+        # keep the caller's order
+        names = [n for n in parameters if n in names]
+    return names
+
+
+def css_slug(text: str) -> str:
+    """``"Gauss-Seidel"`` -> ``"gauss-seidel"``: a label as a CSS class fragment."""
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
+
+
+def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: str = "") -> dict:
+    """Per-parameter ``pn.Param`` widget options: throttled sliders whose ends respect
+    exclusive bounds (omega in (0, 2) gets a slider from 0.01 to 1.99), and CSS classes
+    ``wb-param-<name>`` and ``wb-param-<prefix>-<name>`` that browser tests address."""
+    import panel as pn
+
+    out = {}
+    for name in names:
+        classes = [f"wb-param-{name}"] + ([f"wb-param-{prefix}-{name}"] if prefix else [])
+        out[name] = {"css_classes": classes}
+        p = obj.param[name]
+        if isinstance(p, (param.Number,)) and not isinstance(p, param.Boolean):
+            lo, hi = p.bounds if p.bounds is not None else (None, None)
+            if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+                continue  # no slider for unbounded numbers: pn.Param uses a numeric input
+            integer = isinstance(p, param.Integer)
+            step = p.step if getattr(p, "step", None) else (1 if integer else (hi - lo) / 200)
+            inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
+            start = lo if inc_lo else lo + step
+            end = hi if inc_hi else hi - step
+            if integer and end - start > 10_000:
+                # A slider over millions of values is unusable; type the number instead.
+                out[name] = {"type": pn.widgets.IntInput, "start": int(start), "end": int(end),
+                             "css_classes": classes}
+                continue
+            kind = pn.widgets.IntSlider if integer else pn.widgets.FloatSlider
+            spec = {"type": kind, "start": start, "end": end, "step": step, "throttled": throttled,
+                    "css_classes": classes}
+            if not integer:
+                spec["format"] = "0[.]00[0]"
+            out[name] = spec
+    return out
+
+
+def controls(obj: param.Parameterized, parameters: Iterable[str] | None = None, *,
+             widgets: dict | None = None, throttled: bool = True, name: str | None = None,
+             show_name: bool = True, **kwargs):
+    """Panel widgets for the params of ``obj`` (a method or a problem factory).
+
+    Parameters
+    ----------
+    obj : param.Parameterized
+        E.g. ``wb.linear.SOR()`` or ``wb.core.get_problem_factory("poisson2d")()``.
+    parameters : list of str, optional
+        Which params to show (default: every public one, i.e. not ``name`` and
+        not negative precedence).
+    widgets : dict, optional
+        ``pn.Param`` widget overrides, e.g. ``{"n": {"type": pn.widgets.DiscreteSlider,
+        "options": [8, 16, 32, 64]}}``; merged over the defaults.
+    throttled : bool
+        Sliders update the object on release (``value_throttled``) rather than
+        continuously.
+    name : str, optional
+        Heading; defaults to the method's registry name. Each widget gets the CSS
+        classes ``wb-param-<param>`` and ``wb-param-<slug of name>-<param>``.
+
+    Returns
+    -------
+    panel.Param
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> from workbench.ui import controls
+    >>> sor = wb.linear.SOR(omega=1.5)
+    >>> panel = controls(sor)          # an omega slider (0.01..1.99) and a kernel selector
+    >>> panel.widget("omega").value
+    1.5
+    """
+    import panel as pn
+
+    names = _public(obj, parameters)
+    title = name or getattr(obj, "registry_name", "") or type(obj).__name__
+    overrides = widget_overrides(obj, names, throttled=throttled, prefix=css_slug(title))
+    for key, spec in (widgets or {}).items():
+        base = overrides.get(key, {})
+        if isinstance(spec, dict) and "type" not in spec:
+            overrides[key] = {**base, **spec}
+        elif isinstance(spec, dict):  # a new widget type: keep only the CSS classes
+            overrides[key] = {"css_classes": base.get("css_classes", []), **spec}
+        else:
+            overrides[key] = {"css_classes": base.get("css_classes", []), "type": spec}
+    return pn.Param(obj, parameters=names, widgets=overrides, name=title, show_name=show_name,
+                    sizing_mode="stretch_width", **kwargs)

@@ -1,0 +1,778 @@
+"""Live runs in the browser: :class:`LiveRun` (one method) and :class:`Race` (several).
+
+Both drive the core's :class:`workbench.core.Runner` from a Panel periodic
+callback: each tick advances the run(s) by a small time budget (about 30 ms
+shared by all live sessions of the server), then sends only the new trace rows
+to the browser in one batched update (``pn.io.hold`` around Bokeh
+``ColumnDataSource.stream``). The callback is created from ``pn.state.onload``
+and removed when the session ends. Hyperparameter widgets write into the
+method, whose ``step`` reads them at call time: a slider moved mid-run acts on
+the next step, without a reset. Changing the problem resets the run.
+
+DOM conventions the browser tests rely on: buttons labelled exactly "Play",
+"Pause", "Step", "Reset"; the iteration counter has CSS class ``wb-iteration``,
+the status ``wb-status``, the time per iteration ``wb-timing``, the per-method
+table of a race ``wb-lanes``.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import math
+import time
+import weakref
+from typing import Callable, Iterable, Mapping, Sequence
+
+import panel as pn
+import param
+
+from ..core import Method, Problem, ProblemFactory, Runner, WorkbenchError
+from ..core.registry import get_problem_factory
+from .controls import controls
+from .plots import PALETTE, ConvergencePlot, wants_log_axis
+
+__all__ = ["LiveRun", "Race", "Lane", "live_components", "active_callbacks"]
+
+log = logging.getLogger(__name__)
+
+#: Every live component whose session is still open (weak: closed sessions vanish).
+_LIVE: "weakref.WeakSet[_LiveBase]" = weakref.WeakSet()
+
+#: Total compute per tick, shared by the sessions that are playing.
+TICK_SECONDS = 0.030
+#: Never less than this per session, however many play at once.
+MIN_TICK_SECONDS = 0.004
+#: Period of the periodic callback (ms): at most 25 refreshes per second.
+PERIOD_MS = 40
+
+SPEEDS = {"1": 1, "3": 3, "10": 10, "30": 30, "100": 100, "300": 300, "1000": 1000, "max": 0}
+
+
+def live_components() -> int:
+    """Live components whose browser session is still open."""
+    return len(_LIVE)
+
+
+def active_callbacks() -> int:
+    """Periodic callbacks of live components that are currently scheduled."""
+    return sum(1 for c in list(_LIVE) if c._callback is not None and c._callback.running)
+
+
+def _fmt_seconds(s: float) -> str:
+    if not math.isfinite(s) or s <= 0:
+        return "-"
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} µs"
+    if s < 1:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s:.2f} s"
+
+
+def _fmt_value(v: float) -> str:
+    if v is None or not math.isfinite(v):
+        return str(v)
+    return f"{v:.3e}" if (abs(v) < 1e-3 or abs(v) >= 1e4) and v != 0 else f"{v:.4g}"
+
+
+class Lane:
+    """One method's run inside a live component: method, runner, colour, label."""
+
+    def __init__(self, key: str, label: str, method: Method, color: str, stop: dict):
+        if not isinstance(method, Method):
+            raise WorkbenchError(
+                f"a live run needs workbench methods, got {type(method).__name__}; build one with "
+                "workbench.get_method(name, ...)."
+            )
+        self.key, self.label, self.method, self.color, self.stop = key, label, method, color, stop
+        self.runner: Runner | None = None
+        self.error = ""
+
+    def start(self, problem: Problem) -> None:
+        """(Re)build the runner on ``problem``; an incompatible problem is reported, not raised."""
+        self.error = ""
+        try:
+            self.runner = Runner(self.method, problem, **self.stop)
+        except Exception as exc:  # IncompatibleProblem, InvalidProblem, or a bug in init
+            self.runner = None
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def reset(self) -> None:
+        if self.runner is None:
+            return
+        try:
+            self.runner.reset()
+        except Exception as exc:
+            self.runner = None
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    @property
+    def running(self) -> bool:
+        return self.runner is not None and not self.runner.done
+
+    @property
+    def iteration(self) -> int:
+        return self.runner.iteration if self.runner is not None else 0
+
+    @property
+    def status_label(self) -> str:
+        return "failed" if self.runner is None else self.runner.status.label
+
+    @property
+    def message(self) -> str:
+        if self.runner is None:
+            return f"Failed: could not start. {self.error}"
+        return self.runner.message
+
+    @property
+    def seconds_per_iteration(self) -> float:
+        r = self.runner
+        return r.elapsed / r.iteration if r is not None and r.iteration else math.nan
+
+
+class _ProblemChooser:
+    """A problem selector plus the chosen factory's parameter widgets."""
+
+    def __init__(self, problem, widgets: Mapping | None, on_change: Callable[[Problem], None],
+                 params: Mapping | None = None):
+        self.on_change = on_change
+        self.widgets = dict(widgets or {})
+        self.error = ""
+        self._factories: dict[str, ProblemFactory] = {}
+        self.problem: Problem | None = None
+        params = dict(params or {})
+        if isinstance(problem, str):
+            problem = [problem]
+        if isinstance(problem, Problem):
+            self.problem = problem
+            spec = getattr(problem, "_spec", None)
+            names = []
+            if spec:
+                factory = get_problem_factory(spec["name"])(**spec.get("params", {}))
+                self._factories[factory.registry_name] = factory
+                names = [factory.registry_name]
+        elif isinstance(problem, ProblemFactory):
+            self._factories[problem.registry_name] = problem
+            names = [problem.registry_name]
+        elif isinstance(problem, (list, tuple)) and problem and all(isinstance(p, str) for p in problem):
+            names = list(problem)
+            for name in names:
+                self._factories[name] = get_problem_factory(name)(**params.get(name, {}))
+            names = [f.registry_name for f in self._factories.values()]
+            self._factories = {f.registry_name: f for f in self._factories.values()}
+        else:
+            raise WorkbenchError(
+                "problem must be a Problem, a ProblemFactory, a registered problem name or a list "
+                "of names; e.g. wb.problems.poisson2d(32) or ['poisson2d', 'anisotropic2d']."
+            )
+        self.names = names
+        self.current = names[0] if names else None
+        self.select = pn.widgets.Select(name="Problem", options=names, value=self.current,
+                                        sizing_mode="stretch_width", visible=len(names) > 1)
+        self.select.param.watch(self._on_select, "value")
+        self.params_box = pn.Column(sizing_mode="stretch_width")
+        for factory in self._factories.values():
+            factory.param.watch(self._on_param, [n for n in factory.param if n != "name"])
+        self._show_params()
+        if self.problem is None:
+            self.problem = self._build()
+            if self.problem is None:
+                raise WorkbenchError(f"could not build the problem: {self.error}")
+
+    @property
+    def factory(self) -> ProblemFactory | None:
+        return self._factories.get(self.current)
+
+    def _show_params(self):
+        factory = self.factory
+        if factory is None:
+            self.params_box.objects = []
+            return
+        self.params_box.objects = [controls(factory, widgets=self.widgets.get(self.current) or self.widgets.get("*"),
+                                            name=f"Problem: {self.current}")]
+
+    def _build(self) -> Problem | None:
+        try:
+            problem = self.factory.make()
+        except Exception as exc:  # a bad size, a missing file: say so, keep the old problem
+            self.error = f"{type(exc).__name__}: {exc}"
+            return None
+        self.error = ""
+        return problem
+
+    def _on_select(self, event):
+        self.current = event.new
+        self._show_params()
+        self._rebuild()
+
+    def _on_param(self, event):
+        if event.obj is self.factory:
+            self._rebuild()
+
+    def _rebuild(self):
+        problem = self._build()
+        if problem is not None:
+            self.problem = problem
+        self.on_change(problem)
+
+    def view(self):
+        return pn.Column(self.select, self.params_box, sizing_mode="stretch_width")
+
+
+class _LiveBase(pn.viewable.Viewer):
+    """Shared machinery of :class:`LiveRun` and :class:`Race` (see their docs)."""
+
+    autoplay = param.Boolean(default=False, doc="Start playing when the page loads.")
+
+    def __init__(self, methods, problem, *, labels: Sequence[str] | None = None,
+                 metrics: Sequence[str] | None = None, x_axis: str = "iteration",
+                 log_y: bool | None = None, max_points: int = 2000,
+                 overlays: Iterable[Callable] = (), problem_widgets: Mapping | None = None,
+                 problem_params: Mapping | None = None, show_problem_controls: bool = True,
+                 autoplay: bool | None = None, period_ms: int = PERIOD_MS,
+                 tick_seconds: float = TICK_SECONDS, title: str | None = None,
+                 notes: Callable | None = None, companions: Iterable = (),
+                 method_widgets: Mapping | None = None, plot_height: int = 340, **stop):
+        if autoplay is None:
+            autoplay = _session_flag("autoplay")
+        super().__init__(autoplay=bool(autoplay))
+        self.period_ms = int(period_ms)
+        self.tick_seconds = float(tick_seconds)
+        self.max_points = int(max_points)
+        self.overlays = list(overlays)
+        self.notes = notes
+        self.companions = list(companions)
+        self.title = title
+        self._callback = None
+        self._closed = False
+        self._allowance = 0.0
+        self._last_tick = None
+        self.ticks = 0
+        self.refreshes = 0
+        self.error = ""
+
+        # -- lanes -------------------------------------------------------------------
+        if isinstance(methods, Method):
+            methods = [methods]
+        if isinstance(methods, Mapping):
+            labels = list(methods)
+            methods = list(methods.values())
+        methods = list(methods)
+        if not methods:
+            raise WorkbenchError("a live run needs at least one method.")
+        if labels is None:
+            names = [m.registry_name or type(m).__name__ for m in methods]
+            labels = [n if names.count(n) == 1 else f"{n} {names[:i + 1].count(n)}"
+                      for i, n in enumerate(names)]
+        if len(labels) != len(methods):
+            raise WorkbenchError(f"got {len(labels)} labels for {len(methods)} methods.")
+        self.lanes = [Lane(f"lane{i}", str(label), m, PALETTE[i % len(PALETTE)], dict(stop))
+                      for i, (label, m) in enumerate(zip(labels, methods))]
+
+        # -- problem -----------------------------------------------------------------
+        self.chooser = _ProblemChooser(problem, problem_widgets, self._on_problem, problem_params)
+        self.problem = self.chooser.problem
+        for lane in self.lanes:
+            lane.start(self.problem)
+
+        # -- plots -------------------------------------------------------------------
+        first = self.lanes[0].method
+        metrics = list(metrics or [first.stop_metric])
+        self.plots: list[ConvergencePlot] = []
+        for metric in metrics:
+            first_value = None
+            for lane in self.lanes:
+                if lane.runner is not None and metric in lane.runner.trace:
+                    first_value = float(lane.runner.trace[metric][0])
+                    break
+            log_axis = wants_log_axis(metric, first_value) if log_y is None else bool(log_y)
+            plot = ConvergencePlot(metric, log_y=log_axis, x_axis=x_axis, max_points=max_points,
+                                   height=plot_height,
+                                   x_range=self.plots[0].figure.x_range if self.plots else None)
+            for lane in self.lanes:
+                plot.add_curve(lane.key, lane.label, lane.color)
+            self.plots.append(plot)
+
+        # -- widgets -----------------------------------------------------------------
+        self.play_button = pn.widgets.Button(name="Play", button_type="success", width=70)
+        self.pause_button = pn.widgets.Button(name="Pause", button_type="warning", width=70)
+        self.step_button = pn.widgets.Button(name="Step", button_type="default", width=70)
+        self.reset_button = pn.widgets.Button(name="Reset", button_type="default", width=70)
+        self.play_button.on_click(lambda e: self.play())
+        self.pause_button.on_click(lambda e: self.pause())
+        self.step_button.on_click(lambda e: self.step())
+        self.reset_button.on_click(lambda e: self.reset())
+        self.speed = pn.widgets.DiscreteSlider(name="Speed (iterations per second)", options=SPEEDS,
+                                               value=0, sizing_mode="stretch_width")
+        self.x_toggle = pn.widgets.RadioButtonGroup(
+            name="x axis", options={"iteration": "iteration", "wall time": "time"}, value=x_axis,
+            button_type="default", sizing_mode="stretch_width")
+        self.x_toggle.param.watch(lambda e: self._set_x_axis(e.new), "value")
+        self.iteration_pane = pn.pane.HTML("", css_classes=["wb-iteration"], margin=(5, 10))
+        self.timing_pane = pn.pane.HTML("", css_classes=["wb-timing"], margin=(5, 10))
+        self.status_pane = pn.pane.HTML("", css_classes=["wb-status"], margin=(5, 10),
+                                        sizing_mode="stretch_width")
+        self.lanes_pane = pn.pane.HTML("", css_classes=["wb-lanes"], sizing_mode="stretch_width",
+                                       visible=len(self.lanes) > 1)
+        self.notes_pane = pn.pane.Markdown("", css_classes=["wb-notes"], sizing_mode="stretch_width",
+                                           visible=notes is not None)
+        self.method_controls = [controls(l.method, widgets=(method_widgets or {}).get(l.label),
+                                         name=l.label) for l in self.lanes]
+        self.export_button = self._export_button()
+        self._last_text: dict[int, str] = {}
+
+        self.events: list[dict] = []
+        self.events_pane = pn.pane.HTML("", css_classes=["wb-events"], sizing_mode="stretch_width",
+                                        margin=(0, 10))
+        for lane in self.lanes:
+            names = [n for n in lane.method.param if n != "name"]
+            lane.method.param.watch(lambda e, lane=lane: self._on_method_change(lane, e), names)
+        for companion in self.companions:
+            companion.attach(self)
+            companion.reset(self.problem)
+        self._update_overlays()
+        self._refresh(force=True)
+
+        # -- session lifecycle ---------------------------------------------------------
+        _LIVE.add(self)
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            pn.state.onload(self._on_load)
+            pn.state.on_session_destroyed(_destroy_hook(self))
+
+    # -- lifecycle -------------------------------------------------------------------
+    def _on_load(self):
+        if self._callback is None and not self._closed:
+            self._callback = pn.state.add_periodic_callback(self._tick, period=self.period_ms,
+                                                            start=self.autoplay and self._work_left())
+
+    def _on_session_destroyed(self, session_context=None):
+        self._closed = True
+        if self._callback is not None:
+            self._callback.stop()
+            self._callback = None
+        _LIVE.discard(self)
+
+    @property
+    def playing(self) -> bool:
+        return self._callback is not None and self._callback.running
+
+    def play(self) -> None:
+        """Start (or resume) advancing on every tick."""
+        if self._closed or self.playing:
+            return
+        self._last_tick = None
+        self._allowance = 0.0
+        if self._callback is None:
+            self._callback = pn.state.add_periodic_callback(self._tick, period=self.period_ms)
+        else:
+            self._callback.start()
+        self._refresh(force=True)
+
+    def pause(self) -> None:
+        """Stop advancing; the run keeps its state."""
+        if self._callback is not None and self._callback.running:
+            self._callback.stop()
+        self._refresh(force=True)
+
+    def step(self) -> None:
+        """Pause, then advance every unfinished run by exactly one step."""
+        self.pause()
+        for lane in self.lanes:
+            if lane.running:
+                lane.runner.advance(max_steps=1)
+        for companion in self.companions:
+            if not companion.done:
+                companion.advance(0.0)
+        self._refresh(force=True)
+
+    def reset(self) -> None:
+        """Pause and restart every run from its initial iterate with the current settings."""
+        self.pause()
+        self._restart()
+
+    def _restart(self) -> None:
+        for lane in self.lanes:
+            if lane.runner is None or lane.runner.problem is not self.problem:
+                lane.start(self.problem)
+            else:
+                lane.reset()
+        for plot in self.plots:
+            plot.clear()
+            for i in range(8):
+                if f"event{i}" in plot._spans:
+                    plot.set_vline(f"event{i}", None)
+        self.events.clear()
+        self._set_text(self.events_pane, "")
+        for companion in self.companions:
+            companion.reset(self.problem)
+        self._update_overlays()
+        self._refresh(force=True)
+
+    def _on_problem(self, problem):
+        was_playing = self.playing
+        if problem is None:
+            self.error = f"Problem not changed: {self.chooser.error}"
+            self._refresh(force=True)
+            return
+        self.error = ""
+        self.problem = problem
+        self.pause()
+        self._restart()
+        if was_playing:
+            self.play()
+
+    def _on_method_change(self, lane: Lane, event=None):
+        # A hyperparameter moved: the next step uses it (no reset). Mark the
+        # iteration on the plots so the bend in the curve has a visible cause.
+        if event is not None and lane.runner is not None:
+            k = lane.runner.iteration
+            self.events.append({"lane": lane.label, "param": event.name, "old": event.old,
+                                "new": event.new, "iteration": k})
+            for plot in self.plots:
+                plot.set_vline(f"event{len(self.events) % 8}", k, color=lane.color)
+            self._set_text(self.events_pane, self._events_text())
+        self._update_overlays(lanes=[lane])
+        self._refresh(force=True)
+
+    def _events_text(self) -> str:
+        items = []
+        for e in self.events[-4:][::-1]:
+            old, new = e["old"], e["new"]
+            fmt = (lambda v: f"{v:.4g}") if isinstance(new, float) else str
+            who = f"{html.escape(e['lane'])}: " if len(self.lanes) > 1 else ""
+            items.append(f"<li>{who}{html.escape(e['param'])} {html.escape(fmt(old))} &rarr; "
+                         f"<b>{html.escape(fmt(new))}</b> at iteration {e['iteration']}</li>")
+        return f"<ul style='margin:0;padding-left:1.2em;font-size:0.9em'>{''.join(items)}</ul>"
+
+    def _set_x_axis(self, x_axis: str):
+        with pn.io.hold():
+            for plot in self.plots:
+                plot.set_x_axis(x_axis)
+
+    def _work_left(self) -> bool:
+        return any(l.running for l in self.lanes) or any(not c.done for c in self.companions)
+
+    # -- the tick --------------------------------------------------------------------
+    def _budget(self) -> float:
+        # The server's compute per tick is shared among the sessions that play.
+        return max(MIN_TICK_SECONDS, self.tick_seconds / max(1, active_callbacks()))
+
+    def _tick(self) -> None:
+        if self._closed:
+            return
+        now = time.perf_counter()
+        rate = self.speed.value
+        max_steps = None
+        if rate:
+            dt = 0.0 if self._last_tick is None else min(now - self._last_tick, 0.25)
+            self._allowance = min(self._allowance + rate * dt, max(rate, 1))
+            if self._last_tick is None:
+                self._allowance = max(self._allowance, 1.0)
+            max_steps = int(self._allowance)
+            self._allowance -= max_steps
+        self._last_tick = now
+        self.ticks += 1
+        if max_steps == 0:
+            return
+        try:
+            budget = self._budget()
+            running = [l for l in self.lanes if l.running]
+            busy = [c for c in self.companions if not c.done]
+            share = budget / max(1, len(running) + len(busy))
+            for lane in running:
+                lane.runner.advance(max_steps=max_steps, max_seconds=share)
+            for companion in busy:
+                companion.advance(share)
+        except Exception as exc:  # a bug must not take the server down; show it and stop
+            log.exception("live run tick failed")
+            self.error = f"{type(exc).__name__}: {exc}"
+            self._callback.stop()
+        if not self._work_left():
+            self._callback.stop()
+        self._refresh()
+
+    # -- display ---------------------------------------------------------------------
+    def _update_overlays(self, lanes: Iterable[Lane] | None = None) -> None:
+        if not self.overlays:
+            return
+        with pn.io.hold():
+            for lane in lanes or self.lanes:
+                for i, overlay in enumerate(self.overlays):
+                    line = None
+                    if lane.runner is not None:
+                        try:
+                            line = overlay(lane.runner)
+                        except Exception:  # theory does not apply here: hide it
+                            log.debug("overlay failed", exc_info=True)
+                    for plot in self.plots:
+                        if line is not None and (line.metric or self.plots[0].metric) == plot.metric:
+                            plot.set_overlay(f"{lane.key}:{i}", line.x, line.y,
+                                             label=f"{lane.label}: {line.label}", color=lane.color)
+                        else:
+                            plot.set_overlay(f"{lane.key}:{i}", None, None,
+                                             label=f"{lane.label}: theory", color=lane.color)
+
+    def _set_text(self, pane, text: str) -> None:
+        # Only changed text travels to the browser.
+        if self._last_text.get(id(pane)) != text:
+            self._last_text[id(pane)] = text
+            pane.object = text
+
+    def _refresh(self, force: bool = False) -> None:
+        with pn.io.hold():
+            for plot in self.plots:
+                for lane in self.lanes:
+                    if lane.runner is not None:
+                        plot.update(lane.key, lane.runner.trace)
+            for companion in self.companions:
+                companion.refresh()
+            self._set_text(self.iteration_pane, self._iteration_text())
+            self._set_text(self.timing_pane, self._timing_text())
+            self._set_text(self.status_pane, self._status_text())
+            if len(self.lanes) > 1:
+                self._set_text(self.lanes_pane, self._lanes_text())
+            if self.notes is not None and force:
+                try:
+                    self._set_text(self.notes_pane, self.notes(self))
+                except Exception as exc:
+                    self._set_text(self.notes_pane, f"(notes unavailable: {exc})")
+        self.refreshes += 1
+
+    def _iteration_text(self) -> str:
+        k = max(l.iteration for l in self.lanes)
+        return f"Iteration <b>{k}</b>"
+
+    def _timing_text(self) -> str:
+        lane = self.lanes[0]
+        if lane.runner is None:
+            return ""
+        return f"{_fmt_seconds(lane.seconds_per_iteration)} per iteration · {_fmt_seconds(lane.runner.elapsed)} in all"
+
+    def _status_label(self) -> str:
+        labels = [l.status_label for l in self.lanes]
+        if any(l == "running" for l in labels):
+            return "running"
+        return labels[0] if len(set(labels)) == 1 else "finished"
+
+    def _status_text(self) -> str:
+        state = "playing" if self.playing else "paused"
+        label = self._status_label()
+        if len(self.lanes) == 1:
+            sentence = self.lanes[0].message
+        else:
+            n_run = sum(l.running for l in self.lanes)
+            sentence = (f"{n_run} of {len(self.lanes)} methods still running." if n_run
+                        else "Every method has finished; the table says how.")
+        extra = f" <span style='color:#b00'>{html.escape(self.error)}</span>" if self.error else ""
+        if label == "running" and not self.playing:
+            sentence = f"Paused. {sentence}" if sentence else "Paused."
+        return (f"<span class='wb-status-label' data-status='{label}' data-state='{state}'>"
+                f"<b>{label}</b></span> — {html.escape(sentence)}{extra}")
+
+    def _lanes_text(self) -> str:
+        metric = self.plots[0].metric
+        rows = []
+        for lane in self.lanes:
+            value = math.nan
+            if lane.runner is not None and len(lane.runner.trace) and metric in lane.runner.trace:
+                value = float(lane.runner.trace[metric][-1])
+            rows.append(
+                f"<tr title='{html.escape(lane.message)}' data-lane='{html.escape(lane.label)}'>"
+                f"<td><span style='color:{lane.color}'>&#9632;</span> {html.escape(lane.label)}</td>"
+                f"<td class='wb-lane-status'>{lane.status_label}</td>"
+                f"<td style='text-align:right'>{lane.iteration}</td>"
+                f"<td style='text-align:right'>{_fmt_value(value)}</td>"
+                f"<td style='text-align:right'>{_fmt_seconds(lane.seconds_per_iteration)}</td></tr>"
+            )
+        head = (f"<tr><th>method</th><th>status</th><th>iterations</th>"
+                f"<th>{html.escape(metric.replace('_', ' '))}</th><th>per iteration</th></tr>")
+        return ("<table style='width:100%; border-collapse:collapse; font-size:0.9em'>"
+                f"{head}{''.join(rows)}</table>")
+
+    # -- report export -----------------------------------------------------------------
+    def results(self) -> list:
+        """Core :class:`Result` objects of the runs so far (for reports, stores)."""
+        return [l.runner.result() for l in self.lanes if l.runner is not None]
+
+    def _export_button(self):
+        try:
+            from ..report import export_html  # noqa: F401
+        except Exception:  # no report module in this install: no button
+            return None
+
+        def make_file():
+            import io
+            import os
+            import tempfile
+
+            from ..report import export_html
+
+            fd, path = tempfile.mkstemp(suffix=".html")
+            os.close(fd)
+            try:
+                export_html(self.results(), path, title=self.title or "Workbench run")
+                with open(path, "rb") as fh:
+                    return io.BytesIO(fh.read())
+            finally:
+                os.unlink(path)
+
+        return pn.widgets.FileDownload(callback=make_file, filename="workbench_report.html",
+                                       label="Export report", button_type="primary",
+                                       sizing_mode="stretch_width")
+
+    # -- layout ------------------------------------------------------------------------
+    def transport(self):
+        """Play / Pause / Step / Reset and the speed slider."""
+        return pn.Column(pn.Row(self.play_button, self.pause_button, self.step_button, self.reset_button),
+                         self.speed, sizing_mode="stretch_width")
+
+    def readout(self):
+        """Iteration counter, time per iteration and status."""
+        return pn.Column(pn.Row(self.iteration_pane, self.timing_pane), self.status_pane,
+                         sizing_mode="stretch_width")
+
+    def plot_panes(self):
+        return [pn.pane.Bokeh(p.figure, sizing_mode="stretch_width") for p in self.plots]
+
+    def _method_controls_view(self):
+        return pn.Column(*self.method_controls, sizing_mode="stretch_width")
+
+    def sidebar(self):
+        items = []
+        if self.title:
+            items.append(pn.pane.Markdown(f"### {self.title}"))
+        items += [self.transport(), pn.pane.Markdown("**x axis**", margin=(0, 10)), self.x_toggle]
+        items.append(self.chooser.view())
+        items.append(self._method_controls_view())
+        if self.export_button is not None:
+            items.append(self.export_button)
+        return pn.Column(*items, width=330)
+
+    def main(self):
+        items = [self.readout(), *self.plot_panes(), self.events_pane, self.lanes_pane]
+        items += [c.view() for c in self.companions]
+        items.append(self.notes_pane)
+        return pn.Column(*items, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return pn.Row(self.sidebar(), self.main(), sizing_mode="stretch_width")
+
+
+def _destroy_hook(component: "_LiveBase"):
+    # Bokeh wants exactly func(session_context); hold the component weakly so a
+    # closed session's objects can be collected.
+    ref = weakref.ref(component)
+
+    def on_session_destroyed(session_context):
+        obj = ref()
+        if obj is not None:
+            obj._on_session_destroyed(session_context)
+
+    return on_session_destroyed
+
+
+def _session_flag(name: str) -> bool:
+    """A boolean URL argument of the current session (``?autoplay=1``)."""
+    try:
+        args = pn.state.session_args or {}
+    except Exception:
+        return False
+    values = args.get(name) or []
+    if not values:
+        return False
+    value = values[0].decode() if isinstance(values[0], bytes) else str(values[0])
+    return value.lower() in ("1", "true", "yes", "on")
+
+
+class LiveRun(_LiveBase):
+    """A live run of one method on one problem, with controls, plots and status.
+
+    Parameters
+    ----------
+    method : Method
+        E.g. ``wb.linear.SOR(omega=1.5)``; its params become widgets.
+    problem : Problem, ProblemFactory, str or list of str
+        A built problem (its spec gives the problem widgets), a factory, a
+        registered name, or several names to choose from. Changing the
+        problem resets the run.
+    metrics : list of str, optional
+        One plot per metric (default: the method's stop metric).
+    x_axis : {"iteration", "time"}
+        Initial x axis (a toggle switches).
+    log_y : bool, optional
+        Force the y scale; default: log for residuals, gradient norms, ...
+    max_points : int
+        At most this many points per curve in the browser (decimated display;
+        the trace keeps everything).
+    overlays : list of callables
+        Theory overlays ``f(runner) -> Line | None``, e.g.
+        :func:`workbench.ui.overlays.predicted_rate`.
+    problem_widgets : dict
+        Widget overrides for the problem params, per problem name (or ``"*"``).
+    autoplay : bool, optional
+        Start on page load (default: the URL argument ``?autoplay=1``).
+    notes : callable ``f(live) -> str``, optional
+        Markdown re-rendered on reset, problem change and hyperparameter change.
+    companions : list
+        Extra tick consumers (see :class:`workbench.ui.landscape.OmegaLandscape`).
+    **stop
+        ``rtol``, ``atol``, ``max_steps``, ... of :class:`workbench.core.Runner`.
+
+    Examples
+    --------
+    In an ``apps/<slug>.py`` page::
+
+        import workbench as wb
+        from workbench.ui import LiveRun
+        from workbench.ui.overlays import predicted_rate
+
+        def page():
+            return LiveRun(wb.linear.SOR(omega=1.5), wb.problems.poisson2d(32),
+                           overlays=[predicted_rate()], rtol=1e-8)
+    """
+
+    def __init__(self, method: Method, problem, **kwargs):
+        if not isinstance(method, Method):
+            raise WorkbenchError(
+                f"LiveRun takes one workbench method, got {type(method).__name__}; use Race for several."
+            )
+        super().__init__([method], problem, **kwargs)
+
+    @property
+    def runner(self) -> Runner | None:
+        return self.lanes[0].runner
+
+    @property
+    def method(self) -> Method:
+        return self.lanes[0].method
+
+
+class Race(_LiveBase):
+    """Several methods on the same problem, overlaid, each with its own controls.
+
+    Every tick shares the time budget equally among the methods still running,
+    so on the wall-time axis the race is fair, and on the iteration axis the
+    cheaper method runs ahead. A method that cannot solve the problem (CG on a
+    non-symmetric matrix) shows "failed" with the reason in the table; the
+    others run.
+
+    Parameters
+    ----------
+    methods : list of Method or dict label -> Method
+    problem, **kwargs
+        As for :class:`LiveRun`.
+
+    Examples
+    --------
+    ::
+
+        Race({"Jacobi": wb.linear.Jacobi(), "SOR": wb.linear.SOR(omega=1.8),
+              "CG": wb.linear.CG()}, ["poisson2d", "anisotropic2d"], rtol=1e-8)
+    """
+
+    def _method_controls_view(self):
+        cards = [pn.Card(c, title=l.label, collapsed=i > 2, sizing_mode="stretch_width",
+                         header_color=l.color)
+                 for i, (l, c) in enumerate(zip(self.lanes, self.method_controls))
+                 if c.parameters]
+        return pn.Column(pn.pane.Markdown("**Methods**", margin=(0, 10)), *cards, sizing_mode="stretch_width")

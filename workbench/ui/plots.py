@@ -1,0 +1,226 @@
+"""Live convergence plots on Bokeh, shared by the Panel components and the notebooks.
+
+A :class:`ConvergencePlot` draws one metric (residual, loss, ...) of one or
+more runs against iteration or wall time. It never holds more than
+``max_points`` points per curve: new trace rows are *streamed* (only the rows
+the browser has not seen travel over the websocket), and when a curve would
+grow past the bound it is replaced by :meth:`workbench.core.Trace.decimate`
+of the full trace (first, last, min and max of each bucket), which keeps the
+spikes and the final value. The trace itself is never thinned.
+
+This module imports Bokeh only, so the ipywidgets notebook adapter can use it
+without Panel.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import numpy as np
+from bokeh.models import ColumnDataSource, Span
+from bokeh.palettes import Category10_10
+from bokeh.plotting import figure
+
+__all__ = ["ConvergencePlot", "PALETTE", "LOG_METRICS", "wants_log_axis"]
+
+PALETTE = list(Category10_10)
+
+#: Metrics that decay geometrically and are positive: shown on a log axis.
+LOG_METRICS = frozenset({
+    "residual", "relative_residual", "grad_norm", "distance", "error", "gap", "suboptimality",
+    "marginal_error", "step_norm", "lr", "loss_gap",
+})
+
+X_AXES = {"iteration": "iteration", "time": "wall time (s)"}
+
+
+def wants_log_axis(metric: str, first_value: float | None = None) -> bool:
+    """Log y axis for geometric-decay metrics, or any metric whose first value is positive
+    and spans orders of magnitude in practice (losses of least squares, logistic)."""
+    if metric in LOG_METRICS:
+        return True
+    if first_value is None or not math.isfinite(first_value):
+        return False
+    return first_value > 0 and metric in ("loss", "objective", "value")
+
+
+class ConvergencePlot:
+    """One Bokeh figure: ``metric`` against iteration (or wall time) for several curves.
+
+    Parameters
+    ----------
+    metric : str
+        Trace column on the y axis.
+    log_y : bool
+        Log y axis; non-positive values are not drawn (a residual of exactly 0).
+    x_axis : {"iteration", "time"}
+        Initial x axis; :meth:`set_x_axis` toggles it.
+    max_points : int
+        Bound on the points held per curve in the browser.
+    title, height : figure title and height in pixels.
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> from workbench.ui.plots import ConvergencePlot
+    >>> r = wb.Runner(wb.linear.SOR(omega=1.5), wb.problems.poisson2d(8))
+    >>> plot = ConvergencePlot("residual", log_y=True)
+    >>> plot.add_curve("sor", "SOR")
+    >>> _ = r.advance(max_steps=10)
+    >>> plot.update("sor", r.trace)
+    11
+    """
+
+    def __init__(self, metric: str, *, log_y: bool = True, x_axis: str = "iteration",
+                 max_points: int = 2000, title: str | None = None, height: int = 320,
+                 y_label: str | None = None, x_range=None):
+        if x_axis not in X_AXES:
+            raise ValueError(f"x_axis must be one of {sorted(X_AXES)}")
+        if max_points < 16:
+            raise ValueError("max_points must be at least 16")
+        self.metric = metric
+        self.log_y = bool(log_y)
+        self.x_axis = x_axis
+        self.max_points = int(max_points)
+        kw = {} if x_range is None else {"x_range": x_range}
+        self.figure = figure(
+            title=title or metric.replace("_", " "),
+            y_axis_type="log" if self.log_y else "linear",
+            height=height, sizing_mode="stretch_width",
+            tools="pan,wheel_zoom,box_zoom,reset,save", toolbar_location="above",
+            x_axis_label=X_AXES[x_axis], y_axis_label=y_label or metric.replace("_", " "),
+            **kw,
+        )
+        self._sources: dict[str, ColumnDataSource] = {}
+        self._renderers: dict[str, list] = {}
+        self._shown: dict[str, int] = {}   # trace rows already represented in the browser
+        self._held: dict[str, int] = {}    # points the browser holds for that curve
+        self._overlays: dict[str, tuple[ColumnDataSource, object]] = {}
+        self._spans: dict[str, Span] = {}
+        self.decimations = 0
+
+    # -- curves ------------------------------------------------------------------
+    def add_curve(self, key: str, label: str | None = None, color: str | None = None,
+                  width: float = 2.0) -> None:
+        color = color or PALETTE[len(self._sources) % len(PALETTE)]
+        source = ColumnDataSource({"iteration": [], "time": [], "y": []})
+        line = self.figure.line(x=self.x_axis, y="y", source=source, color=color,
+                                line_width=width, legend_label=label or key)
+        self._sources[key] = source
+        self._renderers[key] = [line]
+        self._shown[key] = 0
+        self._held[key] = 0
+        if len(self._sources) > 1:
+            self.figure.legend.visible = True
+            self.figure.legend.location = "top_right"
+            self.figure.legend.click_policy = "hide"
+            self.figure.legend.background_fill_alpha = 0.6
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self._sources)
+
+    def points(self, key: str) -> int:
+        """Points the browser currently holds for curve ``key``."""
+        return self._held[key]
+
+    def _clean(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=float)
+        if self.log_y:
+            y = np.where(y > 0, y, np.nan)
+        return y
+
+    def _columns(self, rows: dict) -> dict:
+        n = len(next(iter(rows.values()))) if rows else 0
+        y = rows.get(self.metric)
+        return {
+            "iteration": rows.get("iteration", np.arange(n, dtype=float)),
+            "time": rows.get("time", np.zeros(n)),
+            "y": self._clean(y if y is not None else np.full(n, np.nan)),
+        }
+
+    def update(self, key: str, trace) -> int:
+        """Send the rows of ``trace`` the browser has not seen; return the points now held.
+
+        Streams the new rows; if that would exceed ``max_points`` the curve is
+        replaced by a decimation of the full trace to ``max_points // 2`` points
+        (so the next replacement is ``max_points // 2`` rows away).
+        """
+        n = len(trace)
+        shown = self._shown[key]
+        if n == shown:
+            return self._held[key]
+        source = self._sources[key]
+        if n < shown:  # the trace was reset under us
+            shown = 0
+            self._held[key] = 0
+        new = n - shown
+        if self._held[key] + new <= self.max_points:
+            cols = self._columns(trace.rows(shown, n))
+            if self._held[key] == 0:
+                source.data = cols
+            else:
+                source.stream(cols)
+            self._held[key] += new
+        else:
+            by = self.metric if self.metric in trace else None
+            cols = self._columns(trace.decimate(self.max_points // 2, by=by))
+            source.data = cols
+            self._held[key] = len(cols["y"])
+            self.decimations += 1
+        self._shown[key] = n
+        return self._held[key]
+
+    def clear(self, key: str | None = None) -> None:
+        for k in [key] if key is not None else list(self._sources):
+            self._sources[k].data = {"iteration": [], "time": [], "y": []}
+            self._shown[k] = 0
+            self._held[k] = 0
+
+    # -- axes ----------------------------------------------------------------------
+    def set_x_axis(self, x_axis: str) -> None:
+        """Switch every curve between iteration and wall time; overlays (drawn in
+        iterations) are hidden on the time axis."""
+        if x_axis not in X_AXES:
+            raise ValueError(f"x_axis must be one of {sorted(X_AXES)}")
+        if x_axis == self.x_axis:
+            return
+        self.x_axis = x_axis
+        for renderers in self._renderers.values():
+            for r in renderers:
+                r.glyph.x = x_axis
+        self.figure.xaxis.axis_label = X_AXES[x_axis]
+        for _, renderer in self._overlays.values():
+            renderer.visible = x_axis == "iteration"
+        for span in self._spans.values():
+            span.visible = x_axis == "iteration"
+
+    # -- theory overlays --------------------------------------------------------------
+    def set_overlay(self, key: str, x: Iterable[float] | None, y: Iterable[float] | None,
+                    label: str | None = None, color: str = "black", dash: str = "dashed") -> None:
+        """Draw (or replace, or with ``x=None`` hide) a theory line in iteration units."""
+        if key not in self._overlays:
+            source = ColumnDataSource({"x": [], "y": []})
+            renderer = self.figure.line(x="x", y="y", source=source, color=color, line_dash=dash,
+                                        line_width=1.5, alpha=0.8, legend_label=label or key)
+            self.figure.legend.visible = True
+            self.figure.legend.click_policy = "hide"
+            self.figure.legend.background_fill_alpha = 0.6
+            self._overlays[key] = (source, renderer)
+        source, renderer = self._overlays[key]
+        if x is None or y is None:
+            source.data = {"x": [], "y": []}
+            return
+        source.data = {"x": np.asarray(x, dtype=float), "y": self._clean(y)}
+        renderer.visible = self.x_axis == "iteration"
+
+    def set_vline(self, key: str, location: float | None, color: str = "gray") -> None:
+        """A vertical marker (e.g. an iteration of interest); ``None`` hides it."""
+        span = self._spans.get(key)
+        if span is None:
+            span = Span(dimension="height", line_dash="dotted", line_color=color, line_width=1.5)
+            self.figure.add_layout(span)
+            self._spans[key] = span
+        span.visible = location is not None
+        if location is not None:
+            span.location = float(location)
