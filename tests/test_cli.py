@@ -9,13 +9,14 @@ from workbench.cli import main
 
 def test_run_converges_and_writes_json(tmp_path, capsys):
     out = tmp_path / "r.json"
-    code = main(["run", "sor", "--set", "omega=1.8", "--problem-set", "n=24", "--quiet", "--out", str(out)])
+    code = main(["run", "sor", "--set", "omega=1.8", "--set", "n=24", "--quiet", "--out", str(out)])
     assert code == 0
     text = capsys.readouterr().out
     assert text.startswith("converged:") and "it/s" in text
     data = json.loads(out.read_text())
     assert data["summary"]["status"] == "converged"
     assert data["spec"]["method"] == {"name": "sor", "params": {"kernel": "pyamg", "omega": 1.8}}
+    assert data["spec"]["problem"]["params"]["n"] == 24
     assert len(data["trace"]["residual"]) == data["summary"]["iterations"] + 1
 
 
@@ -26,6 +27,7 @@ def test_run_converges_and_writes_json(tmp_path, capsys):
         (["run", "sorr"], "Did you mean sor"),
         (["run", "cg", "--problem", "convection_diffusion2d"], "needs a problem that is symmetric"),
         (["run", "sor", "--set", "omega"], "expects key=value"),
+        (["run", "sor", "--set", "colour=red"], "neither method 'sor' nor problem 'poisson2d'"),
         (["run", "sor", "--problem", "matrix_market", "--problem-set", "path=/nonexistent.mtx"], "no Matrix Market file"),
     ],
 )

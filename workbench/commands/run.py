@@ -11,9 +11,10 @@ def register(sub) -> None:
     p.add_argument("method", help="Method name (see `workbench list methods`), e.g. sor.")
     p.add_argument("--problem", default="poisson2d", help="Problem name (default: poisson2d).")
     p.add_argument("--set", dest="method_params", action="append", metavar="KEY=VALUE",
-                   help="Method parameter, repeatable: --set omega=1.8")
+                   help="Parameter of the method or, if the method has none of that name, of the problem; "
+                        "repeatable: --set omega=1.8 --set n=64")
     p.add_argument("--problem-set", dest="problem_params", action="append", metavar="KEY=VALUE",
-                   help="Problem parameter, repeatable: --problem-set n=64")
+                   help="Problem parameter, when the name clashes with a method parameter: --problem-set seed=3")
     p.add_argument("--rtol", type=float, default=None, help="Relative tolerance (default: the method's).")
     p.add_argument("--atol", type=float, default=0.0, help="Absolute tolerance.")
     p.add_argument("--max-steps", type=int, default=10_000, help="Step limit (default 10000).")
@@ -26,11 +27,24 @@ def register(sub) -> None:
 def main(args) -> int:
     from tqdm import tqdm
 
-    from ..core import Runner, get_method, get_problem, jsonable
+    from ..core import InvalidParameter, Runner, get_method, get_method_class, get_problem, get_problem_factory, jsonable
     from ._common import parse_assignments
 
-    method = get_method(args.method, **parse_assignments(args.method_params))
-    problem = get_problem(args.problem, **parse_assignments(args.problem_params))
+    method_cls = get_method_class(args.method)
+    problem_cls = get_problem_factory(args.problem)
+    method_params, problem_params = {}, parse_assignments(args.problem_params)
+    for key, value in parse_assignments(args.method_params).items():
+        if key in method_cls.param:
+            method_params[key] = value
+        elif key in problem_cls.param:
+            problem_params[key] = value
+        else:
+            raise InvalidParameter(
+                f"neither method {method_cls.registry_name!r} nor problem {problem_cls.registry_name!r} has a "
+                f"parameter {key!r}; see `workbench list` for their parameters."
+            )
+    method = get_method(args.method, **method_params)
+    problem = get_problem(args.problem, **problem_params)
     runner = Runner(method, problem, rtol=args.rtol, atol=args.atol, max_steps=args.max_steps,
                     max_seconds=args.max_seconds)
     metric = runner.metric
