@@ -75,8 +75,9 @@ def convergence_figure(runs: list[ReportRun]):
             continue
         src = ColumnDataSource({"iteration": x[ok], "relative": rel[ok],
                                 "run": [run.label] * int(ok.sum()), "status": [run.status] * int(ok.sum())})
+        legend = {"legend_label": run.label} if len(runs) <= MAX_LEGEND else {}
         renderer = fig.line("iteration", "relative", source=src, color=color, line_width=2, alpha=0.85,
-                            line_dash=dash, legend_label=run.label if len(runs) <= MAX_LEGEND else None)
+                            line_dash=dash, **legend)
         renderers.append(renderer)
     fig.add_tools(HoverTool(renderers=renderers, tooltips=[("run", "@run"), ("iteration", "@iteration"),
                                                            ("relative", "@relative{0.00e0}"),

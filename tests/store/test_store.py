@@ -1,0 +1,185 @@
+"""The SQLite run store: round trips, queries, deduplication, concurrent writers, damaged files."""
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+
+import numpy as np
+import pytest
+
+import workbench as wb
+from workbench.cli import main
+from workbench.core import WorkbenchError
+from workbench.store import RunStore, StoreError, decode_trace, encode_trace, record_from_result, run_key
+
+
+def sor_result(omega=1.6, n=8, seed=0):
+    return wb.run(wb.get_method("sor", omega=omega), wb.get_problem("poisson2d", n=n, seed=seed), rtol=1e-8)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = RunStore(tmp_path / "runs.sqlite")
+    yield s
+    s.close()
+
+
+def test_created_on_first_use_in_wal_mode(tmp_path):
+    path = tmp_path / "sub" / "runs.sqlite"
+    RunStore(path).close()
+    assert path.exists()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert dict(con.execute("SELECT key, value FROM meta"))["app"] == "workbench-run-store"
+
+
+def test_round_trip_keeps_spec_status_versions_and_full_trace(store):
+    result = sor_result()
+    run_id = store.save(result, seed=3)
+    loaded = store.load(run_id)
+    assert loaded.status is result.status and loaded.iterations == result.iterations
+    assert loaded.message == result.message and loaded.wall_time == pytest.approx(result.wall_time)
+    assert loaded.spec["method"] == {"name": "sor", "params": {"kernel": "pyamg", "omega": 1.6}}
+    assert loaded.spec["problem"]["params"]["n"] == 8 and loaded.seed == 3
+    assert {"python", "numpy", "scipy", "workbench"} <= set(loaded.versions)
+    assert loaded.trace.columns == result.trace.columns
+    for col in result.trace.columns:  # every iteration, bit for bit
+        np.testing.assert_array_equal(loaded.trace[col], result.trace[col])
+    # a stored run replays through the core to the same iteration count
+    replay = wb.from_spec(loaded.to_result().spec()).run()
+    assert replay.iterations == result.iterations
+
+
+def test_trace_codec_is_compressed_npz_and_rejects_garbage():
+    trace = sor_result(omega=1.0, n=16).trace
+    blob = encode_trace(trace)
+    assert blob[:2] == b"PK"  # a zip archive (np.savez_compressed)
+    raw = sum(trace[c].nbytes for c in trace.columns)
+    assert len(blob) < raw
+    back = decode_trace(blob)
+    np.testing.assert_array_equal(back["residual"], trace["residual"])
+    with pytest.raises(WorkbenchError, match="damaged"):
+        decode_trace(blob[: len(blob) // 2])
+
+
+def test_same_spec_is_stored_once_and_query_filters(store):
+    a = store.save(sor_result(1.2))
+    assert store.save(sor_result(1.2)) == a  # same key: not stored twice
+    store.save(sor_result(1.8))
+    store.save(wb.run(wb.get_method("sor", omega=1.99), wb.get_problem("poisson2d", n=8), max_steps=5))
+    assert store.count() == 3
+    assert [r.status.label for r in store.query(status="max_steps")] == ["max_steps"]
+    assert len(store.query(method="sor", problem="poisson2d")) == 3
+    assert [r.id for r in store.query(ids=[a])] == [a]
+    assert store.load(store.load(a).key).id == a  # by key too
+    with pytest.raises(wb.UnknownName, match="runs list"):
+        store.load(999)
+
+
+def test_key_is_a_hash_of_the_full_spec():
+    spec = {"method": {"name": "sor", "params": {"omega": 1.5}}, "problem": {"name": "poisson2d", "params": {"n": 8}},
+            "stop": {"rtol": 1e-8}, "seed": 0}
+    same = {"seed": 0, "stop": {"rtol": 1e-8}, "problem": {"params": {"n": 8}, "name": "poisson2d"},
+            "method": {"params": {"omega": 1.5000000000000002}, "name": "sor"}}
+    assert run_key(spec) == run_key(same)  # key order and float round-off do not matter
+    for change in ({"seed": 1}, {"stop": {"rtol": 1e-6}}, {"method": {"name": "sor", "params": {"omega": 1.6}}}):
+        assert run_key({**spec, **change}) != run_key(spec)
+
+
+def _write_many(args):
+    path, worker, count = args
+    store = RunStore(path, timeout=120)
+    for i in range(count):
+        result = sor_result(omega=1.0 + 0.9 * i / count, n=6, seed=worker)
+        rec = record_from_result(result, seed=worker)
+        store.save(rec, sweep=f"w{worker}")
+    store.close()
+    return count
+
+
+def test_concurrent_writers_do_not_corrupt_the_store(tmp_path):
+    path = tmp_path / "shared.sqlite"
+    RunStore(path).close()
+    workers, each = 4, 25
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        assert sum(pool.map(_write_many, [(str(path), w, each) for w in range(workers)])) == workers * each
+    store = RunStore(path)
+    assert store.count() == workers * each
+    assert all(store.count(sweep=f"w{w}") == each for w in range(workers))
+    store.check()  # SQLite integrity check + every trace decodes
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_foreign_and_corrupted_files_give_a_clear_error(tmp_path):
+    junk = tmp_path / "notes.sqlite"
+    junk.write_bytes(b"these are my notes, not a database\n" * 100)
+    with pytest.raises(StoreError, match="not a workbench run store") as info:
+        RunStore(junk)
+    assert isinstance(info.value, WorkbenchError)
+
+    foreign = tmp_path / "other.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE customers (id INTEGER)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="another application"):
+        RunStore(foreign)
+
+    with pytest.raises(StoreError, match="folder"):
+        RunStore(tmp_path)
+
+    # a real store whose pages were overwritten in the middle
+    damaged = tmp_path / "damaged.sqlite"
+    s = RunStore(damaged)
+    for w in np.linspace(1.0, 1.9, 30):
+        s.save(sor_result(omega=float(w), n=12))
+    s._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    s.close()
+    data = bytearray(damaged.read_bytes())
+    assert len(data) > 8 * 4096
+    data[2 * 4096:6 * 4096] = b"\xde\xad\xbe\xef" * 4096
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="damaged|not a workbench"):
+        s2 = RunStore(damaged)
+        s2.check()
+        [s2.load(r.id).trace for r in s2.query()]
+
+
+def test_store_from_a_newer_workbench_is_refused(tmp_path):
+    path = tmp_path / "new.sqlite"
+    RunStore(path).close()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="newer workbench"):
+        RunStore(path)
+
+
+def test_runs_cli_list_show_export(tmp_path, capsys):
+    path = tmp_path / "runs.sqlite"
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: tiny\nmethod: sor\nproblem: {name: poisson2d, params: {n: 6}}\n"
+                    "grid: {method.omega: [1.1, 1.5, 1.9]}\n")
+    assert main(["sweep", str(spec), "--store", str(path), "--executor", "serial", "--quiet"]) == 0
+    assert "3 ran" in capsys.readouterr().out
+    assert main(["runs", "--store", str(path), "list", "--sweep", "tiny"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("converged") == 3 and "method.omega=1.5" in out and "3 runs in" in out
+    assert main(["runs", "--store", str(path), "list", "--sweeps"]) == 0
+    assert "tiny" in capsys.readouterr().out
+    assert main(["runs", "--store", str(path), "show", "2", "--trace", "2"]) == 0
+    out = capsys.readouterr().out
+    assert '"omega": 1.5' in out and "relative_residual" in out and "versions" in out
+    assert main(["runs", "--store", str(path), "export", "--sweep", "tiny", "-o", str(tmp_path / "x.csv")]) == 0
+    lines = (tmp_path / "x.csv").read_text().splitlines()
+    assert len(lines) == 4 and "method.omega" in lines[0]
+    assert main(["runs", "--store", str(path), "export", "1", "-o", str(tmp_path / "x.json")]) == 0
+    import json
+
+    data = json.loads((tmp_path / "x.json").read_text())
+    assert len(data) == 1 and len(data[0]["trace"]["residual"]) == data[0]["iterations"] + 1
+    capsys.readouterr()
+    assert main(["runs", "--store", str(tmp_path / "none.sqlite"), "list"]) == 2
+    assert "no run store" in capsys.readouterr().err

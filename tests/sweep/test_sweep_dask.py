@@ -1,0 +1,154 @@
+"""Sweeps on a real dask.distributed LocalCluster (2 worker processes), shared by the module.
+
+Also: SIGKILL of the sweeping process (the `workbench sweep` command) and a
+rerun of the same command that completes only the missing runs.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from workbench.store import RunStore
+from workbench.sweep import DaskExecutor, load_spec, run_sweep
+
+pytestmark = pytest.mark.slow
+
+# 32 runs of SOR on 2-D Poisson, each about 5-100 ms: long enough to interrupt mid-sweep.
+SPEC = {
+    "name": "omega-n",
+    "method": {"name": "sor", "params": {"kernel": "pyamg"}},
+    "problem": {"name": "poisson2d", "params": {"rhs": "random"}},
+    "stop": {"rtol": 1e-8, "max_steps": 4000},
+    "grid": {"method.omega": {"linspace": [1.0, 1.75, 16]}, "problem.n": [12, 16]},
+}
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.CRITICAL)
+    client = Client(cluster)
+    client.run(lambda: __import__("workbench").methods())  # warm the workers' imports once
+    yield client
+    client.close()
+    cluster.close()
+
+
+def wait_for(predicate, timeout=60.0, every=0.01):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
+def test_sweep_on_local_cluster_survives_a_killed_worker(client, tmp_path):
+    path = tmp_path / "runs.sqlite"
+    store = RunStore(path)
+    watcher = RunStore(path)  # a second connection, as another process would read it
+    worker_pids = client.run(os.getpid)
+    assert len(worker_pids) == 2
+    victim = sorted(worker_pids.values())[0]
+    killed_at = {}
+
+    def kill_one_worker_mid_sweep():
+        if wait_for(lambda: watcher.count() >= 5):
+            killed_at["stored"] = watcher.count()
+            os.kill(victim, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_one_worker_mid_sweep, daemon=True)
+    killer.start()
+    summary = run_sweep(SPEC, store, executor=DaskExecutor(client=client), batch_size=1, progress=False)
+    killer.join(timeout=10)
+    assert 5 <= killed_at.get("stored", 99) < 32, f"the worker was not killed mid-sweep: {killed_at}"
+    assert summary.ran == 32 and summary.not_run == 0 and summary.complete, str(summary)
+    assert store.count() == 32 and store.count(sweep="omega-n") == 32
+    runs = store.query(sweep="omega-n")
+    assert len({r.key for r in runs}) == 32
+    assert all(r.status.label == "converged" and len(r.trace) == r.iterations + 1 for r in runs)
+    store.check()
+    # the nanny replaced the killed worker
+    assert wait_for(lambda: len(client.run(os.getpid)) == 2, timeout=30)
+    assert victim not in client.run(os.getpid).values()
+
+    # the same spec again: nothing to do
+    again = run_sweep(SPEC, store, executor=DaskExecutor(client=client), progress=False)
+    assert (again.already, again.ran) == (32, 0)
+
+
+def test_batches_are_sized_from_pilot_runs_and_iterations_match_serial(client, tmp_path):
+    # tiny runs (a few ms): batched so that a task does about 0.1 s of work
+    spec = {**SPEC, "name": "tiny", "problem": {"name": "poisson2d", "params": {"n": 6}},
+            "grid": {"method.omega": {"linspace": [1.0, 1.9, 40]}, "seed": [0, 1]}}
+    store = RunStore(tmp_path / "runs.sqlite")
+    summary = run_sweep(spec, store, executor=DaskExecutor(client=client), progress=False)
+    assert summary.complete and summary.ran == 80
+    assert summary.batch_size > 1
+    serial = RunStore(tmp_path / "serial.sqlite")
+    run_sweep(spec, serial, progress=False)
+    by_key = {r.key: r.iterations for r in serial.query()}
+    assert {r.key: r.iterations for r in store.query()} == by_key
+
+
+def _sweep_cmd(spec_path, store_path, scheduler):
+    # --scheduler: the module's cluster stands in for a real one (and saves two cluster start-ups)
+    return [sys.executable, "-m", "workbench", "sweep", str(spec_path), "--store", str(store_path),
+            "--scheduler", scheduler, "--batch-size", "1", "--quiet"]
+
+
+def test_sigkill_of_the_sweep_then_rerun_completes_only_the_missing_runs(client, tmp_path):
+    import yaml
+
+    spec_path = tmp_path / "omega-n.yaml"
+    spec_path.write_text(yaml.safe_dump(SPEC))
+    store_path = tmp_path / "runs.sqlite"
+    scheduler = client.scheduler.address
+    proc = subprocess.Popen(_sweep_cmd(spec_path, store_path, scheduler), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        def some_stored():
+            if not store_path.exists():
+                return False
+            try:
+                return RunStore(store_path).count() >= 4
+            except Exception:
+                return False
+
+        assert wait_for(some_stored, timeout=120, every=0.02), proc.communicate(timeout=5)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        # anything the killed process started (nothing, with --scheduler) goes too
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    store = RunStore(store_path)
+    before = store.count()
+    assert 4 <= before < 32, f"expected an interrupted sweep, found {before} runs"
+    store.check()  # consistent after SIGKILL
+
+    done = subprocess.run(_sweep_cmd(spec_path, store_path, scheduler), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    m = re.search(r"(\d+) runs, (\d+) already stored, (\d+) ran", done.stdout)
+    assert m, done.stdout
+    total, already, ran = map(int, m.groups())
+    assert (total, already, ran) == (32, before, 32 - before)
+    assert store.count() == 32 and store.count(sweep="omega-n") == 32
+    keys = [r.key for r in store.query()]
+    assert len(keys) == len(set(keys)) == 32
+    expected = {r["method"]["params"]["omega"] for r in load_spec(SPEC).runs()}
+    assert {r.spec["method"]["params"]["omega"] for r in store.query()} == expected
+    store.check()  # every trace decodes
+    assert all(len(store.load(k).trace) == store.load(k).iterations + 1 for k in keys)

@@ -1,0 +1,137 @@
+"""Sweep specs (grid, zip, random, seeds) and the serial executor."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import workbench as wb
+from workbench.core import MalformedInput, UnknownName
+from workbench.store import RunStore, run_key
+from workbench.sweep import SweepSpec, load_spec, plan_batches, run_sweep, seeded_spec
+
+BASE = {"name": "t", "method": {"name": "sor", "params": {"kernel": "pyamg"}},
+        "problem": {"name": "poisson2d", "params": {"n": 8}}, "stop": {"rtol": 1e-8, "max_steps": 2000}}
+
+
+def test_grid_zip_random_and_seeds_combine_as_a_product():
+    spec = SweepSpec({**BASE,
+                      "grid": {"method.omega": {"linspace": [1.0, 1.9, 10]}, "problem.n": [6, 8]},
+                      "zip": {"stop.rtol": [1e-6, 1e-8], "stop.max_steps": [100, 200]},
+                      "seeds": [0, 1, 2]})
+    runs = spec.runs()
+    assert len(runs) == 10 * 2 * 2 * 3
+    omegas = sorted({r["method"]["params"]["omega"] for r in runs})
+    assert omegas[:3] == [1.0, 1.1, 1.2] and omegas[-1] == 1.9  # linspace without round-off noise
+    pairs = {(r["stop"]["rtol"], r["stop"]["max_steps"]) for r in runs}
+    assert pairs == {(1e-6, 100), (1e-8, 200)}  # zipped, not crossed
+    assert {r["seed"] for r in runs} == {0, 1, 2}
+    assert all(r["method"]["params"]["kernel"] == "pyamg" for r in runs)
+    assert len({run_key(r) for r in runs}) == len(runs)
+    assert spec.swept() == ["method.omega", "problem.n", "stop.rtol", "stop.max_steps", "seed"]
+
+
+def test_random_axis_is_seeded_and_within_bounds():
+    raw = {**BASE, "random": {"samples": 50, "seed": 4, "params": {
+        "method.omega": {"uniform": [1.2, 1.8]}, "problem.n": {"choice": [6, 10]},
+        "stop.rtol": {"loguniform": [1e-10, 1e-4]}}}}
+    a, b = SweepSpec(raw).runs(), SweepSpec(raw).runs()
+    assert a == b and len(a) == 50
+    omegas = np.array([r["method"]["params"]["omega"] for r in a])
+    assert omegas.min() >= 1.2 and omegas.max() <= 1.8 and omegas.std() > 0.1
+    assert {r["problem"]["params"]["n"] for r in a} == {6, 10}
+    rtols = np.array([r["stop"]["rtol"] for r in a])
+    assert rtols.min() >= 1e-10 and rtols.max() <= 1e-4 and np.log10(rtols).std() > 1
+    other = SweepSpec({**raw, "random": {**raw["random"], "seed": 5}}).runs()
+    assert other != a
+
+
+@pytest.mark.parametrize("change,needle", [
+    ({"grid": {"method.omegaa": [1.0]}}, "no parameter 'omegaa'"),
+    ({"grid": {"solver.omega": [1.0]}}, "method.<param>"),
+    ({"zip": {"method.omega": [1.0, 1.2], "problem.n": [4]}}, "equal lengths"),
+    ({"grids": {}}, "unknown keys grids"),
+    ({"stop": {"tolerance": 1}}, "unknown stop options"),
+    ({"grid": {"method.omega": {"linspace": [1, 2]}}}, "cannot expand linspace"),
+    ({"random": {"samples": 3, "params": {"method.omega": {"normal": [0, 1]}}}}, "unknown distribution"),
+    ({"seed": 1, "seeds": [1, 2]}, "not both"),
+])
+def test_malformed_specs_say_what_is_wrong(change, needle):
+    with pytest.raises(MalformedInput, match=needle):
+        SweepSpec({**BASE, **change}).runs()
+
+
+def test_unknown_method_is_an_unknown_name():
+    with pytest.raises(UnknownName, match="Did you mean sor"):
+        SweepSpec({**BASE, "method": "sorr"})
+
+
+def test_yaml_file_and_name_from_file(tmp_path):
+    path = tmp_path / "my-sweep.yaml"
+    path.write_text("method: sor\nproblem: poisson2d\ngrid:\n  method.omega: {range: [1, 2, 1]}\n")
+    spec = load_spec(path)
+    assert spec.name == "my-sweep" and len(spec.runs()) == 1
+    (tmp_path / "bad.yaml").write_text("method: [unclosed\n")
+    with pytest.raises(MalformedInput, match="not valid YAML"):
+        load_spec(tmp_path / "bad.yaml")
+    with pytest.raises(MalformedInput, match="does not exist"):
+        load_spec(tmp_path / "missing.yaml")
+
+
+def test_run_seed_reaches_the_problem_unless_set():
+    spec = {"method": {"name": "sor", "params": {}}, "problem": {"name": "poisson2d", "params": {"n": 4}},
+            "stop": {}, "seed": 7}
+    assert seeded_spec(spec)["problem"]["params"]["seed"] == 7
+    spec["problem"]["params"]["seed"] = 1
+    assert seeded_spec(spec)["problem"]["params"]["seed"] == 1
+
+
+def test_plan_batches_targets_a_tenth_of_a_second_per_task():
+    items = list(range(100))
+    assert [len(b) for b in plan_batches(items, 0.5, 2)] == [1] * 100  # slow runs: one per task
+    assert {len(b) for b in plan_batches(items, 0.01, 2)[:-1]} == {10}  # 10 x 10 ms = 0.1 s
+    # tiny runs are capped so each of the 2 workers still gets about four tasks
+    assert len(plan_batches(items, 1e-5, 2)) == 8
+    assert sum(len(b) for b in plan_batches(items, 1e-3, 3)) == 100
+    assert [len(b) for b in plan_batches(items, 0.01, 2, batch_size=30)] == [30, 30, 30, 10]
+
+
+def test_serial_sweep_stores_failures_and_reruns_only_missing(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    raw = {**BASE, "grid": {"method.omega": [1.0, 1.5, 2.5], "problem.n": [4, 6]}}
+    summary = run_sweep(raw, store, progress=False)
+    assert (summary.total, summary.ran, summary.failed, summary.already) == (6, 6, 2, 0)
+    failed = store.query(sweep="t", status="failed")
+    assert len(failed) == 2
+    assert all("omega" in r.message and "less than 2.0" in r.message for r in failed)
+    assert all(len(r.trace) == 0 for r in failed)
+    ok = store.query(sweep="t", status="converged")
+    assert len(ok) == 4 and all(len(r.trace) == r.iterations + 1 for r in ok)
+
+    # a larger spec under the same name: only the new points run
+    raw["grid"]["method.omega"].append(1.8)
+    again = run_sweep(raw, store, progress=False)
+    assert (again.total, again.already, again.ran) == (8, 6, 2)
+    assert store.count() == 8 and store.count(sweep="t") == 8
+    assert run_sweep(raw, store, progress=False).ran == 0
+
+
+def test_a_method_that_raises_is_stored_as_failed(tmp_path, monkeypatch):
+    from workbench.linear.sor import SOR
+
+    def broken_step(self, problem, state):
+        raise RuntimeError("kernel exploded")
+
+    monkeypatch.setattr(SOR, "step", broken_step)
+    store = RunStore(tmp_path / "runs.sqlite")
+    summary = run_sweep({**BASE, "grid": {"method.omega": [1.2, 1.4]}}, store, progress=False)
+    assert summary.ran == 2 and summary.failed == 2
+    assert all(r.message.endswith("RuntimeError: kernel exploded") for r in store.query())
+
+
+def test_a_sweep_shared_between_names_attaches_stored_runs(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    run_sweep({**BASE, "name": "a", "grid": {"method.omega": [1.2, 1.4]}}, store, progress=False)
+    s = run_sweep({**BASE, "name": "b", "grid": {"method.omega": [1.4, 1.6]}}, store, progress=False)
+    assert (s.already, s.ran) == (1, 1)
+    assert store.count() == 3 and store.count(sweep="b") == 2
+    assert [x["name"] for x in store.sweeps()] == ["a", "b"]

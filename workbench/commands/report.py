@@ -1,0 +1,72 @@
+"""``workbench report (--sweep NAME | --runs IDS) -o report.html``: a self-contained report."""
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="Write a self-contained HTML report (or PNG figures) of stored runs.")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--sweep", default=None, help="Report on every run of this sweep.")
+    which.add_argument("--runs", default=None, metavar="IDS",
+                       help="Comma-separated run ids (see `workbench runs list`), e.g. 1,2,5-9.")
+    p.add_argument("-o", "--output", required=True,
+                   help="Output .html file; with --format png, a folder for the images.")
+    p.add_argument("--format", choices=["html", "png"], default="html",
+                   help="html (interactive, one file, default) or png (one image per figure; needs Chromium).")
+    p.add_argument("--title", default=None, help="Report title (default: the sweep name).")
+    p.add_argument("--store", default=None,
+                   help="Run store file (default $WORKBENCH_STORE or ./workbench-runs.sqlite).")
+    p.set_defaults(func=main)
+
+
+def parse_ids(text: str) -> list[int]:
+    from ..core import InvalidParameter
+
+    ids: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                lo, hi = (int(v) for v in part.split("-", 1))
+                ids.extend(range(lo, hi + 1))
+            else:
+                ids.append(int(part))
+        except ValueError:
+            raise InvalidParameter(f"cannot read run ids {text!r}; write e.g. 1,2,5-9.") from None
+    if not ids:
+        raise InvalidParameter("no run ids given; write e.g. --runs 1,2,5-9.")
+    return ids
+
+
+def main(args) -> int:
+    from pathlib import Path
+
+    from ..report import export_html, export_png
+    from ..store import RunStore, default_store_path
+    from ..store.sqlite import StoreError
+
+    path = args.store or default_store_path()
+    if not Path(path).exists():
+        raise StoreError(f"there is no run store at {str(path)!r}; run a sweep first or pass --store PATH.")
+    store = RunStore(path)
+    if args.sweep is not None:
+        store.sweep_spec(args.sweep)
+        runs = store.query(sweep=args.sweep)
+        title = args.title or f"Sweep {args.sweep}"
+        subtitle = f"sweep {args.sweep} in {store.path}"
+    else:
+        ids = parse_ids(args.runs)
+        runs = [store.load(i) for i in ids]
+        title = args.title or f"Runs {args.runs}"
+        subtitle = f"store {store.path}"
+    if not runs:
+        raise StoreError(f"the sweep {args.sweep!r} has no stored runs yet; run it with `workbench sweep`.")
+    if args.format == "png":
+        written = export_png(runs, args.output, store=store)
+        for w in written:
+            print(w)
+        print(f"{len(written)} figures written to {args.output}")
+    else:
+        out = export_html(runs, args.output, title=title, store=store, subtitle=subtitle)
+        print(f"report of {len(runs)} runs written to {out}")
+    return 0

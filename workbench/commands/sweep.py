@@ -1,0 +1,48 @@
+"""``workbench sweep SPEC.yaml``: run a parameter sweep into the run store (Dask by default)."""
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "sweep", help="Run a parameter sweep (YAML spec) on Dask or serially; results go to the run store.",
+        description="Runs every point of the sweep that the store does not hold yet, so running the same "
+                    "spec again after an interruption finishes only what is missing.")
+    p.add_argument("spec", help="Sweep spec (YAML): method, problem, stop, grid/zip/random axes, seeds.")
+    p.add_argument("--store", default=None,
+                   help="Run store file (SQLite; default $WORKBENCH_STORE or ./workbench-runs.sqlite).")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="Address of a running Dask scheduler (default: start a local cluster).")
+    p.add_argument("--workers", type=int, default=2, help="Worker processes of the local cluster (default 2).")
+    p.add_argument("--executor", choices=["dask", "serial"], default="dask",
+                   help="dask (default) or serial (in this process; for small sweeps and debugging).")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="Runs per Dask task (default: sized from pilot runs to about 0.1 s of work).")
+    p.add_argument("--dry-run", action="store_true", help="List the runs and how many are missing; run nothing.")
+    p.add_argument("--quiet", action="store_true", help="No progress bar.")
+    p.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from ..store import open_store, run_key
+    from ..sweep import load_spec, make_executor, run_sweep
+
+    spec = load_spec(args.spec)
+    store = open_store(args.store)
+    if args.dry_run:
+        runs = spec.runs()
+        stored = store.keys()
+        missing = sum(run_key(r) not in stored for r in runs)
+        print(f"sweep {spec.name!r}: {len(runs)} runs, {len(runs) - missing} stored, {missing} to run "
+              f"(store {store.path}).")
+        return 0
+    executor = make_executor(args.executor, scheduler=args.scheduler, n_workers=args.workers)
+    summary = run_sweep(spec, store, executor=executor, batch_size=args.batch_size, progress=not args.quiet)
+    print(summary)
+    print(f"  store: {store.path}   report: workbench report --sweep {spec.name} --store {store.path} "
+          f"-o {spec.name}.html")
+    if summary.interrupted:
+        print("workbench: interrupted", file=sys.stderr)
+        return 130
+    return 0 if summary.complete else 1
