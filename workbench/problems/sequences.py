@@ -79,8 +79,9 @@ class ShiftedLaplacianSequence(ProblemFactory):
     ``A`` is the 5-point Laplacian on an ``m x m`` grid (``m = 10`` gives the
     reference ``n = 100``). ``setting="high"`` uses Beta(0.5, 1.5), ``"low"``
     Beta(2, 6), ``"custom"`` the given ``alpha``, ``beta``. Right-hand sides
-    are standard normal entries truncated to ``[-3, 3]``. The context of
-    instance t is ``c_t``.
+    are radially truncated standard Gaussians, as in the reference code's
+    ``truncated_normal``: a whole vector is redrawn until ``||b_t|| <= sqrt(n)``.
+    The context of instance t is ``c_t``.
 
     References
     ----------
@@ -104,11 +105,12 @@ class ShiftedLaplacianSequence(ProblemFactory):
         shifts = -0.15 + 0.6 * rng.beta(a, b, size=self.instances)
         n = self.m * self.m
         rhs = rng.standard_normal((self.instances, n))
-        # Truncate by resampling the few entries outside [-3, 3] (a truncated Gaussian).
-        bad = np.abs(rhs) > 3
-        while bad.any():
-            rhs[bad] = rng.standard_normal(int(bad.sum()))
-            bad = np.abs(rhs) > 3
+        # Radial truncation by rejection (reference utils/truncated_normal.m): redraw
+        # every vector whose norm exceeds sqrt(n); about half are accepted per round.
+        bad = np.flatnonzero(np.linalg.norm(rhs, axis=1) > math.sqrt(n))
+        while bad.size:
+            rhs[bad] = rng.standard_normal((bad.size, n))
+            bad = bad[np.linalg.norm(rhs[bad], axis=1) > math.sqrt(n)]
         return ShiftedLaplacianInstances(self.m, shifts, rhs,
                                          name=f"shifted_laplacian({self.setting}, m={self.m})",
                                          properties={"spd"}, metadata={"setting": self.setting, "beta": (a, b)})
