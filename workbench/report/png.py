@@ -38,8 +38,8 @@ def export_png(results, folder: str | os.PathLike, *, store=None, prefix: str = 
                width: int = 1000, height: int = 420) -> list[Path]:
     """Write each report figure as ``<folder>/<prefix>-<k>.png``; return the paths.
 
-    Uses Playwright's sync API, so call it from a script or the CLI, not from
-    inside a running asyncio loop (a Jupyter cell): there, export HTML.
+    Playwright's sync API runs in a thread of its own, so this also works
+    where an asyncio loop is running (a Jupyter cell, a Panel server).
     """
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
@@ -65,24 +65,47 @@ def export_png(results, folder: str | os.PathLike, *, store=None, prefix: str = 
             page_path = Path(tmp) / f"{prefix}-{k}.html"
             page_path.write_text(file_html(fig, resources=INLINE, title=f"{prefix} {k}"), encoding="utf-8")
             pages.append((page_path, folder / f"{prefix}-{k}.png"))
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-                try:
-                    page = browser.new_page(viewport={"width": width + 40, "height": height + 40})
-                    # Everything is inline: refuse any request that would leave the file.
-                    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
-                               else route.abort())
-                    for src, dst in pages:
-                        page.goto(src.as_uri())
-                        page.wait_for_function(
-                            "() => window.Bokeh && Bokeh.documents.length > 0 && "
-                            "document.querySelector('[data-root-id]') !== null", timeout=30_000)
-                        page.wait_for_timeout(300)  # let the canvas finish its first paint
-                        page.screenshot(path=str(dst), clip={"x": 0, "y": 0, "width": width, "height": height})
-                        written.append(dst)
-                finally:
-                    browser.close()
-        except PlaywrightError as exc:
-            raise WorkbenchError(f"Chromium could not render the figures ({exc}); export HTML instead.") from None
+        error = _in_fresh_thread(_screenshot_pages, sync_playwright, executable, pages, width, height, written)
+        if error is not None:
+            if isinstance(error, PlaywrightError):
+                raise WorkbenchError(f"Chromium could not render the figures ({error}); export HTML instead.")
+            raise error
     return written
+
+
+def _in_fresh_thread(fn, *args):
+    """Run ``fn(*args)`` in a new thread (no asyncio loop there); return its exception or None."""
+    import threading
+
+    box: list = [None]
+
+    def target():
+        try:
+            fn(*args)
+        except BaseException as exc:  # handed back to the caller's thread
+            box[0] = exc
+
+    thread = threading.Thread(target=target, name="workbench-png-export")
+    thread.start()
+    thread.join()
+    return box[0]
+
+
+def _screenshot_pages(sync_playwright, executable, pages, width, height, written) -> None:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width + 40, "height": height + 40})
+            # Everything is inline: refuse any request that would leave the file.
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                       else route.abort())
+            for src, dst in pages:
+                page.goto(src.as_uri())
+                page.wait_for_function(
+                    "() => window.Bokeh && Bokeh.documents.length > 0 && "
+                    "Object.values(Bokeh.index).some(v => v.model.type === 'Figure')", timeout=30_000)
+                page.wait_for_timeout(300)  # let the canvas finish its first paint
+                page.screenshot(path=str(dst), clip={"x": 0, "y": 0, "width": width, "height": height})
+                written.append(dst)
+        finally:
+            browser.close()

@@ -1,0 +1,157 @@
+"""Static reports: the numbers they show, the self-contained HTML, the CLI, and a real browser."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+import workbench as wb
+from workbench.cli import main
+from workbench.core import Trace
+from workbench.report import collect_runs, export_html, ranking, varying_parameters
+from workbench.report.data import ReportRun
+from workbench.store import RunStore
+from workbench.sweep import run_sweep
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+SWEEP = {"name": "omega-n", "method": {"name": "sor"}, "problem": {"name": "poisson2d"},
+         "stop": {"rtol": 1e-8, "max_steps": 3000},
+         "grid": {"method.omega": [1.0, 1.4, 1.7, 1.9], "problem.n": [6, 10, 14]}}
+
+
+@pytest.fixture(scope="module")
+def swept_store(tmp_path_factory):
+    store = RunStore(tmp_path_factory.mktemp("report") / "runs.sqlite")
+    run_sweep(SWEEP, store, progress=False)
+    return store
+
+
+def fake_run(label, residuals, matvecs=None, status="converged", params=None):
+    cols = {"iteration": np.arange(len(residuals), dtype=float), "residual": np.asarray(residuals, float)}
+    if matvecs is not None:
+        cols["matvecs"] = np.asarray(matvecs, float)
+    return ReportRun(label=label, method="m", problem="p", params=params or {}, status=status, message="",
+                     iterations=len(residuals) - 1, wall_time=0.1 * len(residuals), metric="residual",
+                     trace=Trace.from_dict(cols))
+
+
+def test_ranking_is_work_per_digit_of_accuracy():
+    # a: 4 digits for 40 matvecs (10/digit); b: 6 digits for 30 matvecs (5/digit); c: no progress
+    a = fake_run("a", [1.0, 1e-2, 1e-4], matvecs=[1, 20, 40])
+    b = fake_run("b", [2.0, 2e-3, 2e-6], matvecs=[1, 15, 30])
+    c = fake_run("c", [1.0, 1.0, 3.0], matvecs=[1, 2, 3], status="diverged")
+    rows = ranking([a, c, b])
+    assert [r["label"] for r in rows] == ["b", "a", "c"]
+    assert rows[0]["work_per_digit"] == pytest.approx(5.0) and rows[1]["work_per_digit"] == pytest.approx(10.0)
+    assert rows[0]["digits"] == pytest.approx(6.0) and rows[0]["work_unit"] == "matvecs"
+    assert math.isinf(rows[2]["work_per_digit"]) and rows[2]["rank"] == 3
+    # without a work column the work is the iteration count
+    d = fake_run("d", [1.0, 0.1, 0.01])
+    assert d.work() == ("iterations", 2.0) and d.digits() == pytest.approx(2.0)
+
+
+def test_varying_parameters_and_labels(swept_store):
+    runs = collect_runs(swept_store.query(sweep="omega-n"))
+    assert varying_parameters(runs) == ["method.omega", "problem.n"]
+    assert runs[0].label.startswith(f"#{runs[0].run_id} omega=1 n=6")
+    results = [wb.run(wb.get_method(m), wb.problems.poisson2d(8)) for m in ("cg", "sor")]
+    labels = [r.label for r in collect_runs(results)]
+    assert labels == ["cg", "sor"]  # several methods: the method names tell them apart
+    with pytest.raises(wb.InvalidParameter, match="at least one run"):
+        collect_runs([])
+    with pytest.raises(wb.InvalidParameter, match="cannot report on a float"):
+        collect_runs([1.5])
+
+
+def test_export_html_is_self_contained(swept_store, tmp_path):
+    ids = [r.id for r in swept_store.query(sweep="omega-n")]
+    path = export_html(ids, tmp_path / "r.html", title="SOR <omega> sweep", store=swept_store)
+    text = path.read_text()
+    assert "<title>SOR &lt;omega&gt; sweep</title>" in text
+    # every script is inline: no <script src=...>, no stylesheet links, no remote references in the markup
+    assert not re.search(r"<script[^>]*\bsrc\s*=", text) and not re.search(r"<link[^>]*\bhref\s*=", text)
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", text, flags=re.S)
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", markup), "the report links a remote resource"
+    assert "cdn.bokeh.org" not in text
+    assert 'content="4"' in text  # convergence, cost vs omega, cost vs n, heatmap
+    assert text.count('class="wb-plot"') == 4
+    assert text.count("<tr") == 1 + len(ids)  # ranking table: header + one row per run
+    with pytest.raises(wb.InvalidParameter, match=r"\.html"):
+        export_html(ids, tmp_path / "r.pdf", store=swept_store)
+
+
+def test_export_html_from_core_results_has_no_sweep_plots(tmp_path):
+    results = [wb.run(wb.get_method(m), wb.problems.poisson2d(8)) for m in ("cg", "jacobi", "sor")]
+    path = export_html(results, tmp_path / "race.html", title="race")
+    assert 'name="workbench-figures" content="1"' in path.read_text()
+
+
+def test_report_cli(swept_store, tmp_path, capsys):
+    store = str(swept_store.path)
+    out = tmp_path / "sweep.html"
+    assert main(["report", "--sweep", "omega-n", "--store", store, "-o", str(out)]) == 0
+    assert "report of 12 runs" in capsys.readouterr().out and out.stat().st_size > 100_000
+    assert main(["report", "--runs", "1,3-4", "--store", store, "-o", str(tmp_path / "three.html")]) == 0
+    assert "report of 3 runs" in capsys.readouterr().out
+    assert main(["report", "--sweep", "nope", "--store", store, "-o", str(out)]) == 2
+    assert "no sweep 'nope'" in capsys.readouterr().err
+    assert main(["report", "--runs", "1,x", "--store", store, "-o", str(out)]) == 2
+    assert "1,2,5-9" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.browser
+def test_report_opens_offline_in_chromium_with_every_plot(swept_store, tmp_path, browser):
+    path = export_html(swept_store.query(sweep="omega-n"), tmp_path / "r.html", title="omega x n")
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors, attempted = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def route(r):
+        if r.request.url.startswith("file:"):
+            r.continue_()
+        else:  # block everything else, and remember that it was tried
+            attempted.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(path.as_uri())
+    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && "
+                           "Object.values(Bokeh.index).filter(v => v.model.type === 'Figure').length === 4",
+                           timeout=30_000)
+    page.wait_for_timeout(500)
+    figures = page.evaluate("() => Object.values(Bokeh.index).filter(v => v.model.type === 'Figure')"
+                            ".map(v => v.el.getBoundingClientRect().height)")
+    assert len(figures) == 4 and all(h > 200 for h in figures)  # four plots, each drawn at full size
+    assert page.locator("canvas").count() >= 4
+    assert page.locator("table.wb-ranking tr").count() == 13
+    assert errors == [] and attempted == []
+    page.close()
+
+
+@pytest.mark.browser
+def test_png_export_writes_one_image_per_figure(swept_store, tmp_path):
+    from workbench.report import export_png
+
+    written = export_png(swept_store.query(sweep="omega-n"), tmp_path / "png", width=600, height=300)
+    assert [p.name for p in written] == [f"figure-{k}.png" for k in range(1, 5)]
+    for p in written:
+        data = p.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        assert (width, height) == (600, 300) and len(data) > 5_000  # a drawn plot, not a blank page
