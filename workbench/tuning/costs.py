@@ -1,0 +1,213 @@
+r"""The full-information cost table of a sequence: every grid omega's iteration count on every instance.
+
+Comparators need it (the best fixed omega in hindsight is
+:math:`\arg\min_\omega \sum_t k_t(\omega)`), and any grid policy can be
+replayed against it without solving again, since the solvers are
+deterministic. It is computed once per (sequence, grid, solver, tolerance)
+with the compiled kernels of :mod:`workbench.tuning.kernels`, in chunks of
+instances, in parallel, and cached on the sequence object.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..core import InvalidParameter, InvalidProblem
+from .kernels import SOLVERS, iterations_batch
+
+__all__ = ["CostTable", "cost_table", "cost_row", "default_omegas"]
+
+
+def default_omegas(low: float = 1.0, high: float = 1.95, arms: int = 20) -> np.ndarray:
+    """The reference grid ``linspace(1, 1.95, 20)``."""
+    if not (0 < low <= high < 2) or arms < 1:
+        raise InvalidParameter("the omega grid needs 0 < low <= high < 2 and at least one arm.")
+    return np.linspace(low, high, int(arms))
+
+
+@dataclasses.dataclass
+class CostTable:
+    """Iteration counts ``iterations[t, j]`` of the solver with ``omegas[j]`` on instance t.
+
+    ``optimal_omega[t]`` / ``optimal_iterations[t]`` hold Young's omega* of each
+    instance and its cost, when the sequence knows its Jacobi spectral radius.
+    """
+
+    omegas: np.ndarray
+    iterations: np.ndarray
+    contexts: np.ndarray
+    solver: str = "sor"
+    rtol: float = 1e-8
+    max_iterations: int = 10_000
+    optimal_omega: np.ndarray | None = None
+    optimal_iterations: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return self.iterations.shape[0]
+
+    def totals(self, stop: int | None = None) -> np.ndarray:
+        """Total iterations of each fixed grid omega over the first ``stop`` instances."""
+        return self.iterations[:stop].sum(axis=0)
+
+    def best_fixed(self, stop: int | None = None) -> tuple[int, float, int]:
+        """``(index, omega, total)`` of the best fixed grid omega in hindsight (ties: smallest omega)."""
+        totals = self.totals(stop)
+        j = int(np.argmin(totals))
+        return j, float(self.omegas[j]), int(totals[j])
+
+    def cumulative(self, j: int) -> np.ndarray:
+        return np.cumsum(self.iterations[:, j])
+
+    def best_fixed_cumulative(self) -> np.ndarray:
+        """The best fixed omega's cumulative cost, re-chosen in hindsight at every prefix."""
+        return np.cumsum(self.iterations, axis=0).min(axis=1)
+
+    def oracle(self) -> np.ndarray:
+        """Per-instance minimum over the grid (the best grid omega of each instance)."""
+        return self.iterations.min(axis=1)
+
+    def index_of(self, omega: float) -> int | None:
+        hit = np.flatnonzero(np.isclose(self.omegas, omega, rtol=0, atol=1e-12))
+        return int(hit[0]) if hit.size else None
+
+    def summary(self) -> dict:
+        j, omega, total = self.best_fixed()
+        out = {"instances": len(self), "best_fixed_omega": omega, "best_fixed_total": total,
+               "gauss_seidel_total": None, "oracle_total": int(self.oracle().sum())}
+        gs = self.index_of(1.0)
+        if gs is not None:
+            out["gauss_seidel_total"] = int(self.iterations[:, gs].sum())
+        if self.optimal_iterations is not None:
+            out["instance_optimal_total"] = int(self.optimal_iterations.sum())
+        return out
+
+
+def _cache(sequence) -> dict:
+    cache = getattr(sequence, "_wb_cost_cache", None)
+    if cache is None:
+        cache = {}
+        try:
+            sequence._wb_cost_cache = cache
+        except AttributeError:  # pragma: no cover - slotted objects
+            pass
+    return cache
+
+
+def _key(omegas, solver, rtol, max_iterations):
+    return (tuple(np.round(np.asarray(omegas, dtype=float), 12)), solver, float(rtol), int(max_iterations))
+
+
+def _check_solver(solver: str) -> None:
+    if solver not in SOLVERS:
+        raise InvalidParameter(f"no compiled kernel for solver {solver!r}; use one of {', '.join(SOLVERS)}.")
+
+
+def _solve_block(sequence, ts, omega_rows, solver, rtol, max_iterations) -> np.ndarray:
+    """Iteration counts for instances ``ts`` with per-instance omegas ``omega_rows[k]``."""
+    insts = [sequence.instance(int(t)) for t in ts]
+    A0 = insts[0].A
+    A0.sort_indices()
+    indptr, indices = A0.indptr, A0.indices
+    same = True
+    for p in insts[1:]:
+        p.A.sort_indices()
+        if p.A.nnz != A0.nnz or not (np.array_equal(p.A.indptr, indptr) and np.array_equal(p.A.indices, indices)):
+            same = False
+            break
+    omega_rows = np.atleast_2d(omega_rows)
+    if not same:  # patterns differ: one instance at a time
+        rows = omega_rows if omega_rows.shape[0] == len(ts) else np.repeat(omega_rows, len(ts), axis=0)
+        return np.vstack([_solve_block(sequence, [t], rows[k], solver, rtol, max_iterations)
+                          for k, t in enumerate(ts)])
+    data = np.vstack([p.A.data for p in insts])
+    B = np.vstack([p.b for p in insts])
+    X0 = np.vstack([p.x0 for p in insts])
+    if omega_rows.shape[0] == 1:
+        omega_rows = np.broadcast_to(omega_rows, (len(ts), omega_rows.shape[1]))
+    return iterations_batch(indptr, indices, data, B, X0, omega_rows, rtol, max_iterations, solver)
+
+
+def cost_row(sequence, t: int, omegas, solver: str = "sor", rtol: float = 1e-8,
+             max_iterations: int = 10_000) -> np.ndarray:
+    """Iterations of every grid omega on instance ``t`` (cached on the sequence)."""
+    _check_solver(solver)
+    cache = _cache(sequence).setdefault(_key(omegas, solver, rtol, max_iterations), {"rows": {}, "table": None})
+    table = cache["table"]
+    if table is not None:
+        return table.iterations[t]
+    row = cache["rows"].get(t)
+    if row is None:
+        row = _solve_block(sequence, [t], np.asarray(omegas, dtype=float), solver, rtol, max_iterations)[0]
+        cache["rows"][t] = row
+    return row
+
+
+def cost_table(sequence, omegas=None, solver: str = "sor", rtol: float = 1e-8, max_iterations: int = 10_000,
+               instances: int | None = None, instance_optimal: bool = True, chunk: int = 256,
+               progress: bool = False) -> CostTable:
+    """Every grid omega's iteration count on every instance of ``sequence`` (cached).
+
+    Parameters
+    ----------
+    sequence : a problem of kind ``"sequence"`` (``instance(t)``, ``contexts``, ``len``).
+    omegas : the arm grid; default ``linspace(1, 1.95, 20)``.
+    solver : ``"sor"`` or ``"ssor_pcg"``.
+    rtol, max_iterations : the per-instance stopping rule ``||b - A x|| <= rtol ||b||``.
+    instances : only the first ``instances`` instances (default: all).
+    instance_optimal : also solve each instance at Young's omega* (needs ``rho_jacobi``).
+    progress : show a tqdm progress bar.
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> seq = wb.problems.shifted_laplacian_sequence("high", instances=50, seed=0)
+    >>> table = cost_table(seq)
+    >>> table.iterations.shape, table.best_fixed()[1] > 1.5
+    ((50, 20), True)
+    """
+    _check_solver(solver)
+    if getattr(sequence, "kind", None) != "sequence":
+        raise InvalidProblem("cost_table needs a sequence of linear systems (kind 'sequence'), e.g. "
+                             "workbench.problems.shifted_laplacian_sequence().")
+    omegas = default_omegas() if omegas is None else np.asarray(omegas, dtype=float)
+    T = len(sequence) if instances is None else min(int(instances), len(sequence))
+    cache = _cache(sequence).setdefault(_key(omegas, solver, rtol, max_iterations), {"rows": {}, "table": None})
+    table = cache["table"]
+    if table is not None and len(table) >= T and (table.optimal_iterations is not None or not instance_optimal):
+        return table if len(table) == T else _prefix(table, T)
+    iterations = np.empty((T, len(omegas)), dtype=np.int64)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=T, desc="cost table", unit="instance")
+    for start in range(0, T, chunk):
+        ts = np.arange(start, min(start + chunk, T))
+        iterations[ts] = _solve_block(sequence, ts, omegas, solver, rtol, max_iterations)
+        if bar is not None:
+            bar.update(len(ts))
+    if bar is not None:
+        bar.close()
+    opt_omega = opt_iter = None
+    if instance_optimal and hasattr(sequence, "rho_jacobi"):
+        from ..linear.theory import optimal_omega
+
+        opt_omega = np.array([optimal_omega(sequence.rho_jacobi(t)) for t in range(T)])
+        opt_iter = np.empty(T, dtype=np.int64)
+        for start in range(0, T, chunk):
+            ts = np.arange(start, min(start + chunk, T))
+            opt_iter[ts] = _solve_block(sequence, ts, opt_omega[ts, None], solver, rtol, max_iterations)[:, 0]
+    table = CostTable(omegas=omegas, iterations=iterations, contexts=np.asarray(sequence.contexts[:T], dtype=float),
+                      solver=solver, rtol=float(rtol), max_iterations=int(max_iterations),
+                      optimal_omega=opt_omega, optimal_iterations=opt_iter)
+    if T == len(sequence):
+        cache["table"] = table
+    return table
+
+
+def _prefix(table: CostTable, T: int) -> CostTable:
+    return dataclasses.replace(
+        table, iterations=table.iterations[:T], contexts=table.contexts[:T],
+        optimal_omega=None if table.optimal_omega is None else table.optimal_omega[:T],
+        optimal_iterations=None if table.optimal_iterations is None else table.optimal_iterations[:T])

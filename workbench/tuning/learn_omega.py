@@ -1,0 +1,260 @@
+r"""A sequence run as a method: one step = one linear system solved with the omega a policy chose."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import param
+
+from ..core import InvalidParameter, InvalidProblem, Method, register_method
+from .costs import cost_row, cost_table, default_omegas
+from .kernels import ssor_pcg_iterations, sor_iterations
+from .policies import POLICIES, Policy
+
+__all__ = ["LearningToRelax", "SequenceState"]
+
+
+@dataclasses.dataclass
+class SequenceState:
+    """Where a sequence run stands: the policy and the per-instance records so far.
+
+    ``omega[t]``, ``iterations[t]``, ``arm[t]`` (-1 off the grid) and
+    ``probabilities[t]`` (the distribution the policy sampled from) describe
+    instance t; ``t`` instances are done.
+    """
+
+    t: int
+    policy: Policy
+    omegas: np.ndarray
+    contexts: np.ndarray
+    omega: np.ndarray
+    iterations: np.ndarray
+    arm: np.ndarray
+    probabilities: np.ndarray
+    cumulative: int = 0
+    key: tuple = ()
+    comparators: dict = dataclasses.field(default_factory=dict)
+
+
+@register_method("learning_to_relax", family="tuning")
+class LearningToRelax(Method):
+    r"""Solve a sequence of systems :math:`A_t x = b_t`, choosing SOR's omega by a policy.
+
+    Each step is one instance: the policy sees the context :math:`c_t` (e.g. the
+    diagonal shift), picks :math:`\omega_t` (a bandit samples an arm of the grid
+    ``linspace(omega_min, omega_max, arms)``), the solver runs to
+    :math:`\|b_t - A_t x\| \le \mathrm{rtol}\,\|b_t\|` (at most
+    ``max_iterations``), and the iteration count :math:`k_t(\omega_t)` is the
+    policy's only feedback. The run ends (status ``converged``) when every
+    instance is solved.
+
+    Metrics per instance: ``instance``, ``remaining``, ``context``, ``omega``,
+    ``iterations``, ``cumulative_iterations``, ``arm`` and the arm
+    probabilities ``p_0 ... p_{d-1}``; with ``comparators=True`` also the
+    cumulative cost of Gauss-Seidel, of the best fixed grid omega in hindsight
+    (over the instances so far) and of the instance-optimal omega*.
+
+    ``kernel="numba"`` solves with the compiled kernels of
+    :mod:`workbench.tuning.kernels`; ``"reference"`` runs the protocol itself,
+    ``wb.run(wb.linear.SOR(omega=omega), instance, rtol=rtol)`` (a test checks
+    that both give the same iteration counts). A :class:`~workbench.tuning.CostTable`
+    given as ``costs`` is read instead of solving whenever the chosen omega is on its grid.
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> seq = wb.problems.shifted_laplacian_sequence("high", instances=30, seed=0)
+    >>> res = wb.run(wb.get_method("learning_to_relax", policy="tsallis_inf"), seq)
+    >>> res.status.label, res.iterations
+    ('converged', 30)
+
+    References
+    ----------
+    M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
+    Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024.
+    """
+
+    problem_kind = "sequence"
+    stop_metric = "remaining"
+    # ``remaining`` counts instances left: the run "converges" when it reaches 0.
+    default_rtol = 0.5
+    divergence_factor = None
+    converges_on = (frozenset(),)
+
+    policy = param.Selector(default="tsallis_inf", objects=list(POLICIES),
+                            doc="How omega is chosen: a bandit (tsallis_inf, chebcb, binned_tsallis_inf) or a comparator.")
+    omega = param.Number(default=1.8, bounds=(0.0, 2.0), inclusive_bounds=(False, False), step=0.01,
+                         doc="omega of the 'fixed' policy.")
+    omega_min = param.Number(default=1.0, bounds=(0.01, 1.99), doc="Smallest omega of the arm grid.")
+    omega_max = param.Number(default=1.95, bounds=(0.01, 1.99), doc="Largest omega of the arm grid.")
+    arms = param.Integer(default=20, bounds=(1, 200), doc="Number of grid omegas (arms).")
+    degree = param.Integer(default=5, bounds=(0, 30), doc="ChebCB: highest Chebyshev degree.")
+    bins = param.Integer(default=5, bounds=(1, 1000), doc="Binned Tsallis-INF: number of context bins.")
+    normaliser = param.Selector(default="exact", objects=["exact", "reference"],
+                                doc="Tsallis-INF Newton start: exact root, or the reference code's 20 steps from -1.")
+    context_low = param.Number(default=None, allow_None=True,
+                               doc="Lower end of the context interval (default: the sequence's range).")
+    context_high = param.Number(default=None, allow_None=True,
+                                doc="Upper end of the context interval (default: the sequence's range).")
+    solver = param.Selector(default="sor", objects=["sor", "ssor_pcg"],
+                            doc="Solver of each instance: SOR, or CG preconditioned by SSOR(omega).")
+    rtol = param.Number(default=1e-8, bounds=(1e-15, 0.5), doc="Per-instance tolerance on ||b - A x|| / ||b||.")
+    max_iterations = param.Integer(default=10_000, bounds=(1, 10_000_000), doc="Iteration cap per instance.")
+    kernel = param.Selector(default="numba", objects=["numba", "reference"],
+                            doc="Compiled solve-until-tolerance kernel, or the protocol's own wb.run (slow).")
+    comparators = param.Boolean(default=False,
+                                doc="Also track Gauss-Seidel, best fixed omega so far and instance-optimal (20+ extra solves per instance).")
+    seed = param.Integer(default=0, bounds=(0, None), doc="Seed of the policy's random choices.")
+    costs = param.Parameter(default=None, precedence=-1,
+                            doc="Optional CostTable of the sequence, read instead of solving on grid omegas.")
+
+    # -- configuration ---------------------------------------------------------
+    def grid(self) -> np.ndarray:
+        if self.omega_min > self.omega_max:
+            raise InvalidParameter(f"omega_min = {self.omega_min} exceeds omega_max = {self.omega_max}; swap them.")
+        return default_omegas(self.omega_min, self.omega_max, self.arms)
+
+    def context_range(self, sequence) -> tuple[float, float]:
+        lo, hi = getattr(sequence, "context_range", (0.0, 1.0))
+        lo = lo if self.context_low is None else self.context_low
+        hi = hi if self.context_high is None else self.context_high
+        if not hi > lo:
+            raise InvalidParameter(f"the context interval ({lo:g}, {hi:g}) is empty; set context_low < context_high.")
+        return float(lo), float(hi)
+
+    def _key(self, sequence) -> tuple:
+        return (self.policy, self.omega, self.omega_min, self.omega_max, self.arms, self.degree, self.bins,
+                self.normaliser, self.context_low, self.context_high, self.seed)
+
+    def make_policy(self, sequence, state_t: int = 0) -> Policy:
+        cls = POLICIES[self.policy]
+        kwargs: dict[str, Any] = {}
+        if self.policy == "fixed":
+            kwargs["omega"] = self.omega
+        if self.policy == "chebcb":
+            kwargs["degree"] = self.degree
+        if self.policy == "binned_tsallis_inf":
+            kwargs.update(bins=self.bins, normaliser=self.normaliser)
+        if self.policy == "tsallis_inf":
+            kwargs["normaliser"] = self.normaliser
+        pol = cls(**kwargs)
+        table = None
+        if cls.needs_costs:
+            table = self.costs if self.costs is not None else cost_table(
+                sequence, self.grid(), self.solver, self.rtol, self.max_iterations, instance_optimal=False)
+        pol.reset(self.grid(), self.context_range(sequence), sequence, self.seed, costs=table)
+        pol.t = state_t
+        return pol
+
+    # -- the protocol ------------------------------------------------------------
+    def init(self, problem) -> SequenceState:
+        self.check_problem(problem)
+        T = len(problem)
+        if T < 1:
+            raise InvalidProblem("the sequence has no instances; give it instances >= 1.")
+        omegas = self.grid()
+        d = len(omegas)
+        return SequenceState(
+            t=0, policy=self.make_policy(problem), omegas=omegas,
+            contexts=np.asarray(problem.contexts, dtype=float), omega=np.full(T, np.nan),
+            iterations=np.zeros(T, dtype=np.int64), arm=np.full(T, -1, dtype=np.int64),
+            probabilities=np.full((T, d), np.nan), key=self._key(problem),
+            comparators={"gauss_seidel": 0, "best_fixed": 0, "best_fixed_omega": np.nan, "instance_optimal": 0,
+                         "oracle": 0, "column_totals": np.zeros(d, dtype=np.int64)} if self.comparators else {},
+        )
+
+    def step(self, problem, state: SequenceState) -> SequenceState:
+        t = state.t
+        if t >= len(problem):
+            raise InvalidProblem(f"all {len(problem)} instances are solved; reset to start again.")
+        if self._key(problem) != state.key or not np.array_equal(self.grid(), state.omegas):
+            # A control moved mid-run: a fresh policy from the next instance on.
+            state.policy = self.make_policy(problem, t)
+            state.key = self._key(problem)
+            if not np.array_equal(self.grid(), state.omegas):
+                state.omegas = self.grid()
+                state.probabilities = np.full((len(problem), len(state.omegas)), np.nan)
+                if state.comparators:
+                    state.comparators["column_totals"] = np.zeros(len(state.omegas), dtype=np.int64)
+        context = float(state.contexts[t])
+        policy = state.policy
+        omega = policy.choose(context)
+        k = self.solve(problem, t, omega, policy.last_arm)
+        policy.observe(k)
+        state.omega[t] = omega
+        state.iterations[t] = k
+        state.arm[t] = -1 if policy.last_arm is None else policy.last_arm
+        if policy.last_probs is not None and len(policy.last_probs) == state.probabilities.shape[1]:
+            state.probabilities[t] = policy.last_probs
+        state.cumulative += int(k)
+        if state.comparators:
+            self._track(problem, state, t)
+        state.t = t + 1
+        return state
+
+    def solve(self, problem, t: int, omega: float, arm: int | None = None) -> int:
+        """Iterations of the solver with ``omega`` on instance ``t``."""
+        table = self.costs
+        if table is not None and arm is not None and t < len(table) and table.solver == self.solver:
+            j = table.index_of(omega)
+            if j is not None:
+                return int(table.iterations[t, j])
+        instance = problem.instance(t)
+        if self.kernel == "reference":
+            import workbench as wb
+
+            if self.solver == "sor":
+                method = wb.linear.SOR(omega=omega, kernel="reference")
+            else:
+                method = wb.linear.PCG(preconditioner="ssor", ssor_omega=omega)
+            return int(wb.run(method, instance, rtol=self.rtol, max_steps=self.max_iterations).iterations)
+        fn = sor_iterations if self.solver == "sor" else ssor_pcg_iterations
+        return fn(instance.A, instance.b, omega, self.rtol, self.max_iterations, x0=instance.x0)[0]
+
+    def _track(self, problem, state: SequenceState, t: int) -> None:
+        comp = state.comparators
+        table = self.costs
+        if table is not None and np.array_equal(table.omegas, state.omegas) and t < len(table):
+            row = table.iterations[t]
+        else:
+            row = cost_row(problem, t, state.omegas, self.solver, self.rtol, self.max_iterations)
+        comp["column_totals"] = comp["column_totals"] + row
+        j = int(np.argmin(comp["column_totals"]))
+        comp["best_fixed"] = int(comp["column_totals"][j])
+        comp["best_fixed_omega"] = float(state.omegas[j])
+        comp["oracle"] += int(row.min())
+        gs = np.flatnonzero(np.isclose(state.omegas, 1.0))
+        comp["gauss_seidel"] += int(row[gs[0]]) if gs.size else self.solve(problem, t, 1.0)
+        if hasattr(problem, "rho_jacobi"):
+            from ..linear.theory import optimal_omega
+
+            if table is not None and table.optimal_iterations is not None and t < len(table):
+                comp["instance_optimal"] += int(table.optimal_iterations[t])
+            else:
+                comp["instance_optimal"] += self.solve(problem, t, optimal_omega(problem.rho_jacobi(t)))
+
+    def metrics(self, problem, state: SequenceState) -> dict[str, float]:
+        t = state.t
+        out = {"instance": float(t), "remaining": float(len(problem) - t),
+               "cumulative_iterations": float(state.cumulative)}
+        if t == 0:
+            out.update(context=np.nan, omega=np.nan, iterations=np.nan, arm=np.nan)
+            probs = np.full(len(state.omegas), np.nan)
+        else:
+            out.update(context=float(state.contexts[t - 1]), omega=float(state.omega[t - 1]),
+                       iterations=float(state.iterations[t - 1]), arm=float(state.arm[t - 1]))
+            probs = state.probabilities[t - 1]
+        for i, p in enumerate(probs):
+            out[f"p_{i}"] = float(p)
+        if state.comparators:
+            comp = state.comparators
+            out.update(gauss_seidel_cumulative=float(comp["gauss_seidel"]),
+                       best_fixed_cumulative=float(comp["best_fixed"]),
+                       best_fixed_omega=float(comp["best_fixed_omega"]),
+                       instance_optimal_cumulative=float(comp["instance_optimal"]),
+                       oracle_cumulative=float(comp["oracle"]))
+        return out
+
+    def stop_scale(self, problem, metrics0) -> float:
+        return 1.0

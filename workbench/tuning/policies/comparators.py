@@ -1,0 +1,102 @@
+r"""Comparators: fixed omega, Gauss-Seidel, the best fixed omega in hindsight, instance-optimal omega."""
+from __future__ import annotations
+
+import numpy as np
+import param
+
+from ...core import InvalidParameter
+from .base import Policy
+
+__all__ = ["FixedOmega", "GaussSeidelPolicy", "BestFixedInHindsight", "InstanceOptimal"]
+
+
+class _Deterministic(Policy):
+    def _pick(self, context, probs):
+        return self._arm_of(self._omega(context))
+
+    def _arm_of(self, omega: float) -> int | None:
+        hit = np.flatnonzero(np.isclose(self.omegas, omega, rtol=0, atol=1e-12))
+        return int(hit[0]) if hit.size else None
+
+    def distribution(self, context) -> np.ndarray | None:
+        arm = self._arm_of(self._omega(context))
+        if arm is None:
+            return None
+        p = np.zeros(self.d)
+        p[arm] = 1.0
+        return p
+
+
+class FixedOmega(_Deterministic):
+    r"""Always the same :math:`\omega` (``fixed:1.8`` on the command line).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pol = FixedOmega(omega=1.8); pol.reset(np.linspace(1, 1.95, 20))
+    >>> pol.choose(0.0)
+    1.8
+    """
+
+    label = "fixed omega"
+    omega = param.Number(default=1.8, bounds=(0.0, 2.0), inclusive_bounds=(False, False),
+                         doc="The relaxation parameter used on every instance.")
+
+    def _omega(self, context) -> float:
+        return float(self.omega)
+
+
+class GaussSeidelPolicy(_Deterministic):
+    r"""Gauss-Seidel: :math:`\omega = 1` on every instance (no relaxation at all)."""
+
+    label = "Gauss-Seidel"
+
+    def _omega(self, context) -> float:
+        return 1.0
+
+
+class BestFixedInHindsight(_Deterministic):
+    r"""The grid omega with the least total cost over the whole sequence,
+    :math:`\arg\min_\omega \sum_t k_t(\omega)`, known only in hindsight.
+
+    Needs the full cost table (every grid omega on every instance), passed to
+    :meth:`reset` as ``costs`` (a :class:`workbench.tuning.CostTable`).
+    """
+
+    label = "best fixed omega (hindsight)"
+    needs_costs = True
+
+    def _reset(self) -> None:
+        costs = getattr(self, "_costs_table", None)
+        if costs is None:
+            raise InvalidParameter("the best fixed omega in hindsight needs the cost table of the whole "
+                                   "sequence; pass costs=workbench.tuning.cost_table(sequence).")
+        self.best_omega = costs.best_fixed()[1]
+
+    def reset(self, omegas, context_range=(0.0, 1.0), sequence=None, seed: int = 0, costs=None) -> None:
+        self._costs_table = costs
+        super().reset(omegas, context_range, sequence, seed, costs)
+
+    def _omega(self, context) -> float:
+        return float(self.best_omega)
+
+
+class InstanceOptimal(_Deterministic):
+    r"""Young's optimal omega of each instance, :math:`\omega^*_t = 2 / (1 + \sqrt{1 - \rho_J(A_t)^2})`,
+    with :math:`\rho_J` the Jacobi spectral radius of :math:`A_t` (from ``sequence.rho_jacobi(t)``).
+
+    It is not restricted to the grid; for consistently ordered matrices it is
+    the asymptotically fastest SOR parameter of each instance (the reference's
+    ``omega_opt``).
+    """
+
+    label = "instance-optimal"
+
+    def _reset(self) -> None:
+        if self.sequence is None or not hasattr(self.sequence, "rho_jacobi"):
+            raise InvalidParameter("the instance-optimal policy needs a sequence that knows rho_jacobi(t).")
+
+    def _omega(self, context) -> float:
+        from ...linear.theory import optimal_omega
+
+        return optimal_omega(self.sequence.rho_jacobi(self.t))
