@@ -5,15 +5,68 @@ TITLE = "Linear solvers race"
 DESCRIPTION = ("Jacobi, Gauss-Seidel, SOR(omega), SSOR, CG and PCG on the same system, live; "
                "move omega mid-run and compare with omega* and the predicted rates.")
 
+PROBLEMS = ["poisson2d", "poisson1d", "anisotropic2d", "convection_diffusion2d", "random_spd"]
+SIZES = [8, 16, 24, 32, 48, 64, 96, 128, 256]
+
+
+def _notes(race) -> str:
+    """omega*, rho_J and each method's predicted rate, for the problem on screen."""
+    from workbench.linear import theory
+    from workbench.ui.overlays import linear_rate
+
+    problem = race.problem
+    lines = [f"**{problem.name}**: {problem.n} unknowns."]
+    try:
+        rho = theory.jacobi_spectral_radius(problem)
+        lines.append(f"Jacobi spectral radius rho_J = {rho:.5f}.")
+        if "consistently_ordered" in problem.properties and rho < 1:
+            w_star = theory.optimal_omega(rho)
+            lines.append(f"Young: **omega\\* = {w_star:.4f}**, where SOR's rate is omega\\* - 1 = {w_star - 1:.4f} "
+                         f"(Gauss-Seidel: rho_J^2 = {rho ** 2:.5f}).")
+        else:
+            lines.append("The matrix is not consistently ordered: Young's omega* formula does not apply.")
+    except Exception as exc:  # theory unavailable for this matrix
+        lines.append(f"(no spectral estimate: {exc})")
+    rates = []
+    for lane in race.lanes:
+        rate = linear_rate(lane.method, problem)
+        if rate is not None:
+            rates.append(f"{lane.label} {rate:.4f}")
+    if rates:
+        lines.append("Predicted rate per iteration (dashed lines): " + ", ".join(rates) + ".")
+    return "  \n".join(lines)
+
 
 def page():
+    import panel as pn
+
     import workbench as wb
     from workbench.ui import Race
     from workbench.ui.overlays import predicted_rate
 
-    return Race(
+    size = {"n": {"type": pn.widgets.DiscreteSlider, "options": SIZES}}
+    race = Race(
         {"Jacobi": wb.linear.Jacobi(), "Gauss-Seidel": wb.linear.GaussSeidel(),
          "SOR": wb.linear.SOR(omega=1.5), "SSOR": wb.linear.SSOR(omega=1.5),
          "CG": wb.linear.CG(), "PCG": wb.linear.PCG(preconditioner="ssor")},
-        ["poisson2d"], overlays=[predicted_rate()], rtol=1e-8, max_steps=20000,
+        PROBLEMS, problem_params={"poisson2d": {"n": 32}, "poisson1d": {"n": 64}},
+        problem_widgets={"poisson2d": size, "anisotropic2d": size, "convection_diffusion2d": size,
+                         "poisson1d": {"n": {"type": pn.widgets.DiscreteSlider,
+                                             "options": [16, 32, 64, 128, 256, 512, 1024]}}},
+        overlays=[predicted_rate()], notes=_notes, rtol=1e-8, max_steps=50_000,
+        title="Solvers", 
     )
+
+    def set_optimal(event):
+        from workbench.linear import theory
+        try:
+            w = theory.optimal_omega(theory.jacobi_spectral_radius(race.problem))
+        except Exception:
+            return
+        race.lanes[2].method.omega = round(w, 4)
+
+    button = pn.widgets.Button(name="Set SOR omega to omega*", button_type="primary",
+                               sizing_mode="stretch_width")
+    button.on_click(set_optimal)
+    return pn.Row(pn.Column(race.sidebar(), button, width=340),
+                  race.main(), sizing_mode="stretch_width")

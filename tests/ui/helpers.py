@@ -162,3 +162,23 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / (name if name.endswith(".png") else f"{name}.png")
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def lane(page, label: str) -> dict:
+    """One row of a race's table (``.wb-lanes``): status, iteration and settings of method ``label``."""
+    row = page.locator(f".wb-lanes tr[data-lane='{label}']").first
+    return {
+        "status": row.locator(".wb-lane-status").inner_text().strip(),
+        "iteration": int(row.locator(".wb-lane-iteration").inner_text().strip()),
+        "settings": row.locator(".wb-lane-settings").inner_text().strip(),
+    }
+
+
+def choose(page, css_class: str, label: str) -> None:
+    """Pick ``label`` in the drop-down carrying ``css_class`` (e.g. ``wb-problem``)."""
+    page.locator(f".{css_class} select").first.select_option(label, timeout=5000)
+
+
+def set_speed(page, label: str) -> None:
+    """Choose a speed (``"1"``, ``"10"``, ``"100"``, ..., ``"max"`` iterations per second)."""
+    choose(page, "wb-speed", label)

@@ -167,7 +167,8 @@ class _ProblemChooser:
         self.names = names
         self.current = names[0] if names else None
         self.select = pn.widgets.Select(name="Problem", options=names, value=self.current,
-                                        sizing_mode="stretch_width", visible=len(names) > 1)
+                                        sizing_mode="stretch_width", visible=len(names) > 1,
+                                        css_classes=["wb-problem"])
         self.select.param.watch(self._on_select, "value")
         self.params_box = pn.Column(sizing_mode="stretch_width")
         for factory in self._factories.values():
@@ -301,14 +302,18 @@ class _LiveBase(pn.viewable.Viewer):
         self.pause_button.on_click(lambda e: self.pause())
         self.step_button.on_click(lambda e: self.step())
         self.reset_button.on_click(lambda e: self.reset())
-        self.speed = pn.widgets.DiscreteSlider(name="Speed (iterations per second)", options=SPEEDS,
-                                               value=0, sizing_mode="stretch_width")
+        speed = _session_arg("speed")
+        self.speed = pn.widgets.Select(name="Speed (iterations per second)", options=SPEEDS,
+                                       value=SPEEDS.get(speed, 0), css_classes=["wb-speed"],
+                                       sizing_mode="stretch_width")
         self.x_toggle = pn.widgets.RadioButtonGroup(
             name="x axis", options={"iteration": "iteration", "wall time": "time"}, value=x_axis,
             button_type="default", sizing_mode="stretch_width")
         self.x_toggle.param.watch(lambda e: self._set_x_axis(e.new), "value")
         self.iteration_pane = pn.pane.HTML("", css_classes=["wb-iteration"], margin=(5, 10))
         self.timing_pane = pn.pane.HTML("", css_classes=["wb-timing"], margin=(5, 10))
+        self.settings_pane = pn.pane.HTML("", css_classes=["wb-settings"], margin=(5, 10),
+                                          visible=len(self.lanes) == 1)
         self.status_pane = pn.pane.HTML("", css_classes=["wb-status"], margin=(5, 10),
                                         sizing_mode="stretch_width")
         self.lanes_pane = pn.pane.HTML("", css_classes=["wb-lanes"], sizing_mode="stretch_width",
@@ -397,7 +402,8 @@ class _LiveBase(pn.viewable.Viewer):
             else:
                 lane.reset()
         for plot in self.plots:
-            plot.clear()
+            for lane in self.lanes:
+                plot.clear(lane.key, empty=lane.runner is None)
             for i in range(8):
                 if f"event{i}" in plot._spans:
                     plot.set_vline(f"event{i}", None)
@@ -531,6 +537,8 @@ class _LiveBase(pn.viewable.Viewer):
             self._set_text(self.status_pane, self._status_text())
             if len(self.lanes) > 1:
                 self._set_text(self.lanes_pane, self._lanes_text())
+            else:
+                self._set_text(self.settings_pane, html.escape(_settings(self.lanes[0].method)))
             if self.notes is not None and force:
                 try:
                     self._set_text(self.notes_pane, self.notes(self))
@@ -580,12 +588,13 @@ class _LiveBase(pn.viewable.Viewer):
                 f"<tr title='{html.escape(lane.message)}' data-lane='{html.escape(lane.label)}'>"
                 f"<td><span style='color:{lane.color}'>&#9632;</span> {html.escape(lane.label)}</td>"
                 f"<td class='wb-lane-status'>{lane.status_label}</td>"
-                f"<td style='text-align:right'>{lane.iteration}</td>"
+                f"<td class='wb-lane-iteration' style='text-align:right'>{lane.iteration}</td>"
                 f"<td style='text-align:right'>{_fmt_value(value)}</td>"
-                f"<td style='text-align:right'>{_fmt_seconds(lane.seconds_per_iteration)}</td></tr>"
+                f"<td style='text-align:right'>{_fmt_seconds(lane.seconds_per_iteration)}</td>"
+                f"<td class='wb-lane-settings'>{html.escape(_settings(lane.method))}</td></tr>"
             )
         head = (f"<tr><th>method</th><th>status</th><th>iterations</th>"
-                f"<th>{html.escape(metric.replace('_', ' '))}</th><th>per iteration</th></tr>")
+                f"<th>{html.escape(metric.replace('_', ' '))}</th><th>per iteration</th><th>settings</th></tr>")
         return ("<table style='width:100%; border-collapse:collapse; font-size:0.9em'>"
                 f"{head}{''.join(rows)}</table>")
 
@@ -628,7 +637,7 @@ class _LiveBase(pn.viewable.Viewer):
 
     def readout(self):
         """Iteration counter, time per iteration and status."""
-        return pn.Column(pn.Row(self.iteration_pane, self.timing_pane), self.status_pane,
+        return pn.Column(pn.Row(self.iteration_pane, self.timing_pane, self.settings_pane), self.status_pane,
                          sizing_mode="stretch_width")
 
     def plot_panes(self):
@@ -671,17 +680,35 @@ def _destroy_hook(component: "_LiveBase"):
     return on_session_destroyed
 
 
-def _session_flag(name: str) -> bool:
-    """A boolean URL argument of the current session (``?autoplay=1``)."""
+def _session_arg(name: str) -> str | None:
+    """A URL argument of the current session (``?speed=100``), or None."""
     try:
         args = pn.state.session_args or {}
     except Exception:
-        return False
+        return None
     values = args.get(name) or []
     if not values:
-        return False
-    value = values[0].decode() if isinstance(values[0], bytes) else str(values[0])
-    return value.lower() in ("1", "true", "yes", "on")
+        return None
+    return values[0].decode() if isinstance(values[0], bytes) else str(values[0])
+
+
+def _session_flag(name: str) -> bool:
+    """A boolean URL argument of the current session (``?autoplay=1``)."""
+    value = _session_arg(name)
+    return value is not None and value.lower() in ("1", "true", "yes", "on")
+
+
+def _settings(method: Method) -> str:
+    """The method's numeric and choice hyperparameters, compactly: ``omega=1.9``."""
+    parts = []
+    for name, value in method.hyperparameters().items():
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, float):
+            parts.append(f"{name}={value:.4g}")
+        elif isinstance(value, (int, str)) and name not in ("kernel",):
+            parts.append(f"{name}={value}")
+    return ", ".join(parts)
 
 
 class LiveRun(_LiveBase):

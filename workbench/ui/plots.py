@@ -110,11 +110,25 @@ class ConvergencePlot:
         self._renderers[key] = [line]
         self._shown[key] = 0
         self._held[key] = 0
-        if len(self._sources) > 1:
-            self.figure.legend.visible = True
-            self.figure.legend.location = "top_right"
-            self.figure.legend.click_policy = "hide"
-            self.figure.legend.background_fill_alpha = 0.6
+        # The x range follows the measured curves only: a theory line running to its
+        # predicted convergence far to the right must not squash the data.
+        x_range = self.figure.x_range
+        if hasattr(x_range, "renderers"):
+            current = x_range.renderers if isinstance(x_range.renderers, list) else []
+            x_range.renderers = [*current, line]
+        self._place_legend()
+
+    def _place_legend(self) -> None:
+        legend = self.figure.legend[0] if self.figure.legend else None
+        if legend is None:
+            return
+        legend.click_policy = "hide"
+        legend.label_text_font_size = "9pt"
+        legend.visible = len(legend.items) > 1
+        if legend not in self.figure.right:
+            # Outside the plot area, to the right: it never hides a curve.
+            self.figure.center = [r for r in self.figure.center if r is not legend]
+            self.figure.add_layout(legend, "right")
 
     @property
     def keys(self) -> list[str]:
@@ -157,7 +171,7 @@ class ConvergencePlot:
         new = n - shown
         if self._held[key] + new <= self.max_points:
             cols = self._columns(trace.rows(shown, n))
-            if self._held[key] == 0:
+            if shown == 0:
                 source.data = cols
             else:
                 source.stream(cols)
@@ -171,9 +185,16 @@ class ConvergencePlot:
         self._shown[key] = n
         return self._held[key]
 
-    def clear(self, key: str | None = None) -> None:
+    def clear(self, key: str | None = None, empty: bool = False) -> None:
+        """Forget what the browser holds: the next :meth:`update` replaces the curve.
+
+        The data are not emptied here unless ``empty=True``: two replacements of
+        one source inside a single batched update may reach the browser out of
+        order, so the replacement is left to ``update``.
+        """
         for k in [key] if key is not None else list(self._sources):
-            self._sources[k].data = {"iteration": [], "time": [], "y": []}
+            if empty:
+                self._sources[k].data = {"iteration": [], "time": [], "y": []}
             self._shown[k] = 0
             self._held[k] = 0
 
@@ -200,19 +221,30 @@ class ConvergencePlot:
                     label: str | None = None, color: str = "black", dash: str = "dashed") -> None:
         """Draw (or replace, or with ``x=None`` hide) a theory line in iteration units."""
         if key not in self._overlays:
+            if x is None or y is None:
+                return  # nothing to draw yet: no legend entry either
             source = ColumnDataSource({"x": [], "y": []})
             renderer = self.figure.line(x="x", y="y", source=source, color=color, line_dash=dash,
                                         line_width=1.5, alpha=0.8, legend_label=label or key)
-            self.figure.legend.visible = True
-            self.figure.legend.click_policy = "hide"
-            self.figure.legend.background_fill_alpha = 0.6
             self._overlays[key] = (source, renderer)
+            self._place_legend()
         source, renderer = self._overlays[key]
+        if label is not None:
+            self._relabel(renderer, label)
         if x is None or y is None:
             source.data = {"x": [], "y": []}
+            renderer.visible = False
             return
         source.data = {"x": np.asarray(x, dtype=float), "y": self._clean(y)}
         renderer.visible = self.x_axis == "iteration"
+
+    def _relabel(self, renderer, label: str) -> None:
+        for legend in self.figure.legend:
+            for item in legend.items:
+                if renderer in item.renderers:
+                    current = item.label.get("value") if isinstance(item.label, dict) else getattr(item.label, "value", None)
+                    if current != label:
+                        item.label = {"value": label}
 
     def set_vline(self, key: str, location: float | None, color: str = "gray") -> None:
         """A vertical marker (e.g. an iteration of interest); ``None`` hides it."""
