@@ -135,3 +135,28 @@ def test_a_sweep_shared_between_names_attaches_stored_runs(tmp_path):
     assert (s.already, s.ran) == (1, 1)
     assert store.count() == 3 and store.count(sweep="b") == 2
     assert [x["name"] for x in store.sweeps()] == ["a", "b"]
+
+
+def test_ctrl_c_keeps_finished_runs_and_a_rerun_finishes(tmp_path, monkeypatch):
+    import workbench.sweep.executors as executors
+
+    real = executors.execute_batch
+    calls = {"n": 0}
+
+    def interrupted_after_three(batch):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real(batch)
+
+    monkeypatch.setattr(executors, "execute_batch", interrupted_after_three)
+    store = RunStore(tmp_path / "runs.sqlite")
+    spec = {**BASE, "grid": {"method.omega": [1.1, 1.3, 1.5, 1.7, 1.9]}}
+    summary = run_sweep(spec, store, progress=False)
+    assert summary.interrupted and summary.ran == 3 and not summary.complete
+    assert "run the same command again" in str(summary)
+    assert store.count() == 3
+    store.check()
+    monkeypatch.setattr(executors, "execute_batch", real)
+    again = run_sweep(spec, store, progress=False)
+    assert (again.already, again.ran) == (3, 2) and store.count() == 5
