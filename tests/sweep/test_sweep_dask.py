@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from workbench.core import WorkbenchError
 from workbench.store import RunStore
 from workbench.sweep import DaskExecutor, load_spec, run_sweep
 
@@ -101,21 +102,36 @@ def test_batches_are_sized_from_pilot_runs_and_iterations_match_serial(client, t
     assert {r.key: r.iterations for r in store.query()} == by_key
 
 
-def _sweep_cmd(spec_path, store_path, scheduler):
-    # --scheduler: the module's cluster stands in for a real one (and saves two cluster start-ups)
+def _sweep_cmd(spec_path, store_path, *extra):
     return [sys.executable, "-m", "workbench", "sweep", str(spec_path), "--store", str(store_path),
-            "--scheduler", scheduler, "--batch-size", "1", "--quiet"]
+            "--batch-size", "1", "--quiet", *extra]
 
 
-def test_sigkill_of_the_sweep_then_rerun_completes_only_the_missing_runs(client, tmp_path):
+def test_cli_sweep_on_a_running_scheduler(client, tmp_path):
+    import yaml
+
+    spec = {**SPEC, "name": "remote", "grid": {"method.omega": [1.2, 1.5, 1.8], "problem.n": [6, 8]}}
+    spec_path = tmp_path / "remote.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    done = subprocess.run(_sweep_cmd(spec_path, tmp_path / "runs.sqlite", "--scheduler", client.scheduler.address),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "6 runs, 0 already stored, 6 ran" in done.stdout
+    assert RunStore(tmp_path / "runs.sqlite").count(sweep="remote") == 6
+    with pytest.raises(WorkbenchError, match="could not connect to tcp://127.0.0.1:9"):
+        with DaskExecutor("tcp://127.0.0.1:9", timeout=2):
+            pass
+
+
+def test_sigkill_of_the_sweep_then_rerun_completes_only_the_missing_runs(tmp_path):
+    """`workbench sweep` with its default local cluster, SIGKILLed mid-sweep, then run again."""
     import yaml
 
     spec_path = tmp_path / "omega-n.yaml"
     spec_path.write_text(yaml.safe_dump(SPEC))
     store_path = tmp_path / "runs.sqlite"
-    scheduler = client.scheduler.address
-    proc = subprocess.Popen(_sweep_cmd(spec_path, store_path, scheduler), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    cmd = _sweep_cmd(spec_path, store_path, "--workers", "2")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         def some_stored():
             if not store_path.exists():
@@ -125,11 +141,11 @@ def test_sigkill_of_the_sweep_then_rerun_completes_only_the_missing_runs(client,
             except Exception:
                 return False
 
-        assert wait_for(some_stored, timeout=120, every=0.02), proc.communicate(timeout=5)
+        assert wait_for(some_stored, timeout=180, every=0.02), proc.communicate(timeout=5)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
-        # anything the killed process started (nothing, with --scheduler) goes too
+        # the local cluster's nannies and workers were children of the killed process: end them too
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -139,7 +155,7 @@ def test_sigkill_of_the_sweep_then_rerun_completes_only_the_missing_runs(client,
     assert 4 <= before < 32, f"expected an interrupted sweep, found {before} runs"
     store.check()  # consistent after SIGKILL
 
-    done = subprocess.run(_sweep_cmd(spec_path, store_path, scheduler), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)  # the same command
     assert done.returncode == 0, done.stderr[-2000:]
     m = re.search(r"(\d+) runs, (\d+) already stored, (\d+) ran", done.stdout)
     assert m, done.stdout

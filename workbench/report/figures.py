@@ -142,8 +142,11 @@ def cost_figures(runs: list[ReportRun]) -> list:
         iters = [r.iterations for r in runs if r.iterations > 0]
         y_log = bool(iters) and max(iters) / max(min(iters), 1) > 20
         over_seeds = " (median over seeds)" if "seed" in varying_parameters(runs) else ""
+        xs_all = [float(r.params.get(x_address)) for r in runs]
+        # Parameters swept over decades (a step size, a tolerance) read best on a log axis.
+        x_log = min(xs_all) > 0 and max(xs_all) / min(xs_all) > 50
         fig = _base_figure(f"Cost vs {_short(x_address)}: iterations{over_seeds}", _short(x_address),
-                           "iterations", y_log=y_log)
+                           "iterations", y_log=y_log, x_axis_type="log" if x_log else "linear")
         palette = _palette(len(groups))
         hover_renderers = []
         for color, (key, by_x) in zip(palette, sorted(groups.items())):

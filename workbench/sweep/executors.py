@@ -54,6 +54,8 @@ class DaskExecutor:
         holding the GIL, so parallelism comes from processes.
     client : distributed.Client or None
         An existing client to use (and leave open), e.g. one shared by tests.
+    timeout : float
+        Seconds to wait for a remote scheduler to answer.
 
     Workers need ``workbench`` importable; the runs' records travel back to
     this process, which alone writes the store (workers need no access to it).
@@ -62,7 +64,7 @@ class DaskExecutor:
     name = "dask"
 
     def __init__(self, scheduler: str | None = None, *, n_workers: int = 2, threads_per_worker: int = 1,
-                 client=None):
+                 client=None, timeout: float = 20.0):
         if n_workers < 1:
             raise InvalidParameter("a local Dask cluster needs at least one worker; pass n_workers >= 1.")
         self.scheduler = scheduler
@@ -72,6 +74,7 @@ class DaskExecutor:
         self._own_client = client is None
         self._cluster = None
         self._futures: list = []
+        self.timeout = float(timeout)
 
     def __enter__(self) -> "DaskExecutor":
         if self.client is not None:
@@ -83,7 +86,7 @@ class DaskExecutor:
                                  "or use the serial executor.") from None
         try:
             if self.scheduler:
-                self.client = Client(self.scheduler, timeout="20s")
+                self.client = Client(self.scheduler, timeout=f"{self.timeout}s")
             else:
                 self._cluster = LocalCluster(
                     n_workers=self._n_workers, threads_per_worker=self.threads_per_worker, processes=True,
