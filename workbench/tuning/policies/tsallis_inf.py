@@ -106,7 +106,8 @@ class TsallisINF(Policy):
     def raw_distribution(self) -> np.ndarray:
         """The formula's probabilities, unnormalised (they sum to 1 unless the reference Newton failed)."""
         eta = self.eta_scale / math.sqrt(self.t + 1)
-        return tsallis_probabilities(self.cumulative / self.scale, eta, self.normaliser)
+        with np.errstate(all="ignore"):
+            return tsallis_probabilities(self.cumulative / self.scale, eta, self.normaliser)
 
     def distribution(self, context=None) -> np.ndarray:
         p = self.raw_distribution()
@@ -138,4 +139,6 @@ class TsallisINF(Policy):
         # All costs equal to 1 would give a zero scale; keep the last positive one.
         if scale > 0:
             self.scale = scale
-        self.cumulative[self.last_arm] += (cost - 1.0) / self.last_weight
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # IEEE semantics as in MATLAB (only the reference normaliser can give a zero weight).
+            self.cumulative[self.last_arm] += np.float64(cost - 1.0) / np.float64(self.last_weight)
