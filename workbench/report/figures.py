@@ -20,6 +20,7 @@ __all__ = ["convergence_figure", "cost_figures", "heatmap_figure", "build_figure
 MAX_POINTS = 400      # per curve after min/max decimation: plenty for a screen
 MAX_LEGEND = 12       # above this a legend hides the plot; hover labels instead
 MAX_GROUPS = 12
+MAX_CURVES = 200      # convergence lines drawn; a larger sweep shows an even subsample
 
 
 def _short(address: str) -> str:
@@ -55,10 +56,17 @@ def convergence_figure(runs: list[ReportRun]):
 
     metrics = sorted({r.metric for r in runs})
     metric = metrics[0] if len(metrics) == 1 else "stop metric"
-    fig = _base_figure(f"Convergence: {metric} relative to its initial value", "iteration",
+    shown = ""
+    colors_all, dashes_all = _colour_runs(runs), _dash_runs(runs)
+    if len(runs) > MAX_CURVES:
+        pick = np.unique(np.linspace(0, len(runs) - 1, MAX_CURVES).astype(int))
+        shown = f" ({len(pick)} of {len(runs)} runs)"
+        runs = [runs[i] for i in pick]
+        colors_all = [colors_all[i] for i in pick]
+        dashes_all = [dashes_all[i] for i in pick]
+    fig = _base_figure(f"Convergence: {metric} relative to its initial value{shown}", "iteration",
                        f"{metric} / initial", y_log=True)
-    colors = _colour_runs(runs)
-    dashes = _dash_runs(runs)
+    colors, dashes = colors_all, dashes_all
     renderers = []
     for run, color, dash in zip(runs, colors, dashes):
         x, y = run.curve()
