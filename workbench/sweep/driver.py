@@ -6,9 +6,7 @@ import math
 import statistics
 import time
 
-from ..core import methods as _load_registry
 from ..store import RunStore, open_store, run_key
-from .execute import execute_run
 from .executors import SerialExecutor
 from .spec import SweepSpec, load_spec, params_of
 
@@ -78,8 +76,9 @@ def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch
     executor : :class:`SerialExecutor` (default) or :class:`DaskExecutor`
         An executor not yet entered is entered and closed here.
     batch_size : int or None
-        Runs per task; by default measured: a few pilot runs execute here and
-        the batch is sized to about 0.1 s of work.
+        Runs per task; by default measured: the first few runs go one per task
+        (``pilot_runs`` per worker) and the rest is batched to about 0.1 s of
+        work per task.
     progress : bool
         Show a tqdm progress bar.
 
@@ -129,17 +128,24 @@ def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch
             if isinstance(executor, SerialExecutor):
                 batches = plan_batches(todo, 0.0, 1, batch_size=batch_size or 1)
             else:
-                # Pilot: time a few runs here (they are stored like any other) to size batches.
-                _load_registry()  # imports of the method families are not part of a run's cost
-                times = []
-                while todo and len(times) < pilot_runs and (sum(times) < 2 * TARGET_TASK_SECONDS or not times):
-                    if batch_size is not None:
-                        break
-                    record = execute_run(*todo.pop(0))
-                    times.append(record["total_time"])
-                    commit([record])
-                per_run = statistics.median(times) if times else TARGET_TASK_SECONDS
-                batches = plan_batches(todo, per_run, executor.n_workers, batch_size=batch_size)
+                batches = []
+                if batch_size is None:
+                    # Pilot: the first runs go one per task, so every worker starts at
+                    # once; their measured cost sizes the batches of the rest.
+                    pilot = [[item] for item in todo[: pilot_runs * executor.n_workers]]
+                    todo = todo[len(pilot):]
+                    times = []
+                    for batch, records, error in executor.map(pilot):
+                        if error is not None:
+                            summary.errors.append(error)
+                            summary.not_run += len(batch)
+                            continue
+                        times += [r["total_time"] for r in records]
+                        commit(records)
+                    per_run = statistics.median(times) if times else TARGET_TASK_SECONDS
+                    batches = plan_batches(todo, per_run, executor.n_workers)
+                else:
+                    batches = plan_batches(todo, TARGET_TASK_SECONDS, executor.n_workers, batch_size=batch_size)
             summary.batch_size = len(batches[0]) if batches else 1
             for batch, records, error in executor.map(batches):
                 if error is not None:
