@@ -160,3 +160,23 @@ def test_ctrl_c_keeps_finished_runs_and_a_rerun_finishes(tmp_path, monkeypatch):
     monkeypatch.setattr(executors, "execute_batch", real)
     again = run_sweep(spec, store, progress=False)
     assert (again.already, again.ran) == (3, 2) and store.count() == 5
+
+
+def test_cli_dry_run_and_bad_spec(tmp_path, capsys):
+    from workbench.cli import main
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("method: sor\nproblem: {name: poisson2d, params: {n: 6}}\ngrid: {method.omega: [1.2, 1.6]}\n")
+    store = str(tmp_path / "runs.sqlite")
+    assert main(["sweep", str(spec), "--store", store, "--dry-run"]) == 0
+    assert "2 runs, 0 stored, 2 to run" in capsys.readouterr().out
+    assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["sweep", str(spec), "--store", store, "--dry-run"]) == 0
+    assert "2 runs, 2 stored, 0 to run" in capsys.readouterr().out
+    spec.write_text("method: sor\nproblem: poisson2d\ngrid: {method.omegaa: [1.2]}\n")
+    assert main(["sweep", str(spec), "--store", store]) == 2
+    assert "no parameter 'omegaa'" in capsys.readouterr().err
+    spec.write_text("method: sor\nproblem: poisson2d\ngrid: {method.omega: [1.2]}\n")
+    assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--scheduler", "tcp://x:1"]) == 2
+    assert "--scheduler needs the dask executor" in capsys.readouterr().err
