@@ -47,11 +47,15 @@ def our_trajectory(problem, method, steps=STEPS, point=lambda state: state.x):
 
 
 CASES = {
-    "adam": (lambda: wb.optim.Adam(lr=0.05),
+    "adam": (lambda: wb.optim.Adam(lr=0.05, kernel="numpy"),
              lambda p: torch.optim.Adam(p, lr=0.05)),
     "adam_l2_amsgrad": (lambda: wb.optim.Adam(lr=0.05, weight_decay=0.1, amsgrad=True),
                         lambda p: torch.optim.Adam(p, lr=0.05, weight_decay=0.1, amsgrad=True)),
-    "adamw": (lambda: wb.optim.AdamW(lr=0.05, weight_decay=0.1),
+    "adam_numba_kernel": (lambda: wb.optim.Adam(lr=0.05, weight_decay=0.1, kernel="numba"),
+                          lambda p: torch.optim.Adam(p, lr=0.05, weight_decay=0.1)),
+    "adamw_numba_kernel": (lambda: wb.optim.AdamW(lr=0.05, weight_decay=0.1, kernel="numba"),
+                           lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.1)),
+    "adamw": (lambda: wb.optim.AdamW(lr=0.05, weight_decay=0.1, kernel="numpy"),
               lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.1)),
     "heavy_ball": (lambda: wb.optim.HeavyBall(lr=0.1, momentum=0.8),
                    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.8)),

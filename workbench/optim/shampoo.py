@@ -83,9 +83,9 @@ class Shampoo(Optimizer):
                 # Statistic along this axis: contract G with itself over the other axes.
                 Gm = G if axis == 0 else G.T
                 if stat.ndim == 2:
-                    stat += Gm @ Gm.T
+                    stat += np.outer(Gm, Gm) if order == 1 else Gm @ Gm.T
                 else:
-                    stat += np.sum(Gm * Gm, axis=1)
+                    stat += Gm * Gm if order == 1 else np.sum(Gm * Gm, axis=1)
                 if refresh or blk["roots"][axis] is None:
                     blk["roots"][axis] = inverse_root(stat, p) if stat.ndim == 2 else stat ** (-1.0 / p)
             P = G
