@@ -16,7 +16,11 @@ import numpy as np
 from ..core import InvalidParameter, InvalidProblem
 from .kernels import SOLVERS, iterations_batch
 
-__all__ = ["CostTable", "cost_table", "cost_row", "default_omegas"]
+__all__ = ["CostTable", "cost_table", "cost_row", "default_omegas", "cached_instance"]
+
+#: Instances kept per sequence by :func:`cached_instance` (several policies racing
+#: over one sequence build each instance once, not once per policy).
+INSTANCE_CACHE = 256
 
 
 def default_omegas(low: float = 1.0, high: float = 1.95, arms: int = 20) -> np.ndarray:
@@ -94,6 +98,18 @@ def _cache(sequence) -> dict:
     return cache
 
 
+def cached_instance(sequence, t: int):
+    """``sequence.instance(t)``, remembered for the last :data:`INSTANCE_CACHE` instances asked for."""
+    cache = _cache(sequence).setdefault("instances", {})
+    inst = cache.get(t)
+    if inst is None:
+        inst = sequence.instance(t)
+        if len(cache) >= INSTANCE_CACHE:
+            cache.pop(next(iter(cache)))  # the oldest entry (dicts keep insertion order)
+        cache[t] = inst
+    return inst
+
+
 def _key(omegas, solver, rtol, max_iterations):
     return (tuple(np.round(np.asarray(omegas, dtype=float), 12)), solver, float(rtol), int(max_iterations))
 
@@ -105,7 +121,7 @@ def _check_solver(solver: str) -> None:
 
 def _solve_block(sequence, ts, omega_rows, solver, rtol, max_iterations) -> np.ndarray:
     """Iteration counts for instances ``ts`` with per-instance omegas ``omega_rows[k]``."""
-    insts = [sequence.instance(int(t)) for t in ts]
+    insts = [cached_instance(sequence, int(t)) if len(ts) == 1 else sequence.instance(int(t)) for t in ts]
     A0 = insts[0].A
     A0.sort_indices()
     indptr, indices = A0.indptr, A0.indices

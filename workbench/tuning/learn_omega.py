@@ -8,7 +8,7 @@ import numpy as np
 import param
 
 from ..core import InvalidParameter, InvalidProblem, Method, register_method
-from .costs import cost_row, cost_table, default_omegas
+from .costs import cached_instance, cost_row, cost_table, default_omegas
 from .kernels import ssor_pcg_iterations, sor_iterations
 from .policies import POLICIES, Policy
 
@@ -168,7 +168,7 @@ class LearningToRelax(Method):
         t = state.t
         if t >= len(problem):
             raise InvalidProblem(f"all {len(problem)} instances are solved; reset to start again.")
-        if self._key(problem) != state.key or not np.array_equal(self.grid(), state.omegas):
+        if self._key(problem) != state.key:
             # A control moved mid-run: a fresh policy from the next instance on.
             state.policy = self.make_policy(problem, t)
             state.key = self._key(problem)
@@ -200,7 +200,7 @@ class LearningToRelax(Method):
             j = table.index_of(omega)
             if j is not None:
                 return int(table.iterations[t, j])
-        instance = problem.instance(t)
+        instance = cached_instance(problem, t)
         if self.kernel == "reference":
             import workbench as wb
 

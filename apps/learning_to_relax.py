@@ -1,0 +1,236 @@
+"""Learning to Relax: bandits that learn SOR's omega across a sequence of linear systems."""
+from __future__ import annotations
+
+TITLE = "Learning to relax"
+DESCRIPTION = ("A bandit picks SOR's omega before each of thousands of related systems and learns from "
+               "the iteration count alone: cumulative cost per policy live, the arm probabilities, and the "
+               "omegas chosen against the instance-optimal curve (Khodak et al., ICLR 2024).")
+
+#: Lanes: label -> policy and its settings. Each lane's card lets you switch its policy.
+LANES = {
+    "Tsallis-INF": {"policy": "tsallis_inf"},
+    "ChebCB": {"policy": "chebcb"},
+    "binned Tsallis-INF": {"policy": "binned_tsallis_inf"},
+    "instance-optimal": {"policy": "instance_optimal"},
+}
+TOLERANCES = {"1e-4": 1e-4, "1e-6": 1e-6, "1e-8 (reference)": 1e-8, "1e-10": 1e-10}
+
+
+class RelaxViews:
+    """Companion of the race: comparators from full-information cost rows, arm-probability
+    bars, and chosen omega against the context with Young's omega* curve.
+
+    It shares the race's ticks (companion protocol: ``attach``, ``reset``,
+    ``advance``, ``done``, ``refresh``, ``view``); its share of each tick computes
+    the cost of every grid omega on the instances the lanes have reached (compiled
+    kernel, cached on the sequence), which gives the best fixed omega in hindsight
+    and Gauss-Seidel over the instances so far.
+    """
+
+    def __init__(self, height: int = 260):
+        import panel as pn
+        from bokeh.models import ColumnDataSource
+        from bokeh.plotting import figure
+
+        self.live = None
+        self.problem = None
+        self.rows_done = 0
+        self.bars = figure(title="Arm probabilities for the last instance", height=height,
+                           sizing_mode="stretch_width", x_axis_label="omega", y_axis_label="probability",
+                           tools="save", toolbar_location=None, y_range=(0, 1.02))
+        self.scatter = figure(title="Chosen omega vs context; black: instance-optimal omega*", height=height,
+                              sizing_mode="stretch_width", x_axis_label="context (shift c_t)",
+                              y_axis_label="omega", tools="pan,wheel_zoom,reset,save", toolbar_location="above")
+        self.curve = ColumnDataSource({"c": [], "w": []})
+        self.scatter.line("c", "w", source=self.curve, color="black", line_width=2)
+        self.bar_sources, self.point_sources, self.sent = {}, {}, {}
+        self.summary = pn.pane.HTML("", css_classes=["wb-relax-summary"], sizing_mode="stretch_width",
+                                    margin=(0, 10))
+        self._ColumnDataSource = ColumnDataSource
+
+    # -- companion protocol -------------------------------------------------------------
+    def attach(self, live) -> None:
+        import workbench as wb
+
+        self.live = live
+        n = len(live.lanes)
+        for i, lane in enumerate(live.lanes):
+            self.bar_sources[lane.key] = self._ColumnDataSource({"x": [], "top": []})
+            self.bars.vbar(x="x", top="top", width=0.04 / n, source=self.bar_sources[lane.key], color=lane.color,
+                           legend_label=lane.label)
+            self.point_sources[lane.key] = self._ColumnDataSource({"c": [], "w": []})
+            self.scatter.scatter("c", "w", source=self.point_sources[lane.key], color=lane.color, size=4,
+                                 alpha=0.5, legend_label=lane.label)
+        for fig in (self.bars, self.scatter):
+            fig.legend.label_text_font_size = "8pt"
+            fig.legend.click_policy = "hide"
+            fig.legend.location = "top_left"
+        self.plot = live.plots[0]
+        self.plot.add_curve("best_fixed", "best fixed omega so far (hindsight)", "black", width=1.5)
+        self.best_trace = wb.Trace()
+
+    @property
+    def done(self) -> bool:
+        return self.problem is None or self.rows_done >= min(len(self.problem), self._reached())
+
+    def _reached(self) -> int:
+        return max((lane.iteration for lane in self.live.lanes), default=0) if self.live else 0
+
+    def _settings(self):
+        method = self.live.lanes[0].method
+        return method.grid(), method.solver, method.rtol, method.max_iterations
+
+    def reset(self, problem) -> None:
+        import numpy as np
+
+        import workbench as wb
+        from workbench.linear.theory import optimal_omega
+
+        self.problem = problem
+        self.rows_done = 0
+        self.totals = None
+        self.gauss_seidel = 0
+        self.best_trace = wb.Trace()
+        self.best_trace.append({"iteration": 0, "time": 0.0, "cumulative_iterations": 0.0})
+        self.plot.clear("best_fixed", empty=True)
+        for key in self.point_sources:
+            self.point_sources[key].data = {"c": [], "w": []}
+            self.bar_sources[key].data = {"x": [], "top": []}
+            self.sent[key] = 0
+        # omega*(c) over the contexts of (at most 400 of) the instances, sorted by context
+        T = len(problem)
+        ts = np.unique(np.linspace(0, T - 1, min(T, 400)).astype(int))
+        c = np.asarray(problem.contexts)[ts]
+        w = np.array([optimal_omega(problem.rho_jacobi(int(t))) for t in ts])
+        order = np.argsort(c)
+        self.curve.data = {"c": c[order], "w": w[order]}
+        self.scatter.xaxis.axis_label = ("diffusivity a(t)" if "heat" in problem.name else "context (shift c_t)")
+        self._update_summary()
+
+    def advance(self, seconds: float) -> None:
+        import time
+
+        import numpy as np
+
+        from workbench.tuning import cost_row
+
+        deadline = time.perf_counter() + max(seconds, 0.0)
+        omegas, solver, rtol, cap = self._settings()
+        target = min(len(self.problem), self._reached())
+        first = True
+        while self.rows_done < target and (first or time.perf_counter() < deadline):
+            first = False
+            row = cost_row(self.problem, self.rows_done, omegas, solver, rtol, cap)
+            self.totals = row.astype(np.int64) if self.totals is None or len(self.totals) != len(row) \
+                else self.totals + row
+            gs = np.flatnonzero(np.isclose(omegas, 1.0))
+            self.gauss_seidel += int(row[gs[0]]) if gs.size else 0
+            self.rows_done += 1
+            self.best_trace.append({"iteration": float(self.rows_done), "time": 0.0,
+                                    "cumulative_iterations": float(self.totals.min())})
+
+    def refresh(self) -> None:
+        import numpy as np
+
+        omegas = self._settings()[0]
+        n = len(self.live.lanes)
+        for i, lane in enumerate(self.live.lanes):
+            runner = lane.runner
+            if runner is None:
+                continue
+            state = runner.state
+            t = state.t
+            if t and t <= len(state.probabilities):
+                p = state.probabilities[t - 1]
+                if np.all(np.isfinite(p)) and len(p) == len(omegas):
+                    self.bar_sources[lane.key].data = {"x": omegas + (i - (n - 1) / 2) * 0.045 / n, "top": p}
+                else:
+                    self.bar_sources[lane.key].data = {"x": [], "top": []}
+            sent = self.sent.get(lane.key, 0)
+            if t > sent:
+                self.point_sources[lane.key].stream({"c": state.contexts[sent:t], "w": state.omega[sent:t]},
+                                                    rollover=3000)
+                self.sent[lane.key] = t
+        self.plot.update("best_fixed", self.best_trace)
+        self._update_summary()
+
+    def _update_summary(self) -> None:
+        if self.live is None:
+            return
+        items = []
+        best = None
+        if self.totals is not None:
+            omegas = self._settings()[0]
+            j = int(self.totals.argmin())
+            best = int(self.totals[j])
+            items.append(f"best fixed omega over the first {self.rows_done} instances: "
+                         f"<b>{omegas[j]:.3f}</b> ({best} iterations); Gauss-Seidel: {self.gauss_seidel}")
+        for lane in self.live.lanes:
+            r = lane.runner
+            if r is None or not r.iteration:
+                continue
+            k = r.iteration
+            total = int(r.state.iterations[:k].sum())
+            ratio = ""
+            if best and self.rows_done >= k:
+                ref = int(self.best_trace["cumulative_iterations"][k])
+                ratio = f" = {total / ref:.3f} x best fixed" if ref else ""
+            items.append(f"<span style='color:{lane.color}'>&#9632;</span> {lane.label}: {total} iterations "
+                         f"over {k} instances{ratio}")
+        self.summary.object = "<br>".join(items)
+
+    def view(self):
+        import panel as pn
+
+        return pn.Column(self.summary, pn.Row(self.bars, self.scatter, sizing_mode="stretch_width"),
+                         sizing_mode="stretch_width")
+
+
+def page():
+    import panel as pn
+
+    import workbench as wb
+    from workbench.ui import Race
+
+    methods = {label: wb.get_method("learning_to_relax", **kw) for label, kw in LANES.items()}
+    views = RelaxViews()
+    race = Race(
+        methods, ["shifted_laplacian_sequence", "heat_sequence"],
+        metrics=["cumulative_iterations"], log_y=False, companions=[views], max_steps=10_000_000,
+        problem_widgets={
+            "shifted_laplacian_sequence": {
+                "m": {"type": pn.widgets.DiscreteSlider, "options": [6, 8, 10, 12, 16, 20, 24, 32]},
+                "instances": {"type": pn.widgets.DiscreteSlider, "options": [200, 500, 1000, 2000, 5000, 10000]},
+                "alpha": {"type": pn.widgets.FloatSlider, "start": 0.1, "end": 10.0, "step": 0.1},
+                "beta": {"type": pn.widgets.FloatSlider, "start": 0.1, "end": 10.0, "step": 0.1},
+            },
+            "heat_sequence": {
+                "m": {"type": pn.widgets.DiscreteSlider, "options": [8, 12, 16, 24, 32]},
+                "instances": {"type": pn.widgets.DiscreteSlider, "options": [500, 1000, 2000, 5000]},
+            },
+        },
+        plot_height=300,
+    )
+    tolerance = pn.widgets.Select(name="Tolerance (relative residual per instance)", options=TOLERANCES,
+                                  value=1e-8, css_classes=["wb-relax-tolerance"], sizing_mode="stretch_width")
+
+    def set_tolerance(event):
+        # Every policy solves the next instance to the new tolerance; a new comparator
+        # table starts from the instance the lanes have reached.
+        for lane in race.lanes:
+            lane.method.rtol = event.new
+
+    tolerance.param.watch(set_tolerance, "value")
+    intro = pn.pane.Markdown(
+        "Before each system **A_t x = b_t** (a shifted 5-point Laplacian, A + c_t I, or a heat-equation "
+        "step) each policy picks omega from the grid 1.00, 1.05, ..., 1.95 and is told only how many SOR "
+        "iterations the solve took. **Tsallis-INF** ignores the shift, **ChebCB** and **binned "
+        "Tsallis-INF** use it as context; **instance-optimal** is Young's omega* of each system. "
+        "The black curve is the best fixed omega in hindsight over the instances so far. "
+        "Switch a lane's policy in its card; change the distribution (high / low / custom Beta), "
+        "grid size and seed under *Problem*.",
+        sizing_mode="stretch_width")
+    sidebar = pn.Column(race.transport(), tolerance, race.chooser.view(), race._method_controls_view(), width=330)
+    main = pn.Column(intro, race.readout(), *race.plot_panes(), race.lanes_pane, views.view(), race.events_pane,
+                     sizing_mode="stretch_width")
+    return pn.Row(sidebar, main, sizing_mode="stretch_width")

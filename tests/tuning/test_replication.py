@@ -1,0 +1,86 @@
+"""Replication of Learning to Relax (Khodak et al., ICLR 2024) on seeded sequences, T = 2000.
+
+Costs are read from the full-information cost table (every grid omega on every
+instance, compiled kernel, computed once per session in conftest.py); test_method.py
+checks that reading the table gives exactly the iteration counts of solving.
+
+Measured on these sequences (sequence seed 0, policy seeds 0, 1, 2), ratio of total
+iterations to the best fixed grid omega in hindsight:
+
+============  ================  ======================  ========  ===============  ======
+setting       Tsallis-INF       Tsallis-INF, reference  ChebCB    binned Tsallis   vs GS
+============  ================  ======================  ========  ===============  ======
+high, T=2000  1.30 - 1.34       1.16 - 1.25             0.71      1.09 - 1.16      0.22
+low, T=2000   1.22 - 1.26       1.09 - 1.16             0.85      1.18 - 1.24      0.27
+============  ================  ======================  ========  ===============  ======
+
+The issue asked for Tsallis-INF <= 1.2x (high) and <= 1.15x (low). The exact
+Tsallis-INF does not reach that at T = 2000 on this setup (its regret over 20
+arms with cost noise shared by all arms is about 30 % at T = 2000 and shrinks
+as T grows, see test_tsallis_ratio_falls...); the reference code's variant
+(``normaliser="reference"``) gets closer only because its Newton solve breaks
+after ~140 instances and it then mostly follows the leader. The bounds below
+assert what holds, with a margin over the measured spread.
+"""
+import numpy as np
+import pytest
+
+import workbench as wb
+
+T = 2000
+
+
+def run_policy(seq, table, policy, seed=0, **kw):
+    method = wb.get_method("learning_to_relax", policy=policy, seed=seed, costs=table, **kw)
+    res = wb.run(method, seq, max_steps=T)
+    assert res.status.label == "converged" and res.iterations == T
+    return np.cumsum(res.state.iterations)
+
+
+def test_the_cost_table_has_the_reference_shape(high_2000):
+    seq, table = high_2000
+    assert table.iterations.shape == (T, 20)
+    # omega* of the Laplacian is ~1.56; the shift makes systems harder, best fixed near 1.8
+    j, omega, total = table.best_fixed()
+    assert omega == pytest.approx(1.8, abs=0.051)
+    gs = table.iterations[:, 0].sum()
+    assert 4 < gs / total < 8
+    # instance-optimal omega* is 27-44 % below the best fixed omega in the independent re-simulation
+    assert 0.45 < table.optimal_iterations.sum() / total < 0.75
+
+
+def test_high_variance_tsallis_inf_against_best_fixed_and_gauss_seidel(high_2000):
+    seq, table = high_2000
+    cost = run_policy(seq, table, "tsallis_inf")
+    best = table.best_fixed()[2]
+    gs = table.iterations[:, 0].sum()
+    ratio = cost[-1] / best
+    assert ratio <= 1.4            # measured 1.31 (issue target 1.2: not reached, see module docstring)
+    assert cost[-1] <= 0.35 * gs   # measured 0.22
+    # The bandit approaches the best fixed omega as T grows: the ratio falls from T = 500 to T = 2000.
+    ratio_500 = cost[499] / table.best_fixed(500)[2]
+    assert ratio_500 > ratio + 0.15
+
+
+def test_high_variance_chebcb_beats_the_best_fixed_omega(high_2000):
+    seq, table = high_2000
+    cost = run_policy(seq, table, "chebcb")
+    best = table.best_fixed()[2]
+    assert cost[-1] < 0.85 * best                          # measured 0.71: the context pays
+    assert cost[-1] < 1.6 * table.optimal_iterations.sum()  # and it heads for instance-optimal (1.28)
+
+
+def test_low_variance_tsallis_inf_and_chebcb(low_2000):
+    seq, table = low_2000
+    best = table.best_fixed()[2]
+    tsallis = run_policy(seq, table, "tsallis_inf")[-1]
+    assert tsallis <= 1.35 * best   # measured 1.26 (issue target 1.15: not reached, see module docstring)
+    assert tsallis <= 0.35 * table.iterations[:, 0].sum()
+    assert run_policy(seq, table, "chebcb")[-1] < best
+
+
+def test_the_reference_normaliser_reproduces_the_reference_code(high_2000):
+    """The reference code's Newton start: close to best fixed here, by exploiting the leader early."""
+    seq, table = high_2000
+    cost = run_policy(seq, table, "tsallis_inf", normaliser="reference")
+    assert cost[-1] / table.best_fixed()[2] <= 1.3  # measured 1.16 - 1.25
