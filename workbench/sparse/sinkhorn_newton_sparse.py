@@ -84,7 +84,7 @@ class SinkhornNewtonSparse(TransportMethod):
     *Accelerating Sinkhorn algorithm with sparse Newton iterations*, ICLR 2024.
     """
 
-    rho = param.Number(default=0.02, softbounds=(0.001, 0.2),
+    rho = param.Number(default=0.02, softbounds=(0.005, 0.5), step=0.005,
                        doc="Fraction of the plan's entries kept in the sparsified Hessian, in (0, 1].")
     warmup = param.Integer(default=50, softbounds=(0, 200),
                            doc="Sinkhorn steps before the Newton phase starts.")

@@ -86,7 +86,7 @@ class TransportMethod(Method):
     divergence_factor = None
     converges_on = (frozenset(),)
 
-    reg = param.Number(default=0.01, softbounds=(0.001, 0.2),
+    reg = param.Number(default=0.001, softbounds=(0.0005, 0.05), step=0.0005,
                        doc="Entropic regularisation epsilon (costs are scaled to max 1); smaller "
                            "is closer to exact transport and slower for Sinkhorn.")
 
