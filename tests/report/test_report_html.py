@@ -155,3 +155,19 @@ def test_png_export_writes_one_image_per_figure(swept_store, tmp_path):
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
         assert (width, height) == (600, 300) and len(data) > 5_000  # a drawn plot, not a blank page
+
+
+def test_fixed_budget_sweeps_plot_digits_gained_instead_of_iterations():
+    from workbench.report.figures import build_figures, measure_for
+
+    runs = [fake_run(f"r{k}", [1.0, 10.0 ** -(k + 1)], status="max_steps",
+                     params={"method.lr": 10.0 ** -k, "method.schedule": s})
+            for k in range(3) for s in ("cosine", None)]
+    m = measure_for(runs)
+    assert m.name == "digits gained" and [m.value(r) for r in runs[::2]] == pytest.approx([1.0, 2.0, 3.0])
+    figures = build_figures(runs)
+    assert [f.title.text for _, f in figures[1:]] == [
+        "Accuracy vs lr: digits gained", "Digits gained over lr x schedule (colour: digits gained)"]
+    assert figures[1][1].x_scale.__class__.__name__ == "LogScale"  # lr spans decades
+    runs[0].status = "converged"
+    assert measure_for(runs).name == "iterations"

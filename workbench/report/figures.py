@@ -7,9 +7,11 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections import defaultdict
+from typing import Callable
 
 import numpy as np
 
@@ -125,6 +127,27 @@ def _dash_runs(runs: list[ReportRun]) -> list[str]:
     return [styles[values.index(json.dumps(r.params.get(varying[1]))) % len(styles)] for r in runs]
 
 
+@dataclasses.dataclass
+class Measure:
+    """What the sweep plots show: iterations to tolerance, or (no run converged) digits gained."""
+
+    name: str
+    value: Callable[[ReportRun], float]
+    is_iterations: bool
+
+    def median(self, runs: list[ReportRun]) -> float:
+        values = [self.value(r) for r in runs]
+        values = [v for v in values if math.isfinite(v)]
+        return float(np.median(values)) if values else float("nan")
+
+
+def measure_for(runs: list[ReportRun]) -> Measure:
+    """Iterations when some run reached its tolerance; otherwise (fixed step budgets) digits gained."""
+    if any(r.converged for r in runs):
+        return Measure("iterations", lambda r: float(r.iterations), True)
+    return Measure("digits gained", lambda r: r.digits(), False)
+
+
 def _groups(runs: list[ReportRun], x_address: str, others: list[str]):
     """Median iterations per (other values, x) over seeds; non-converged flagged."""
     cells: dict[tuple, dict] = defaultdict(lambda: defaultdict(list))
@@ -147,21 +170,23 @@ def cost_figures(runs: list[ReportRun]) -> list:
         groups = _groups(runs, x_address, others)
         if len(groups) > MAX_GROUPS:
             continue  # too many lines to read; the heatmap/table carry it
-        iters = [r.iterations for r in runs if r.iterations > 0]
-        y_log = bool(iters) and max(iters) / max(min(iters), 1) > 20
+        m = measure_for(runs)
+        values = [m.value(r) for r in runs if m.value(r) > 0]
+        y_log = m.is_iterations and bool(values) and max(values) / max(min(values), 1) > 20
         over_seeds = " (median over seeds)" if "seed" in varying_parameters(runs) else ""
         xs_all = [float(r.params.get(x_address)) for r in runs]
         # Parameters swept over decades (a step size, a tolerance) read best on a log axis.
         x_log = min(xs_all) > 0 and max(xs_all) / min(xs_all) > 50
-        fig = _base_figure(f"Cost vs {_short(x_address)}: iterations{over_seeds}", _short(x_address),
-                           "iterations", y_log=y_log, x_axis_type="log" if x_log else "linear")
+        what = "Cost" if m.is_iterations else "Accuracy"
+        fig = _base_figure(f"{what} vs {_short(x_address)}: {m.name}{over_seeds}", _short(x_address),
+                           m.name, y_log=y_log, x_axis_type="log" if x_log else "linear")
         palette = _palette(len(groups))
         hover_renderers = []
         for color, (key, by_x) in zip(palette, sorted(groups.items())):
             xs = sorted(by_x, key=float)
             label = ", ".join(f"{_short(o)}={_fmt(json.loads(k))}" for o, k in zip(others, key)) or "all runs"
-            y = [float(np.median([r.iterations for r in by_x[x]])) for x in xs]
-            ok = [all(r.converged for r in by_x[x]) for x in xs]
+            y = [m.median(by_x[x]) for x in xs]
+            ok = [all(r.converged for r in by_x[x]) or not m.is_iterations for x in xs]
             y_plot = [max(v, 1.0) if y_log else v for v in y]
             src = ColumnDataSource({"x": [float(v) for v in xs], "y": y_plot, "group": [label] * len(xs),
                                     "converged": ["yes" if o else "no" for o in ok]})
@@ -172,7 +197,7 @@ def cost_figures(runs: list[ReportRun]) -> list:
                 fig.scatter([float(xs[i]) for i in bad], [y_plot[i] for i in bad], marker="x", size=12,
                             color="crimson", line_width=2, legend_label="did not converge")
         fig.add_tools(HoverTool(renderers=hover_renderers, tooltips=[
-            (_short(x_address), "@x"), ("iterations", "@y"), ("group", "@group"), ("converged", "@converged")]))
+            (_short(x_address), "@x"), (m.name, "@y"), ("group", "@group"), ("converged", "@converged")]))
         fig.legend.click_policy = "hide"
         fig.legend.label_text_font_size = "9pt"
         figs.append(fig)
@@ -180,7 +205,7 @@ def cost_figures(runs: list[ReportRun]) -> list:
 
 
 def heatmap_figure(runs: list[ReportRun]):
-    """log10(iterations) over a two-parameter sweep, or ``None`` unless exactly two parameters vary."""
+    """log10(iterations) (or digits gained) over a two-parameter sweep; ``None`` unless exactly two vary."""
     from bokeh.models import BasicTicker, ColorBar, ColumnDataSource, HoverTool, LinearColorMapper
     from bokeh.palettes import Viridis256
 
@@ -201,32 +226,36 @@ def heatmap_figure(runs: list[ReportRun]):
 
     x_range, x_name = order(xa)
     y_range, y_name = order(ya)
-    data = {"x": [], "y": [], "iterations": [], "log_iterations": [], "converged": []}
+    m = measure_for(runs)
+    data = {"x": [], "y": [], "value": [], "colour": [], "converged": []}
     for (kx, ky), group in cells.items():
-        it = float(np.median([r.iterations for r in group]))
+        value = m.median(group)
         data["x"].append(x_name[kx])
         data["y"].append(y_name[ky])
-        data["iterations"].append(it)
-        data["log_iterations"].append(math.log10(max(it, 1.0)))
+        data["value"].append(value)
+        data["colour"].append(math.log10(max(value, 1.0)) if m.is_iterations else value)
         data["converged"].append("yes" if all(r.converged for r in group) else "no")
     src = ColumnDataSource(data)
-    lo, hi = min(data["log_iterations"]), max(data["log_iterations"])
+    finite = [c for c in data["colour"] if math.isfinite(c)] or [0.0]
+    lo, hi = min(finite), max(finite)
     mapper = LinearColorMapper(palette=Viridis256, low=lo, high=hi if hi > lo else lo + 1)
     from bokeh.plotting import figure
 
-    fig = figure(title=f"Iterations over {_short(xa)} x {_short(ya)} (colour: log10 iterations)",
+    colour_name = "log10 iterations" if m.is_iterations else "digits gained"
+    fig = figure(title=f"{m.name.capitalize()} over {_short(xa)} x {_short(ya)} (colour: {colour_name})",
                  x_range=x_range, y_range=y_range, x_axis_label=_short(xa), y_axis_label=_short(ya),
                  height=380, sizing_mode="stretch_width", tools="hover,save,reset",
-                 tooltips=[(_short(xa), "@x"), (_short(ya), "@y"), ("iterations", "@iterations"),
+                 tooltips=[(_short(xa), "@x"), (_short(ya), "@y"), (m.name, "@value"),
                            ("converged", "@converged")])
     fig.toolbar.logo = None
-    fig.rect("x", "y", 1, 1, source=src, fill_color={"field": "log_iterations", "transform": mapper},
+    fig.rect("x", "y", 1, 1, source=src, fill_color={"field": "colour", "transform": mapper},
              line_color="white")
     bad = [i for i, c in enumerate(data["converged"]) if c == "no"]
-    if bad:
+    if bad and m.is_iterations:
         fig.scatter([data["x"][i] for i in bad], [data["y"][i] for i in bad], marker="x", size=12,
                     color="crimson", line_width=2)
-    fig.add_layout(ColorBar(color_mapper=mapper, ticker=BasicTicker(), title="log10 it."), "right")
+    fig.add_layout(ColorBar(color_mapper=mapper, ticker=BasicTicker(),
+                            title="log10 it." if m.is_iterations else "digits"), "right")
     fig.xaxis.major_label_orientation = 0.8 if len(x_range) > 8 else 0.0
     fig.grid.grid_line_color = None
     _ = HoverTool  # the "hover" tool string above configures it
@@ -237,11 +266,19 @@ def build_figures(runs: list[ReportRun]) -> list[tuple[str, object]]:
     """(caption, figure) pairs in the order the report shows them."""
     out = [("How fast each run reduced its stopping metric. Click a legend entry to hide a run.",
             convergence_figure(runs))]
+    m = measure_for(runs) if runs else None
+    if m is not None and m.is_iterations:
+        cost = ("Iterations to the stopping tolerance against a swept parameter; red crosses mark "
+                "points that did not converge.")
+        heat_caption = ("Iterations over the two swept parameters (median over seeds); crosses mark "
+                        "points that did not converge.")
+    else:
+        cost = ("No run reached its tolerance, so the plots show the digits of accuracy each run gained "
+                "(log10 of initial / final stopping metric) within its step budget; higher is better.")
+        heat_caption = "Digits of accuracy gained over the two swept parameters (median over seeds)."
     for fig in cost_figures(runs):
-        out.append(("Iterations to the stopping tolerance against a swept parameter; red crosses mark "
-                    "points that did not converge.", fig))
+        out.append((cost, fig))
     heat = heatmap_figure(runs)
     if heat is not None:
-        out.append(("Iterations over the two swept parameters (median over seeds); crosses mark "
-                    "points that did not converge.", heat))
+        out.append((heat_caption, heat))
     return out
