@@ -59,19 +59,19 @@ class Adam(Optimizer):
         return {"m": np.zeros(n), "v": np.zeros(n), "vmax": None, "tmp": np.empty(n)}
 
     def _use_numba(self, n):
-        if self.amsgrad or self.kernel == "numpy":
+        if self._hp["amsgrad"] or self._hp["kernel"] == "numpy":
             return False
-        return self.kernel == "numba" or n >= 1000
+        return self._hp["kernel"] == "numba" or n >= 1000
 
     def update(self, problem, state, lr):
-        check_beta("beta1", self.beta1)
-        b1, b2, wd = self.beta1, self.beta2, self.weight_decay
+        check_beta("beta1", self._hp["beta1"])
+        b1, b2, wd = self._hp["beta1"], self._hp["beta2"], self._hp["weight_decay"]
         buf = state.buffers
         if self._use_numba(state.x.size):
             from .kernels import adam_update
 
             state.x = adam_update(state.x, state.grad, buf["m"], buf["v"], lr=lr, beta1=b1, beta2=b2,
-                                  eps=self.eps, weight_decay=wd, decoupled=self.decoupled, t=state.t + 1)
+                                  eps=self._hp["eps"], weight_decay=wd, decoupled=self.decoupled, t=state.t + 1)
             return None
         m, v, tmp = buf["m"], buf["v"], buf["tmp"]
         x, g = state.x, state.grad
@@ -89,7 +89,7 @@ class Adam(Optimizer):
         tmp *= 1.0 - b2
         v += tmp
         vhat = v
-        if self.amsgrad:
+        if self._hp["amsgrad"]:
             if buf["vmax"] is None:
                 buf["vmax"] = v.copy()
             np.maximum(buf["vmax"], v, out=buf["vmax"])
@@ -98,7 +98,7 @@ class Adam(Optimizer):
         bc2 = 1.0 - b2 ** t
         np.sqrt(vhat, out=tmp)
         tmp *= 1.0 / math.sqrt(bc2)
-        tmp += self.eps
+        tmp += self._hp["eps"]
         np.divide(m, tmp, out=tmp)
         tmp *= lr / bc1
         state.x = x - tmp

@@ -49,7 +49,7 @@ class Adan(Optimizer):
         return {"m": np.zeros(n), "d": np.zeros(n), "n": np.zeros(n), "g_prev": None}
 
     def update(self, problem, state, lr):
-        b1, b2, b3 = self.beta1, self.beta2, self.beta3
+        b1, b2, b3 = self._hp["beta1"], self._hp["beta2"], self._hp["beta3"]
         check_beta("beta1", b1)
         buf = state.buffers
         g = state.grad
@@ -65,14 +65,14 @@ class Adan(Optimizer):
         t = state.t + 1
         denom = np.sqrt(n)
         denom /= math.sqrt(1.0 - b3 ** t)
-        denom += self.eps
+        denom += self._hp["eps"]
         x = state.x
-        wd = self.weight_decay
-        if wd and self.decoupled_decay:
+        wd = self._hp["weight_decay"]
+        if wd and self._hp["decoupled_decay"]:
             x = x * (1.0 - lr * wd)
         step = (lr / (1.0 - b1 ** t)) * m + (lr * b2 / (1.0 - b2 ** t)) * d
         x = x - step / denom
-        if wd and not self.decoupled_decay:
+        if wd and not self._hp["decoupled_decay"]:
             x /= 1.0 + lr * wd
         state.x = x
         buf["g_prev"] = g

@@ -98,26 +98,38 @@ class Optimizer(Method):
 
     def __init__(self, **params):
         super().__init__(**params)
+        # Reading a param through its descriptor costs about a microsecond; the
+        # update rules read several per step, so they read this plain-dict
+        # mirror instead. A watcher keeps it current, so a slider moved
+        # mid-run still acts on the next step.
+        names = [n for n in self.param if n != "name"]
+        self._hp = {n: getattr(self, n) for n in names}
+        self.param.watch(self._sync_hyperparameters, names)
         self._schedule_source = object()
         self._schedule = None
         self._refresh_schedule()
 
+    def _sync_hyperparameters(self, *events):
+        for event in events:
+            self._hp[event.name] = event.new
+
     # -- step size -----------------------------------------------------------
     def _refresh_schedule(self):
-        if self.schedule is not self._schedule_source:
-            self._schedule = resolve_schedule(self.schedule)
-            self._schedule_source = self.schedule
+        sched = self._hp["schedule"]
+        if sched is not self._schedule_source:
+            self._schedule = resolve_schedule(sched)
+            self._schedule_source = sched
 
     def multiplier(self, t: int) -> float:
         """The schedule's multiplier at step ``t`` (1 for the constant schedule)."""
         self._refresh_schedule()  # the user may have switched schedules mid-run
         if self._schedule is None:
             return 1.0
-        return float(self._schedule(t, self.horizon))
+        return float(self._schedule(t, self._hp["horizon"]))
 
     def step_size(self, t: int) -> float:
         """``lr * schedule(t, horizon)``: the base step size at step ``t``."""
-        return self.lr * self.multiplier(t)
+        return self._hp["lr"] * self.multiplier(t)
 
     # -- protocol --------------------------------------------------------------
     def init(self, problem) -> OptimizerState:

@@ -44,14 +44,14 @@ class DAdaptation(Optimizer):
 
     def init_buffers(self, problem, state):
         return {"x0": state.x.copy(), "s": np.zeros_like(state.x), "numerator": 0.0,
-                "d": self.d0, "g0_norm": state.grad_norm}
+                "d": self._hp["d0"], "g0_norm": state.grad_norm}
 
     def initial_lr(self, state):
         g0 = state.buffers["g0_norm"]
         return state.buffers["d"] * self.step_size(0) / g0 if g0 > 0 else 0.0
 
     def update(self, problem, state, lr):
-        check_beta("momentum", self.momentum)
+        check_beta("momentum", self._hp["momentum"])
         buf = state.buffers
         g0 = buf["g0_norm"]
         if g0 == 0.0:  # started at a stationary point
@@ -64,9 +64,9 @@ class DAdaptation(Optimizer):
         s += d_lr * g
         if lr > 0.0:
             d_hat = 2.0 * buf["numerator"] / math.sqrt(float(s @ s))
-            buf["d"] = max(d, min(d_hat, d * self.growth_rate))
+            buf["d"] = max(d, min(d_hat, d * self._hp["growth_rate"]))
         z = buf["x0"] - s
-        state.x = self.momentum * state.x + (1.0 - self.momentum) * z
+        state.x = self._hp["momentum"] * state.x + (1.0 - self._hp["momentum"]) * z
         return d_lr
 
     def method_metrics(self, problem, state):

@@ -43,7 +43,7 @@ class DiffGrad(Optimizer):
         return {"m": np.zeros(n), "v": np.zeros(n), "g_prev": np.zeros(n), "friction": 1.0}
 
     def update(self, problem, state, lr):
-        b1, b2 = self.beta1, self.beta2
+        b1, b2 = self._hp["beta1"], self._hp["beta2"]
         check_beta("beta1", b1)
         buf = state.buffers
         g = state.grad
@@ -55,7 +55,7 @@ class DiffGrad(Optimizer):
         t = state.t + 1
         xi = expit(np.abs(buf["g_prev"] - g))
         step = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
-        state.x = state.x - step * (xi * m) / (np.sqrt(v + 1e-15) + self.eps)
+        state.x = state.x - step * (xi * m) / (np.sqrt(v + 1e-15) + self._hp["eps"])
         buf["g_prev"] = g
         buf["friction"] = float(xi.mean())
 

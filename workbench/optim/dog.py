@@ -45,7 +45,7 @@ class DoG(Optimizer):
                          doc="Initial distance r_eps (1 + ||x0||) (relative).")
 
     def init_buffers(self, problem, state):
-        r0 = self.r_eps * (1.0 + float(np.linalg.norm(state.x)))
+        r0 = self._hp["r_eps"] * (1.0 + float(np.linalg.norm(state.x)))
         return {"x0": state.x.copy(), "r": r0, "g_sq_sum": 0.0}
 
     def _eta(self, state, lr, g_sq_sum):

@@ -40,7 +40,7 @@ class HeavyBall(Optimizer):
         return {"x_prev": state.x}
 
     def update(self, problem, state, lr):
-        check_beta("momentum", self.momentum)
+        check_beta("momentum", self._hp["momentum"])
         x = state.x
-        state.x = x - lr * state.grad + self.momentum * (x - state.buffers["x_prev"])
+        state.x = x - lr * state.grad + self._hp["momentum"] * (x - state.buffers["x_prev"])
         state.buffers["x_prev"] = x

@@ -40,15 +40,15 @@ class Lion(Optimizer):
         return {"m": np.zeros_like(state.x)}
 
     def update(self, problem, state, lr):
-        check_beta("beta1", self.beta1)
+        check_beta("beta1", self._hp["beta1"])
         m, g = state.buffers["m"], state.grad
         x = state.x
-        if self.weight_decay:
-            x = x * (1.0 - lr * self.weight_decay)
-        c = self.beta1 * m + (1.0 - self.beta1) * g
+        if self._hp["weight_decay"]:
+            x = x * (1.0 - lr * self._hp["weight_decay"])
+        c = self._hp["beta1"] * m + (1.0 - self._hp["beta1"]) * g
         state.x = x - lr * np.sign(c)
-        m *= self.beta2
-        m += (1.0 - self.beta2) * g
+        m *= self._hp["beta2"]
+        m += (1.0 - self._hp["beta2"]) * g
 
     def method_metrics(self, problem, state):
         return {"linf_norm": float(np.max(np.abs(state.x)))}

@@ -45,11 +45,11 @@ class Nesterov(Optimizer):
     convex_momentum = param.Boolean(default=False, doc="Use beta_t = t / (t + 3) instead of a constant.")
 
     def init_buffers(self, problem, state):
-        return {"b": np.zeros_like(state.x), "beta": self.momentum}
+        return {"b": np.zeros_like(state.x), "beta": self._hp["momentum"]}
 
     def update(self, problem, state, lr):
         t = state.t
-        beta = t / (t + 3.0) if self.convex_momentum else self.momentum
+        beta = t / (t + 3.0) if self._hp["convex_momentum"] else self._hp["momentum"]
         check_beta("momentum", beta)
         b = state.buffers["b"]
         g = state.grad

@@ -42,7 +42,7 @@ class NormalizedGD(Optimizer):
                                   doc="Divide the gradient by its norm or by the loss.")
 
     def update(self, problem, state, lr):
-        scale = state.grad_norm if self.normalize_by == "grad_norm" else state.loss
+        scale = state.grad_norm if self._hp["normalize_by"] == "grad_norm" else state.loss
         if scale <= 0.0:  # at a stationary point (or zero loss) there is nothing to do
             state.x = state.x.copy()
             return 0.0

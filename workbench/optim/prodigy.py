@@ -52,22 +52,22 @@ class Prodigy(Optimizer):
     def init_buffers(self, problem, state):
         n = state.x.size
         return {"x0": state.x.copy(), "s": np.zeros(n), "m": np.zeros(n), "v": np.zeros(n),
-                "numerator": 0.0, "d": self.d0, "d_max": self.d0}
+                "numerator": 0.0, "d": self._hp["d0"], "d_max": self._hp["d0"]}
 
     def _d_lr(self, d, lr, t):
-        if self.bias_correction:
-            lr = lr * math.sqrt(1.0 - self.beta2 ** (t + 1)) / (1.0 - self.beta1 ** (t + 1))
+        if self._hp["bias_correction"]:
+            lr = lr * math.sqrt(1.0 - self._hp["beta2"] ** (t + 1)) / (1.0 - self._hp["beta1"] ** (t + 1))
         return d * lr
 
     def initial_lr(self, state):
         return self._d_lr(state.buffers["d"], self.step_size(0), 0)
 
     def update(self, problem, state, lr):
-        b1, b2 = self.beta1, self.beta2
+        b1, b2 = self._hp["beta1"], self._hp["beta2"]
         check_beta("beta1", b1)
-        b3 = math.sqrt(b2) if self.beta3 is None else self.beta3
+        b3 = math.sqrt(b2) if self._hp["beta3"] is None else self._hp["beta3"]
         buf = state.buffers
-        d, d0 = buf["d"], self.d0
+        d, d0 = buf["d"], self._hp["d0"]
         d_lr = self._d_lr(d, lr, state.t)
         g, x = state.grad, state.x
         buf["numerator"] = b3 * buf["numerator"] + (d / d0) * d_lr * float(g @ (buf["x0"] - x))
@@ -82,14 +82,14 @@ class Prodigy(Optimizer):
         if s_l1 == 0.0:  # zero gradient: nothing to learn from, no move (as the reference)
             state.x = x.copy()
             return d_lr
-        d_hat = self.d_coef * buf["numerator"] / s_l1
+        d_hat = self._hp["d_coef"] * buf["numerator"] / s_l1
         if d == d0:
             d = max(d, d_hat)
         buf["d_max"] = max(buf["d_max"], d_hat)
-        d = buf["d"] = min(buf["d_max"], d * self.growth_rate)
-        if self.weight_decay:
-            x = x * (1.0 - d_lr * self.weight_decay)
-        state.x = x - d_lr * m / (np.sqrt(v) + d * self.eps)
+        d = buf["d"] = min(buf["d_max"], d * self._hp["growth_rate"])
+        if self._hp["weight_decay"]:
+            x = x * (1.0 - d_lr * self._hp["weight_decay"])
+        state.x = x - d_lr * m / (np.sqrt(v) + d * self._hp["eps"])
         return d_lr
 
     def method_metrics(self, problem, state):

@@ -39,7 +39,7 @@ class _ScheduleFree(Optimizer):
     def _average(self, state, lr, z):
         buf = state.buffers
         lr_max = buf["lr_max"] = max(lr, buf["lr_max"])
-        weight = (state.t + 1) ** self.r * lr_max ** self.weight_lr_power
+        weight = (state.t + 1) ** self._hp["r"] * lr_max ** self._hp["weight_lr_power"]
         buf["weight_sum"] += weight
         c = weight / buf["weight_sum"] if buf["weight_sum"] > 0 else 0.0
         x = (1.0 - c) * state.x + c * z
@@ -75,14 +75,14 @@ class ScheduleFreeSGD(_ScheduleFree):
                             doc="Interpolation beta between x and z.")
 
     def update(self, problem, state, lr):
-        check_beta("momentum", self.momentum)
+        check_beta("momentum", self._hp["momentum"])
         buf = state.buffers
         g = self._gradient_at_y(problem, state)
-        if self.weight_decay:
-            g = g + self.weight_decay * buf["y"]
+        if self._hp["weight_decay"]:
+            g = g + self._hp["weight_decay"] * buf["y"]
         z = buf["z"] = buf["z"] - lr * g
         x = self._average(state, lr, z)
-        buf["y"] = self.momentum * x + (1.0 - self.momentum) * z
+        buf["y"] = self._hp["momentum"] * x + (1.0 - self._hp["momentum"]) * z
         state.x = x
 
 
@@ -117,18 +117,18 @@ class ScheduleFreeAdamW(_ScheduleFree):
         return buf
 
     def update(self, problem, state, lr):
-        check_beta("beta1", self.beta1)
+        check_beta("beta1", self._hp["beta1"])
         buf = state.buffers
         g = self._gradient_at_y(problem, state)
-        b2 = self.beta2
+        b2 = self._hp["beta2"]
         z = buf["z"]
-        if self.weight_decay:
-            z = z - lr * self.weight_decay * buf["y"]
+        if self._hp["weight_decay"]:
+            z = z - lr * self._hp["weight_decay"] * buf["y"]
         v = buf["v"]
         v *= b2
         v += (1.0 - b2) * g * g
-        denom = np.sqrt(v / (1.0 - b2 ** (state.t + 1))) + self.eps
+        denom = np.sqrt(v / (1.0 - b2 ** (state.t + 1))) + self._hp["eps"]
         z = buf["z"] = z - lr * g / denom
         x = self._average(state, lr, z)
-        buf["y"] = self.beta1 * x + (1.0 - self.beta1) * z
+        buf["y"] = self._hp["beta1"] * x + (1.0 - self._hp["beta1"]) * z
         state.x = x

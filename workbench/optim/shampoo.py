@@ -62,16 +62,16 @@ class Shampoo(Optimizer):
             if len(shape) > 2:  # fold higher-order tensors into matrices
                 shape = (shape[0], int(np.prod(shape[1:])))
             dims = shape if len(shape) == 2 else (int(np.prod(shape)),)
-            stats = [self.eps * np.eye(d) if d <= self.max_preconditioner_dim else np.full(d, self.eps)
+            stats = [self._hp["eps"] * np.eye(d) if d <= self._hp["max_preconditioner_dim"] else np.full(d, self._hp["eps"])
                      for d in dims]
             blocks.append({"shape": dims, "stats": stats, "roots": [None] * len(dims)})
         return {"blocks": blocks, "velocity": np.zeros_like(state.x)}
 
     def update(self, problem, state, lr):
-        check_beta("momentum", self.momentum)
+        check_beta("momentum", self._hp["momentum"])
         g = state.grad
         direction = np.empty_like(g)
-        refresh = state.t % self.update_every == 0
+        refresh = state.t % self._hp["update_every"] == 0
         i = 0
         for blk in state.buffers["blocks"]:
             shape = blk["shape"]
@@ -97,6 +97,6 @@ class Shampoo(Optimizer):
             direction[i:i + size] = P.reshape(-1)
             i += size
         vel = state.buffers["velocity"]
-        vel *= self.momentum
+        vel *= self._hp["momentum"]
         vel += direction
         state.x = state.x - lr * vel

@@ -43,9 +43,9 @@ class TheoryStep(Optimizer):
         return {"g_max": state.grad_norm}
 
     def _eta(self, state, lr):
-        G = self.grad_bound if self.grad_bound is not None else state.buffers["g_max"]
-        T = self.horizon or 1
-        return lr * self.d / (max(G, 1e-300) * math.sqrt(T))
+        G = self._hp["grad_bound"] if self._hp["grad_bound"] is not None else state.buffers["g_max"]
+        T = self._hp["horizon"] or 1
+        return lr * self._hp["d"] / (max(G, 1e-300) * math.sqrt(T))
 
     def initial_lr(self, state):
         return self._eta(state, self.step_size(0))
@@ -58,4 +58,4 @@ class TheoryStep(Optimizer):
         return eta
 
     def method_metrics(self, problem, state):
-        return {"d_estimate": float(self.d)}
+        return {"d_estimate": float(self._hp["d"])}
