@@ -73,3 +73,22 @@ def test_method_with_reference_kernel_matches_numba_kernel(seq):
         omegas = res.state.omega.copy()
     np.testing.assert_array_equal(counts["numba"], counts["reference"])
     assert len(np.unique(omegas)) > 1
+
+
+@pytest.mark.parametrize("make", [
+    lambda: wb.problems.shifted_laplacian_sequence("low", instances=6, seed=1),
+    lambda: wb.problems.heat_sequence(m=7, instances=30),
+])
+def test_system_arrays_fast_paths_equal_the_instances(make):
+    from workbench.tuning.costs import system_arrays
+
+    seq = make()
+    for t in range(0, len(seq), 5):
+        a, inst = system_arrays(seq, t), seq.instance(t)
+        A = inst.A.sorted_indices()
+        np.testing.assert_array_equal(a.indptr, A.indptr)
+        np.testing.assert_array_equal(a.indices, A.indices)
+        np.testing.assert_array_equal(a.data, A.data)
+        np.testing.assert_array_equal(a.diag, A.diagonal())
+        np.testing.assert_array_equal(a.b, inst.b)
+        np.testing.assert_array_equal(a.x0, inst.x0)

@@ -16,11 +16,80 @@ import numpy as np
 from ..core import InvalidParameter, InvalidProblem
 from .kernels import SOLVERS, iterations_batch
 
-__all__ = ["CostTable", "cost_table", "cost_row", "default_omegas", "cached_instance"]
+__all__ = ["CostTable", "cost_table", "cost_row", "default_omegas", "cached_instance", "system_arrays",
+           "SystemArrays"]
 
 #: Instances kept per sequence by :func:`cached_instance` (several policies racing
 #: over one sequence build each instance once, not once per policy).
 INSTANCE_CACHE = 256
+#: Bytes of instance arrays kept per sequence by :func:`system_arrays`.
+ARRAY_CACHE_BYTES = 64 * 2**20
+
+
+@dataclasses.dataclass
+class SystemArrays:
+    """Instance t of a sequence as the arrays the compiled kernels take (CSR with sorted indices)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    diag: np.ndarray
+    b: np.ndarray
+    x0: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.data, self.diag, self.b, self.x0))
+
+
+def _diagonal_positions(indptr, indices) -> np.ndarray:
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    return np.flatnonzero(indices == rows)
+
+
+def system_arrays(sequence, t: int) -> SystemArrays:
+    """The kernel's view of instance ``t``: the same numbers as ``sequence.instance(t)``, cached.
+
+    The shifted-Laplacian and heat sequences are read directly (no
+    :class:`~workbench.problems.LinearProblem` is built, which costs more than a
+    solve at n = 100); any other sequence goes through ``instance(t)``. A test
+    checks both fast paths against ``instance(t)``.
+    """
+    cache = _cache(sequence).setdefault("arrays", {})
+    hit = cache.get(t)
+    if hit is not None:
+        return hit
+    shared = _cache(sequence).get("pattern")
+    base = getattr(sequence, "base", None)
+    if base is not None and isinstance(getattr(sequence, "rhs", None), np.ndarray):
+        # ShiftedLaplacianInstances: A_t = base + c_t I on base's pattern (diagonal always stored).
+        if shared is None:
+            base = base.tocsr().sorted_indices()
+            shared = (base.indptr.astype(np.int64), base.indices.astype(np.int64), base.data.copy(),
+                      _diagonal_positions(base.indptr, base.indices))
+            _cache(sequence)["pattern"] = shared
+        indptr, indices, base_data, pos = shared
+        data = base_data.copy()
+        data[pos] += float(sequence.contexts[t])
+        b = np.ascontiguousarray(sequence.rhs[t], dtype=float)
+        arrays = SystemArrays(indptr, indices, data, data[pos].copy(), b, np.zeros_like(b))
+    else:
+        if hasattr(sequence, "matrix") and hasattr(sequence, "u"):  # HeatEquationInstances
+            A, b, x0 = sequence.matrix(t), sequence.rhs(t), sequence.u[t]
+        else:
+            inst = sequence.instance(t)
+            A, b, x0 = inst.A, inst.b, inst.x0
+        A = A.tocsr()
+        if not A.has_sorted_indices:
+            A = A.sorted_indices()
+        arrays = SystemArrays(A.indptr.astype(np.int64), A.indices.astype(np.int64),
+                              np.ascontiguousarray(A.data, dtype=float), np.ascontiguousarray(A.diagonal()),
+                              np.ascontiguousarray(b, dtype=float), np.array(x0, dtype=float))
+    limit = max(16, ARRAY_CACHE_BYTES // max(arrays.nbytes, 1))
+    while len(cache) >= limit:
+        cache.pop(next(iter(cache)))
+    cache[t] = arrays
+    return arrays
 
 
 def default_omegas(low: float = 1.0, high: float = 1.95, arms: int = 20) -> np.ndarray:

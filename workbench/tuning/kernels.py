@@ -28,7 +28,7 @@ import os
 
 import numpy as np
 
-__all__ = ["sor_iterations", "ssor_pcg_iterations", "iterations_batch", "SOLVERS"]
+__all__ = ["sor_iterations", "ssor_pcg_iterations", "iterations_batch", "solve_csr", "SOLVERS"]
 
 #: Solvers with a compiled kernel, and the protocol method each mirrors.
 SOLVERS = ("sor", "ssor_pcg")
@@ -58,6 +58,14 @@ def _solve(name, A, b, omega, rtol, max_iterations, x0):
     k = _kernels()[name](indptr, indices, data, diag, np.ascontiguousarray(b, dtype=float), x,
                          float(omega), float(rtol), int(max_iterations))
     return int(k), x
+
+
+def solve_csr(solver: str, indptr, indices, data, diag, b, x0, omega: float, rtol: float = 1e-8,
+              max_iterations: int = 10_000) -> int:
+    """Iteration count of ``solver`` on the CSR system given as arrays (``x0`` is not modified)."""
+    x = np.array(x0, dtype=float)
+    return int(_kernels()[solver](indptr, indices, data, diag, b, x, float(omega), float(rtol),
+                                  int(max_iterations)))
 
 
 def sor_iterations(A, b, omega: float, rtol: float = 1e-8, max_iterations: int = 10_000, x0=None):

@@ -8,8 +8,8 @@ import numpy as np
 import param
 
 from ..core import InvalidParameter, InvalidProblem, Method, register_method
-from .costs import cached_instance, cost_row, cost_table, default_omegas
-from .kernels import ssor_pcg_iterations, sor_iterations
+from .costs import cached_instance, cost_row, cost_table, default_omegas, system_arrays
+from .kernels import solve_csr
 from .policies import POLICIES, Policy
 
 __all__ = ["LearningToRelax", "SequenceState"]
@@ -200,17 +200,18 @@ class LearningToRelax(Method):
             j = table.index_of(omega)
             if j is not None:
                 return int(table.iterations[t, j])
-        instance = cached_instance(problem, t)
         if self.kernel == "reference":
             import workbench as wb
 
+            instance = cached_instance(problem, t)
             if self.solver == "sor":
                 method = wb.linear.SOR(omega=omega, kernel="reference")
             else:
                 method = wb.linear.PCG(preconditioner="ssor", ssor_omega=omega)
             return int(wb.run(method, instance, rtol=self.rtol, max_steps=self.max_iterations).iterations)
-        fn = sor_iterations if self.solver == "sor" else ssor_pcg_iterations
-        return fn(instance.A, instance.b, omega, self.rtol, self.max_iterations, x0=instance.x0)[0]
+        a = system_arrays(problem, t)
+        return solve_csr(self.solver, a.indptr, a.indices, a.data, a.diag, a.b, a.x0, omega, self.rtol,
+                         self.max_iterations)
 
     def _track(self, problem, state: SequenceState, t: int) -> None:
         comp = state.comparators
