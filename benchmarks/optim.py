@@ -13,6 +13,7 @@ Both sides use float64. The last table lists every optimizer's step time at
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -90,9 +91,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 1_000_000])
     ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch intra-op threads (default 1: the workbench side is single-threaded too)")
     args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; times per step, float64\n")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); load average {load} "
+          f"on {os.cpu_count()} cores (timings are only meaningful on an idle machine)")
+    print("times per step, float64\n")
     print(f"{'params':>9} {'torch Adam':>11} {'torch fused':>12} {'wb Adam':>9} {'wb Runner':>10} "
           f"{'ratio step':>11} {'ratio runner':>13}")
     for n in args.sizes:
