@@ -125,33 +125,32 @@ def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch
     try:
         entered = _enter(executor)
         try:
-            if isinstance(executor, SerialExecutor):
-                batches = plan_batches(todo, 0.0, 1, batch_size=batch_size or 1)
+            pilot_times: list[float] = []
+            more, after = None, 0
+            if isinstance(executor, SerialExecutor) or batch_size is not None:
+                first = plan_batches(todo, 0.0, 1, batch_size=batch_size or 1)
             else:
-                batches = []
-                if batch_size is None:
-                    # Pilot: the first runs go one per task, so every worker starts at
-                    # once; their measured cost sizes the batches of the rest.
-                    pilot = [[item] for item in todo[: pilot_runs * executor.n_workers]]
-                    todo = todo[len(pilot):]
-                    times = []
-                    for batch, records, error in executor.map(pilot):
-                        if error is not None:
-                            summary.errors.append(error)
-                            summary.not_run += len(batch)
-                            continue
-                        times += [r["total_time"] for r in records]
-                        commit(records)
-                    per_run = statistics.median(times) if times else TARGET_TASK_SECONDS
-                    batches = plan_batches(todo, per_run, executor.n_workers)
-                else:
-                    batches = plan_batches(todo, TARGET_TASK_SECONDS, executor.n_workers, batch_size=batch_size)
-            summary.batch_size = len(batches[0]) if batches else 1
-            for batch, records, error in executor.map(batches):
+                # Pilot: the first runs go one per task, so every worker starts at once; as
+                # soon as each worker has finished one, their median cost sizes the batches
+                # of the rest, which are submitted while the pilot tasks still run.
+                n_workers = executor.n_workers
+                first = [[item] for item in todo[: pilot_runs * n_workers]]
+                rest = todo[len(first):]
+                after = min(n_workers, len(first))
+
+                def more():
+                    per_run = statistics.median(pilot_times) if pilot_times else TARGET_TASK_SECONDS
+                    planned = plan_batches(rest, per_run, n_workers)
+                    summary.batch_size = len(planned[0]) if planned else 1
+                    return planned
+            summary.batch_size = len(first[0]) if first else 1
+            for batch, records, error in executor.map(first, more=more, after=after):
                 if error is not None:
                     summary.errors.append(error)
                     summary.not_run += len(batch)
                     continue
+                if len(batch) == 1:
+                    pilot_times.append(records[0]["total_time"])
                 commit(records)
         finally:
             if entered:

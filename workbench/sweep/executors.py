@@ -32,8 +32,12 @@ class SerialExecutor:
     def __exit__(self, *exc) -> None:
         pass
 
-    def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, list | None, str | None]]:
+    def map(self, batches: Iterable[Batch], more=None, after: int = 0
+            ) -> Iterator[tuple[Batch, list | None, str | None]]:
+        batches = list(batches)
         for batch in batches:
+            yield batch, execute_batch(batch), None
+        for batch in (more() if more is not None else []):
             yield batch, execute_batch(batch), None
 
     def describe(self) -> str:
@@ -132,24 +136,45 @@ class DaskExecutor:
             return f"on the Dask cluster at {self.scheduler} ({self.n_workers} workers)"
         return f"on a local Dask cluster ({self.n_workers} worker processes)"
 
-    def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, list | None, str | None]]:
+    def map(self, batches: Iterable[Batch], more=None, after: int = 0
+            ) -> Iterator[tuple[Batch, list | None, str | None]]:
+        """Submit ``batches``; once ``after`` of them are done, submit the batches ``more()`` returns.
+
+        ``more`` lets the caller size the remaining work from the first results
+        while the workers stay busy with the rest of the first batches.
+        """
         from distributed import as_completed
 
-        by_future = {}
-        for batch in batches:
+        pending: dict = {}
+        queue = as_completed()
+
+        def submit(batch):
             # A deterministic key: resubmitting the same batch reuses the task.
             digest = hashlib.sha256("".join(_key(spec) for spec, _ in batch).encode()).hexdigest()[:16]
             future = self.client.submit(execute_batch, batch, key=f"workbench-batch-{digest}", pure=False)
-            by_future[future] = batch
-        self._futures = list(by_future)
-        for future in as_completed(by_future):
-            batch = by_future[future]
+            pending[future] = batch
+            self._futures.append(future)
+            queue.add(future)
+
+        for batch in batches:
+            submit(batch)
+        done = 0
+        while True:
+            if more is not None and (done >= after or not pending):
+                for batch in more():
+                    submit(batch)
+                more = None
+            if not pending:
+                break
+            future = next(queue)
+            batch = pending.pop(future)
             try:
                 records = future.result()
             except Exception as exc:  # KilledWorker, a lost scheduler, unpicklable input...
                 yield batch, None, f"{type(exc).__name__}: {exc}"
             else:
                 yield batch, records, None
+            done += 1
             future.release()
         self._futures = []
 
