@@ -30,3 +30,29 @@ def test_runs_agree_between_kernels(cls):
     slow = wb.run(cls(lr=0.01, kernel="numpy"), prob, max_steps=50)
     np.testing.assert_allclose(fast.x, slow.x, rtol=0, atol=1e-12)
     np.testing.assert_allclose(fast.trace["loss"], slow.trace["loss"], rtol=1e-12)
+
+
+KERNEL_METHODS = {
+    "adan": dict(lr=0.01, weight_decay=0.05),
+    "adan_decoupled": dict(lr=0.01, weight_decay=0.05, decoupled_decay=True),
+    "lion": dict(lr=0.003, weight_decay=0.1),
+    "diffgrad": dict(lr=0.01),
+    "prodigy": dict(weight_decay=0.01),
+    "schedule_free_adamw": dict(lr=0.01, weight_decay=0.01),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KERNEL_METHODS))
+def test_fused_kernels_match_the_numpy_reference(case):
+    name = case.replace("_decoupled", "")
+    prob = wb.problems.quadratic(dim=1500, condition=100.0, rotate=False, distance=3.0, seed=6)
+    fast = wb.run(wb.get_method(name, **KERNEL_METHODS[case]), prob, max_steps=60)
+    slow = wb.run(wb.get_method(name, kernel="numpy", **KERNEL_METHODS[case]), prob, max_steps=60)
+    assert fast.final["distance"] < 0.999 * slow.trace["distance"][0]  # it moved
+    np.testing.assert_allclose(fast.x, slow.x, rtol=0, atol=1e-10)
+    checked = 0
+    for key in ("loss", "lr", "d_estimate", "friction", "averaging_weight"):
+        if key in slow.final:
+            np.testing.assert_allclose(fast.trace[key], slow.trace[key], rtol=1e-9, atol=1e-300)
+            checked += 1
+    assert checked >= 2

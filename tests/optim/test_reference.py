@@ -69,6 +69,14 @@ CASES = {
              lambda p: pytorch_optimizer.Lion(p, lr=0.01, weight_decay=0.1, foreach=False)),
     "diffgrad": (lambda: wb.optim.DiffGrad(lr=0.05),
                  lambda p: pytorch_optimizer.DiffGrad(p, lr=0.05, foreach=False)),
+    "adan_numba_kernel": (lambda: wb.optim.Adan(lr=0.05, weight_decay=0.1, kernel="numba"),
+                          lambda p: pytorch_optimizer.Adan(p, lr=0.05, weight_decay=0.1, foreach=False)),
+    "lion_numba_kernel": (lambda: wb.optim.Lion(lr=0.01, weight_decay=0.1, kernel="numba"),
+                          lambda p: pytorch_optimizer.Lion(p, lr=0.01, weight_decay=0.1, foreach=False)),
+    "diffgrad_numba_kernel": (lambda: wb.optim.DiffGrad(lr=0.05, kernel="numba"),
+                              lambda p: pytorch_optimizer.DiffGrad(p, lr=0.05, foreach=False)),
+    "prodigy_numba_kernel": (lambda: wb.optim.Prodigy(kernel="numba"),
+                             lambda p: pytorch_optimizer.Prodigy(p, foreach=False)),
     "prodigy": (lambda: wb.optim.Prodigy(),
                 lambda p: pytorch_optimizer.Prodigy(p, foreach=False)),
     "d_adaptation": (lambda: wb.optim.DAdaptation(),
@@ -85,9 +93,12 @@ def test_matches_reference_trajectory(quadratic, case):
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("which", ["sgd", "adamw"])
+@pytest.mark.parametrize("which", ["sgd", "adamw", "adamw_numba_kernel"])
 def test_schedule_free_matches_reference(quadratic, which):
-    if which == "sgd":
+    if which == "adamw_numba_kernel":
+        ours = wb.optim.ScheduleFreeAdamW(lr=0.05, weight_decay=0.01, kernel="numba")
+        ref = lambda p: schedulefree.AdamWScheduleFreeReference(p, lr=0.05, weight_decay=0.01)  # noqa: E731
+    elif which == "sgd":
         ours = wb.optim.ScheduleFreeSGD(lr=0.5, momentum=0.9, weight_decay=0.01)
         ref = lambda p: schedulefree.SGDScheduleFreeReference(p, lr=0.5, momentum=0.9, weight_decay=0.01)  # noqa: E731
     else:

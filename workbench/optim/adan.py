@@ -8,6 +8,7 @@ import param
 
 from ..core import register_method
 from .base import Optimizer, check_beta
+from .kernels.adaptive import kernels, use_numba
 
 __all__ = ["Adan"]
 
@@ -43,6 +44,9 @@ class Adan(Optimizer):
     eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator.")
     weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Weight decay lambda.")
     decoupled_decay = param.Boolean(default=False, doc="Multiply x by (1 - eta lambda) before the step.")
+    kernel = param.Selector(default="auto", objects=["auto", "numba", "numpy"], doc=(
+        "Update kernel: a fused numba loop or the numpy reference; 'auto' uses numba from 1000 "
+        "parameters on."))
 
     def init_buffers(self, problem, state):
         n = state.x.size
@@ -53,6 +57,15 @@ class Adan(Optimizer):
         check_beta("beta1", b1)
         buf = state.buffers
         g = state.grad
+        t = state.t + 1
+        if use_numba(self._hp["kernel"], g.size):
+            wd, dec = self._hp["weight_decay"], self._hp["decoupled_decay"]
+            state.x = kernels()["adan"](
+                state.x, g, g if buf["g_prev"] is None else buf["g_prev"], buf["m"], buf["d"], buf["n"],
+                b1, b2, b3, lr / (1.0 - b1 ** t), lr * b2 / (1.0 - b2 ** t), math.sqrt(1.0 - b3 ** t),
+                self._hp["eps"], 1.0 - lr * wd if dec else 1.0, 1.0 + lr * wd if wd and not dec else 1.0)
+            buf["g_prev"] = g
+            return None
         diff = np.zeros_like(g) if buf["g_prev"] is None else g - buf["g_prev"]
         m, d, n = buf["m"], buf["d"], buf["n"]
         m *= b1

@@ -9,6 +9,7 @@ from scipy.special import expit
 
 from ..core import register_method
 from .base import Optimizer, check_beta
+from .kernels.adaptive import kernels, use_numba
 
 __all__ = ["DiffGrad"]
 
@@ -37,6 +38,9 @@ class DiffGrad(Optimizer):
     beta1 = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="First-moment decay.")
     beta2 = param.Number(default=0.999, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Second-moment decay.")
     eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator.")
+    kernel = param.Selector(default="auto", objects=["auto", "numba", "numpy"], doc=(
+        "Update kernel: a fused numba loop or the numpy reference; 'auto' uses numba from 1000 "
+        "parameters on."))
 
     def init_buffers(self, problem, state):
         n = state.x.size
@@ -48,6 +52,14 @@ class DiffGrad(Optimizer):
         buf = state.buffers
         g = state.grad
         m, v = buf["m"], buf["v"]
+        if use_numba(self._hp["kernel"], g.size):
+            t = state.t + 1
+            step = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+            state.x, friction = kernels()["diffgrad"](state.x, g, buf["g_prev"], m, v, b1, b2, step,
+                                                      self._hp["eps"])
+            buf["g_prev"] = g
+            buf["friction"] = float(friction)
+            return None
         m *= b1
         m += (1.0 - b1) * g
         v *= b2

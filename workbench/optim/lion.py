@@ -6,6 +6,7 @@ import param
 
 from ..core import register_method
 from .base import Optimizer, check_beta
+from .kernels.adaptive import kernels, use_numba
 
 __all__ = ["Lion"]
 
@@ -35,6 +36,9 @@ class Lion(Optimizer):
     beta1 = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Interpolation weight.")
     beta2 = param.Number(default=0.99, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Momentum decay.")
     weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Decoupled weight decay lambda.")
+    kernel = param.Selector(default="auto", objects=["auto", "numba", "numpy"], doc=(
+        "Update kernel: a fused numba loop or the numpy reference; 'auto' uses numba from 1000 "
+        "parameters on."))
 
     def init_buffers(self, problem, state):
         return {"m": np.zeros_like(state.x)}
@@ -43,6 +47,10 @@ class Lion(Optimizer):
         check_beta("beta1", self._hp["beta1"])
         m, g = state.buffers["m"], state.grad
         x = state.x
+        if use_numba(self._hp["kernel"], x.size):
+            state.x = kernels()["lion"](x, g, m, self._hp["beta1"], self._hp["beta2"], lr,
+                                        1.0 - lr * self._hp["weight_decay"])
+            return None
         if self._hp["weight_decay"]:
             x = x * (1.0 - lr * self._hp["weight_decay"])
         c = self._hp["beta1"] * m + (1.0 - self._hp["beta1"]) * g

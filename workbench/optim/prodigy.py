@@ -8,6 +8,7 @@ import param
 
 from ..core import register_method
 from .base import Optimizer, check_beta
+from .kernels.adaptive import kernels, use_numba
 
 __all__ = ["Prodigy"]
 
@@ -48,6 +49,9 @@ class Prodigy(Optimizer):
     weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Decoupled weight decay.")
     eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator (times d).")
     bias_correction = param.Boolean(default=False, doc="Adam-style bias correction of the step.")
+    kernel = param.Selector(default="auto", objects=["auto", "numba", "numpy"], doc=(
+        "Update kernel: a fused numba loop or the numpy reference; 'auto' uses numba from 1000 "
+        "parameters on."))
 
     def init_buffers(self, problem, state):
         n = state.x.size
@@ -70,6 +74,8 @@ class Prodigy(Optimizer):
         d, d0 = buf["d"], self._hp["d0"]
         d_lr = self._d_lr(d, lr, state.t)
         g, x = state.grad, state.x
+        if use_numba(self._hp["kernel"], x.size):
+            return self._update_numba(state, buf, g, x, d, d0, d_lr, b1, b2, b3)
         buf["numerator"] = b3 * buf["numerator"] + (d / d0) * d_lr * float(g @ (buf["x0"] - x))
         m, v, s = buf["m"], buf["v"], buf["s"]
         m *= b1
@@ -90,6 +96,23 @@ class Prodigy(Optimizer):
         if self._hp["weight_decay"]:
             x = x * (1.0 - d_lr * self._hp["weight_decay"])
         state.x = x - d_lr * m / (np.sqrt(v) + d * self._hp["eps"])
+        return d_lr
+
+    def _update_numba(self, state, buf, g, x, d, d0, d_lr, b1, b2, b3):
+        k = kernels()
+        dot, s_l1 = k["prodigy_moments"](x, g, buf["x0"], buf["m"], buf["v"], buf["s"], b1, b2, b3, d,
+                                         (d / d0) * d_lr)
+        buf["numerator"] = b3 * buf["numerator"] + (d / d0) * d_lr * dot
+        if s_l1 == 0.0:
+            state.x = x.copy()
+            return d_lr
+        d_hat = self._hp["d_coef"] * buf["numerator"] / s_l1
+        if d == d0:
+            d = max(d, d_hat)
+        buf["d_max"] = max(buf["d_max"], d_hat)
+        d = buf["d"] = min(buf["d_max"], d * self._hp["growth_rate"])
+        state.x = k["prodigy_step"](x, buf["m"], buf["v"], d_lr, d * self._hp["eps"],
+                                    1.0 - d_lr * self._hp["weight_decay"])
         return d_lr
 
     def method_metrics(self, problem, state):

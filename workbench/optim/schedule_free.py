@@ -8,6 +8,7 @@ import param
 
 from ..core import register_method
 from .base import Optimizer, check_beta
+from .kernels.adaptive import kernels, use_numba
 
 __all__ = ["ScheduleFreeSGD", "ScheduleFreeAdamW"]
 
@@ -36,15 +37,18 @@ class _ScheduleFree(Optimizer):
         state.grad_evals += 1
         return problem.grad(buf["y"])
 
-    def _average(self, state, lr, z):
+    def _weight(self, state, lr):
+        """c_{t+1} = w_{t+1} / sum of w, with w = lr_max^power (t+1)^r."""
         buf = state.buffers
         lr_max = buf["lr_max"] = max(lr, buf["lr_max"])
         weight = (state.t + 1) ** self._hp["r"] * lr_max ** self._hp["weight_lr_power"]
         buf["weight_sum"] += weight
-        c = weight / buf["weight_sum"] if buf["weight_sum"] > 0 else 0.0
-        x = (1.0 - c) * state.x + c * z
-        buf["c"] = c
-        return x
+        c = buf["c"] = weight / buf["weight_sum"] if buf["weight_sum"] > 0 else 0.0
+        return c
+
+    def _average(self, state, lr, z):
+        c = self._weight(state, lr)
+        return (1.0 - c) * state.x + c * z
 
     def method_metrics(self, problem, state):
         return {"averaging_weight": float(state.buffers["c"])}
@@ -110,6 +114,9 @@ class ScheduleFreeAdamW(_ScheduleFree):
     beta2 = param.Number(default=0.999, bounds=(0.0, 1.0), inclusive_bounds=(True, False),
                          doc="Second-moment decay.")
     eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator.")
+    kernel = param.Selector(default="auto", objects=["auto", "numba", "numpy"], doc=(
+        "Update kernel: a fused numba loop or the numpy reference; 'auto' uses numba from 1000 "
+        "parameters on."))
 
     def init_buffers(self, problem, state):
         buf = super().init_buffers(problem, state)
@@ -121,6 +128,12 @@ class ScheduleFreeAdamW(_ScheduleFree):
         buf = state.buffers
         g = self._gradient_at_y(problem, state)
         b2 = self._hp["beta2"]
+        if use_numba(self._hp["kernel"], g.size):
+            c = self._weight(state, lr)
+            state.x = kernels()["sf_adamw"](state.x, g, buf["z"], buf["y"], buf["v"], self._hp["beta1"], b2,
+                                            lr, lr * self._hp["weight_decay"], 1.0 - b2 ** (state.t + 1),
+                                            self._hp["eps"], c)
+            return None
         z = buf["z"]
         if self._hp["weight_decay"]:
             z = z - lr * self._hp["weight_decay"] * buf["y"]

@@ -25,7 +25,9 @@ def _compile():
         return _KERNELS
     import numba
 
-    @numba.njit(cache=True, fastmath=False)
+    # error_model="numpy": no ZeroDivisionError check per division, which would
+    # block vectorisation (3x slower at 10 000 parameters).
+    @numba.njit(cache=True, error_model="numpy")
     def _adam(x, g, m, v, b1, b2, step, inv_sqrt_bc2, eps, l2, decay):
         # Branch-free body so LLVM vectorises it: l2 = 0 for AdamW, decay = 1 for Adam.
         n = x.shape[0]
