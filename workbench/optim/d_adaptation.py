@@ -14,7 +14,7 @@ __all__ = ["DAdaptation"]
 
 @register_method("d_adaptation", family="optim")
 class DAdaptation(Optimizer):
-    r"""D-Adaptation: dual averaging with a lower bound on :math:`D` that only grows.
+    r"""D-Adaptation: dual averaging with a lower bound on D that only grows.
 
     With :math:`\lambda_t = d_t\,\mathrm{lr}\,s(t,T) / \|g_0\|`:
 

@@ -11,7 +11,7 @@ __all__ = ["GD"]
 
 @register_method("gd", family="optim")
 class GD(Optimizer):
-    r"""Gradient descent with step size :math:`\eta_t = \mathrm{lr}\cdot s(t, T)`.
+    r"""Gradient descent with step size lr * schedule(t, T).
 
     .. math:: x_{t+1} = x_t - \eta_t \nabla f(x_t)
 

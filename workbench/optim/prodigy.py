@@ -15,7 +15,7 @@ __all__ = ["Prodigy"]
 
 @register_method("prodigy", family="optim")
 class Prodigy(Optimizer):
-    r"""Prodigy: Adam with the step size :math:`d_t \cdot \mathrm{lr}` and :math:`d_t` estimated on the fly.
+    r"""Prodigy: Adam whose step size d_t * lr comes from an on-the-fly estimate d_t of D.
 
     With :math:`\eta_t = d_t\,\mathrm{lr}\,s(t,T)` and :math:`\beta_3 = \sqrt{\beta_2}` by default:
 
