@@ -33,7 +33,9 @@ class LeastSquaresObjective(Objective):
 
 @register_problem("least_squares")
 class LeastSquares(ProblemFactory):
-    r"""Least squares :math:`\frac{1}{2n}\|Ax - b\|^2` with ``A = U diag(s) V^T``.
+    r"""Least squares ||Ax - b||^2 / (2n) with a chosen condition number.
+
+    :math:`f(x) = \frac{1}{2n}\|Ax - b\|^2` with ``A = U diag(s) V^T``.
 
     Singular values are spaced geometrically so that the Hessian
     :math:`A^TA/n` has condition number ``condition`` and largest eigenvalue 1;

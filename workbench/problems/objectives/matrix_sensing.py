@@ -56,7 +56,7 @@ class MatrixSensingObjective(Objective):
 
 @register_problem("matrix_sensing")
 class MatrixSensing(ProblemFactory):
-    r"""Recover a rank-``rank`` ``n x n`` matrix from ``m`` Gaussian linear measurements.
+    r"""Matrix sensing: recover a low-rank n x n matrix from Gaussian linear measurements.
 
     The unknown is factored as :math:`X = U U^T` (``symmetric``) or :math:`X = U V^T`
     with ``k`` columns (``k > rank`` over-parametrises). Small ``init_scale``

@@ -45,7 +45,9 @@ class QuadraticObjective(Objective):
 
 @register_problem("quadratic")
 class Quadratic(ProblemFactory):
-    r"""Quadratic :math:`\tfrac12 (x - x_\star)^T H (x - x_\star)` with a set spectrum.
+    r"""Quadratic (x - x*)^T H (x - x*) / 2 with a chosen dimension and condition number.
+
+    :math:`f(x) = \tfrac12 (x - x_\star)^T H (x - x_\star)`.
 
     The eigenvalues of ``H`` are spaced geometrically from
     ``lambda_max / condition`` to ``lambda_max``; with ``rotate`` the

@@ -52,7 +52,7 @@ class RosenbrockObjective(Objective):
 
 @register_problem("rosenbrock")
 class Rosenbrock(ProblemFactory):
-    r"""The Rosenbrock valley, chained over ``dim`` variables.
+    r"""The Rosenbrock valley, chained over dim variables.
 
     .. math:: f(x) = \sum_{i=1}^{d-1} b (x_{i+1} - x_i^2)^2 + (a - x_i)^2
 
