@@ -50,6 +50,19 @@ class MatrixSensingObjective(Objective):
             g = np.concatenate([(M @ V).reshape(-1), (M.T @ U).reshape(-1)])
         return f, g
 
+    def hvp(self, x, v):
+        # Directional derivative of the gradient: the residual changes by
+        # A(dX) with dX = dU V^T + U dV^T, and M by A^T A(dX) / m.
+        U, V = self._factors(x)
+        dU, dV = self._factors(np.asarray(v, dtype=float))
+        r = self.sensing @ (U @ V.T).reshape(-1) - self.y
+        M = (self.sensing.T @ r).reshape(self.n, self.n) / self.m
+        dX = dU @ V.T + U @ dV.T
+        dM = (self.sensing.T @ (self.sensing @ dX.reshape(-1))).reshape(self.n, self.n) / self.m
+        if self.symmetric:
+            return ((dM + dM.T) @ U + (M + M.T) @ dU).reshape(-1)
+        return np.concatenate([(dM @ V + M @ dV).reshape(-1), (dM.T @ U + M.T @ dU).reshape(-1)])
+
     def extra_metrics(self, x):
         return {"recovery_error": float(np.linalg.norm(self.product(x) - self.X_star)) / self._xs_norm}
 

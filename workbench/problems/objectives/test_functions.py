@@ -99,6 +99,21 @@ class BealeObjective(Objective):
         dv = 2.0 * r @ (u * np.array([1.0, 2.0, 3.0]) * p)
         return f, np.array([du, dv])
 
+    def hvp(self, x, w):
+        # Gauss-Newton part J^T J plus the residual-weighted second derivatives.
+        u, v = x
+        k = np.array([1.0, 2.0, 3.0])
+        vk = np.array([v, v * v, v ** 3])
+        p = np.array([1.0, v, v * v])                  # v^(k-1)
+        q = np.array([0.0, 1.0, 2.0 * v])              # (k-1) v^(k-2)
+        r = self._c - u + u * vk
+        J = np.stack([vk - 1.0, u * k * p], axis=1)    # dr/du, dr/dv
+        H = 2.0 * J.T @ J
+        H[0, 1] += 2.0 * r @ (k * p)
+        H[1, 0] = H[0, 1]
+        H[1, 1] += 2.0 * r @ (u * k * q)
+        return H @ np.asarray(w, dtype=float)
+
 
 @register_problem("beale")
 class Beale(ProblemFactory):
