@@ -130,7 +130,8 @@ def test_sigkill_of_the_sweep_then_rerun_completes_only_the_missing_runs(tmp_pat
     spec_path = tmp_path / "omega-n.yaml"
     spec_path.write_text(yaml.safe_dump(SPEC))
     store_path = tmp_path / "runs.sqlite"
-    cmd = _sweep_cmd(spec_path, store_path, "--workers", "2")
+    # One worker keeps the two cluster start-ups cheap; the store logic is the same.
+    cmd = _sweep_cmd(spec_path, store_path, "--workers", "1")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         def some_stored():

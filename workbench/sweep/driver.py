@@ -126,17 +126,19 @@ def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch
         entered = _enter(executor)
         try:
             pilot_times: list[float] = []
+            workers_seen: set = set()
             more, after = None, 0
             if isinstance(executor, SerialExecutor) or batch_size is not None:
                 first = plan_batches(todo, 0.0, 1, batch_size=batch_size or 1)
             else:
-                # Pilot: the first runs go one per task, so every worker starts at once; as
-                # soon as each worker has finished one, their median cost sizes the batches
-                # of the rest, which are submitted while the pilot tasks still run.
+                # Pilot: the first runs go one per task, so every worker starts at once; when
+                # each worker has finished two, the median cost (a worker's first run, which
+                # pays for lazy imports, left out) sizes the batches of the rest. Those are
+                # submitted while the last pilot tasks still run, so no worker idles.
                 n_workers = executor.n_workers
                 first = [[item] for item in todo[: pilot_runs * n_workers]]
                 rest = todo[len(first):]
-                after = min(n_workers, len(first))
+                after = min(2 * n_workers, len(first))
 
                 def more():
                     per_run = statistics.median(pilot_times) if pilot_times else TARGET_TASK_SECONDS
@@ -150,7 +152,10 @@ def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch
                     summary.not_run += len(batch)
                     continue
                 if len(batch) == 1:
-                    pilot_times.append(records[0]["total_time"])
+                    pid = records[0].get("pid")
+                    if pid in workers_seen:
+                        pilot_times.append(records[0]["total_time"])
+                    workers_seen.add(pid)
                 commit(records)
         finally:
             if entered:

@@ -9,6 +9,7 @@ task runs one batch, so that it does enough work to pay for its scheduling.
 """
 from __future__ import annotations
 
+import os
 import random
 import time
 
@@ -62,5 +63,10 @@ def execute_run(run_spec: dict, params: dict | None = None) -> dict:
 
 
 def execute_batch(items: list[tuple[dict, dict | None]]) -> list[dict]:
-    """Run ``(run_spec, params)`` pairs one after the other; one record each, in order."""
-    return [execute_run(spec, params) for spec, params in items]
+    """Run ``(run_spec, params)`` pairs one after the other; one record each, in order.
+
+    Each record also carries ``pid``, the process that ran it (not stored; the
+    sweep uses it to discount a worker's first run, which pays for lazy imports).
+    """
+    pid = os.getpid()
+    return [{**execute_run(spec, params), "pid": pid} for spec, params in items]
