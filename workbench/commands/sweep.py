@@ -26,19 +26,28 @@ def register(sub) -> None:
 
 def main(args) -> int:
     from ..store import open_store, run_key
-    from ..sweep import load_spec, make_executor, run_sweep
+    from ..sweep import SerialExecutor, load_spec, make_executor, run_sweep
 
     spec = load_spec(args.spec)
     store = open_store(args.store)
+    runs = spec.runs()
+    stored = store.keys()
+    missing = sum(run_key(r) not in stored for r in runs)
     if args.dry_run:
-        runs = spec.runs()
-        stored = store.keys()
-        missing = sum(run_key(r) not in stored for r in runs)
         print(f"sweep {spec.name!r}: {len(runs)} runs, {len(runs) - missing} stored, {missing} to run "
               f"(store {store.path}).")
         return 0
     executor = make_executor(args.executor, scheduler=args.scheduler, n_workers=args.workers)
-    summary = run_sweep(spec, store, executor=executor, batch_size=args.batch_size, progress=not args.quiet)
+    if not missing:
+        executor = SerialExecutor()  # nothing to run: no cluster to start
+        summary = run_sweep(spec, store, executor=executor, progress=False)
+    else:
+        with executor:
+            if not args.quiet:
+                print(f"workbench: {missing} of {len(runs)} runs to execute {executor.describe()}",
+                      file=sys.stderr)
+            summary = run_sweep(spec, store, executor=executor, batch_size=args.batch_size,
+                                progress=not args.quiet)
     print(summary)
     print(f"  store: {store.path}   report: workbench report --sweep {spec.name} --store {store.path} "
           f"-o {spec.name}.html")
