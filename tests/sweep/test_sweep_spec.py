@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import workbench as wb
 from workbench.core import MalformedInput, UnknownName
 from workbench.store import RunStore, run_key
 from workbench.sweep import SweepSpec, load_spec, plan_batches, run_sweep, seeded_spec
