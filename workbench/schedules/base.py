@@ -146,7 +146,11 @@ class Schedule(param.Parameterized):
         """Plain-dict spec; :func:`make_schedule` rebuilds the schedule from it."""
         return {"kind": "schedule", "name": self.registry_name, "params": self.params_dict()}
 
+    def __str__(self) -> str:
+        return self.describe()
+
     def describe(self) -> str:
+        """A short label, e.g. ``cosine(min_ratio=0.1)`` (what logs and dashboards show)."""
         params = ", ".join(f"{k}={v}" for k, v in self.params_dict().items() if not isinstance(v, (list, dict)))
         return f"{self.registry_name}({params})"
 

@@ -58,6 +58,10 @@ class Refined(Schedule):
                 raise InvalidParameter("a refined schedule's profile is a list of numbers.") from None
         super().__init__(**params)
 
+    def describe(self) -> str:
+        p = np.asarray(self.profile, dtype=float).ravel()
+        return f"refined({p.size} recorded steps, peak at step {int(np.argmax(p)) if p.size else 0})"
+
     def _profile(self) -> np.ndarray:
         p = np.asarray(self.profile, dtype=float).ravel()
         if p.size == 0 or not np.all(np.isfinite(p)) or np.any(p < 0):
