@@ -15,7 +15,7 @@ Examples
 >>> import workbench as wb
 >>> prob = wb.problems.compressed_sensing(n=200, k=5, seed=0)
 >>> prob.A.shape, int((prob.x_true != 0).sum())
-((69, 200), 5)
+((74, 200), 5)
 """
 from __future__ import annotations
 
