@@ -88,7 +88,15 @@ def test_export_html_is_self_contained(swept_store, tmp_path):
 def test_export_html_from_core_results_has_no_sweep_plots(tmp_path):
     results = [wb.run(wb.get_method(m), wb.problems.poisson2d(8)) for m in ("cg", "jacobi", "sor")]
     path = export_html(results, tmp_path / "race.html", title="race")
-    assert 'name="workbench-figures" content="1"' in path.read_text()
+    text = path.read_text()
+    assert 'name="workbench-figures" content="1"' in text and "Failed runs" not in text
+
+
+def test_failed_runs_are_listed_with_their_message(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    run_sweep({**SWEEP, "name": "bad", "grid": {"method.omega": [1.5, 2.5]}}, store, progress=False)
+    text = export_html(store.query(sweep="bad"), tmp_path / "bad.html").read_text()
+    assert "Failed runs" in text and "omega=2.5</b>: Failed: bad value" in text
 
 
 def test_report_cli(swept_store, tmp_path, capsys):

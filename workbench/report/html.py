@@ -49,6 +49,12 @@ _TEMPLATE = """
 <p class="wb-meta">Work is {{ work_unit | e }}; digits gained are log10(initial / final) of the stopping
 metric. Lower work per digit is better; runs that gained no digits rank last.</p>
 {{ table }}
+{% if failures %}
+<h2>Failed runs</h2>
+<ul class="wb-failures">
+{% for label, message in failures %}<li><b>{{ label | e }}</b>: {{ message | e }}</li>
+{% endfor %}</ul>
+{% endif %}
 <details><summary>Run specs (replay any run with <code>workbench run</code> or <code>wb.from_spec</code>)</summary>
 <pre>{{ specs | e }}</pre></details>
 {% endblock %}
@@ -101,6 +107,7 @@ def render_html(runs: list[ReportRun], *, title: str = "Workbench report", subti
         template_variables={
             "captions": [c for c, _ in figures], "meta": meta, "table": ranking_table(runs),
             "work_unit": " / ".join(units), "specs": specs, "n_figures": len(figures),
+            "failures": [(r.label, r.message) for r in runs if r.status == "failed"][:100],
         },
     )
     return page, len(figures)
