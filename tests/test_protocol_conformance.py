@@ -19,7 +19,7 @@ EXAMPLES = {
     "linear": ("poisson2d", {"n": 6}),
     "sequence": ("shifted_laplacian_sequence", {"instances": 6, "m": 6}),
     "objective": ("quadratic", {}),
-    "transport": ("random_point_clouds", {}),
+    "transport": ("point_clouds", {}),
     "sparse_regression": ("compressed_sensing", {}),
 }
 
