@@ -153,6 +153,69 @@ class TrajectoryMap:
             self.star.data = {"x0": [], "x1": []}
 
 
+class MetricPanel:
+    """Companion of a live race: one more metric plotted per lane, in its own figure.
+
+    The same streaming and bounded display as the race's own plots
+    (:class:`workbench.ui.plots.ConvergencePlot`), but with an independent x
+    range: a race with two linked plots keeps the browser busy re-ranging on
+    every tick. ``reference(problem) -> (value, label)`` draws a dashed
+    horizontal line (e.g. the true distance D).
+    """
+
+    def __init__(self, metric: str, *, log_y: bool = True, height: int = 240, title: str | None = None,
+                 reference=None, max_points: int = 2000):
+        from workbench.ui.plots import ConvergencePlot
+
+        self.plot = ConvergencePlot(metric, log_y=log_y, height=height, title=title, max_points=max_points)
+        self.metric = metric
+        self.reference = reference
+        self.live = None
+
+    def attach(self, live) -> None:
+        self.live = live
+        for lane in live.lanes:
+            if lane.key not in self.plot.keys:
+                self.plot.add_curve(lane.key, lane.label, lane.color)
+
+    @property
+    def done(self) -> bool:
+        return True
+
+    def advance(self, seconds: float) -> None:
+        pass
+
+    def reset(self, problem) -> None:
+        for lane in self.live.lanes:
+            self.plot.clear(lane.key, empty=lane.runner is None)
+        line = self.reference(problem) if self.reference is not None else None
+        end = max(float(getattr(self.live.lanes[0].runner, "max_steps", 0) or 0), 1000.0)
+        if line is None:
+            self.plot.set_overlay("reference", None, None)
+        else:
+            value, label = line
+            self.plot.set_overlay("reference", [0.0, end], [value, value], label=label, color="black")
+        self.refresh()
+
+    def refresh(self) -> None:
+        for lane in self.live.lanes:
+            if lane.runner is not None:
+                self.plot.update(lane.key, lane.runner.trace)
+
+    def view(self):
+        import panel as pn
+
+        return pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width")
+
+
+def true_distance_of(problem):
+    """``(||x0 - x*||, label)`` when the minimiser is known, else None."""
+    if getattr(problem, "x_star", None) is None:
+        return None
+    d = float(np.linalg.norm(problem.x0 - problem.x_star))
+    return d, f"true D = ||x0 - x*|| = {d:.3g}"
+
+
 def true_distance(runner):
     """Overlay on the D plot: the true distance ||x0 - x*||, for methods that estimate D."""
     from workbench.ui.overlays import Line
@@ -186,6 +249,8 @@ def page():
     from workbench.ui import Race
 
     trajectories = TrajectoryMap()
+    d_panel = MetricPanel("d_estimate", title="D estimate (DoG, Prodigy) vs the true distance",
+                          reference=true_distance_of)
     race = Race(
         {"GD": wb.optim.GD(lr=0.001), "Heavy ball": wb.optim.HeavyBall(lr=0.001, momentum=0.9),
          "Nesterov": wb.optim.Nesterov(lr=0.001, momentum=0.9), "Adam": wb.optim.Adam(lr=0.05),
@@ -193,8 +258,8 @@ def page():
         PROBLEMS,
         problem_params={"quadratic": {"dim": 2, "condition": 20.0, "lambda_max": 1.0},
                         "logistic_regression": {"n": 200, "d": 10}},
-        metrics=["loss", "d_estimate"], overlays=[true_distance], notes=_notes,
-        companions=[trajectories], observers=[trajectories.observe],
+        metrics=["loss"], notes=_notes,
+        companions=[d_panel, trajectories], observers=[trajectories.observe],
         # beta3 defaults to None (= sqrt(beta2)) and growth_rate to infinity: no slider can show those
         method_widgets={"Prodigy": {"beta3": pn.widgets.LiteralInput, "growth_rate": pn.widgets.LiteralInput},
                         "DoG": {"r_eps": pn.widgets.LiteralInput}},

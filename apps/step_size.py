@@ -14,8 +14,8 @@ DESCRIPTION = ("Gradient descent with huge steps on separable logistic regressio
 GAMMAS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 1e4]
 
 
-def _trajectory_map():
-    """The ``TrajectoryMap`` companion defined by the optimizer-race page (one definition)."""
+def _race_pieces():
+    """The companions (``TrajectoryMap``, ``MetricPanel``) defined by the optimizer-race page."""
     import importlib.util
     import sys
 
@@ -25,7 +25,7 @@ def _trajectory_map():
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-    return sys.modules[name].TrajectoryMap()
+    return sys.modules[name]
 
 
 # -- 1. large steps on separable data ---------------------------------------------------------
@@ -99,9 +99,10 @@ def separable_section():
     import workbench as wb
     from workbench.ui import Race
 
+    misclassified = _race_pieces().MetricPanel("misclassified", log_y=False, title="misclassified points")
     race = Race({"GD": wb.optim.GD(lr=1.0), "Batch perceptron": wb.optim.BatchPerceptron()},
                 "logistic_separable", problem_params={"logistic_separable": {"n": 200, "d": 10}},
-                metrics=["loss", "misclassified"], notes=_separable_notes,
+                metrics=["loss"], companions=[misclassified], notes=_separable_notes,
                 method_widgets={"GD": {"lr": {"type": pn.widgets.DiscreteSlider, "options": GAMMAS,
                                               "name": "gamma (log scale)"}}},
                 max_steps=5000, plot_height=240, title="Large steps")
@@ -180,7 +181,7 @@ def paths_section():
     import workbench as wb
     from workbench.ui import Race
 
-    trajectories = _trajectory_map()
+    trajectories = _race_pieces().TrajectoryMap()
     race = Race({"small step": wb.optim.GD(lr=0.0003), "medium step": wb.optim.GD(lr=0.001),
                  "large step": wb.optim.GD(lr=0.0019)},
                 ["rosenbrock", "beale", "quadratic"],

@@ -7,10 +7,16 @@ import time
 
 import pytest
 
-from .helpers import (click, lane, open_page, plotted_points, read_iteration, screenshot, set_speed,
+from .helpers import (lane, open_page, plotted_points, read_iteration, screenshot, set_speed,
                       set_widget, text_of, wait_for_iteration, wait_until)
 
 pytestmark = pytest.mark.browser
+
+
+def press(page, label: str) -> None:
+    """Click the button labelled ``label`` without waiting for the busy page to settle:
+    a live page redraws continuously, and Playwright's actionability wait can time out."""
+    page.get_by_role("button", name=label, exact=True).first.dispatch_event("click")
 
 _PATH_POINTS_JS = """() => {
   let total = 0;
@@ -37,8 +43,8 @@ def test_optimizer_race_live(page, server_url):
     start_points, start_paths = plotted_points(page), path_points(page)
     assert start_paths == 6 + 1  # x0 of each of the six methods, and the minimiser
 
-    set_speed(page, "30")
-    click(page, "Play")
+    set_speed(page, "10")
+    press(page, "Play")
     wait_for_iteration(page, above=10, timeout=30)
     wait_until(lambda: plotted_points(page) > start_points + 30, message="loss and D curves to grow", timeout=30)
     wait_until(lambda: path_points(page) > start_paths + 30, message="trajectories to grow", timeout=30)
@@ -53,14 +59,14 @@ def test_optimizer_race_live(page, server_url):
     assert changed_at >= before > 0
     wait_until(lambda: lane(page, "GD")["iteration"] > changed_at + 5, message="GD to continue", timeout=30)
 
-    click(page, "Pause")
+    press(page, "Pause")
     time.sleep(0.5)
     k, pts, paths = read_iteration(page), plotted_points(page), path_points(page)
     time.sleep(1.0)
     assert (read_iteration(page), plotted_points(page), path_points(page)) == (k, pts, paths)
     screenshot(page, "optimizer_race")
 
-    click(page, "Reset")
+    press(page, "Reset")
     wait_until(lambda: read_iteration(page) == 0, message="the counter to return to 0", timeout=30)
     wait_until(lambda: path_points(page) == start_paths, message="the paths to restart at x0", timeout=30)
     assert page.console_errors == []

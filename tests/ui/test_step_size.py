@@ -7,10 +7,16 @@ import time
 
 import pytest
 
-from .helpers import (click, lane, open_page, plotted_points, read_iteration, screenshot, set_speed,
+from .helpers import (lane, open_page, plotted_points, read_iteration, screenshot, set_speed,
                       text_of, wait_for_iteration, wait_until)
 
 pytestmark = pytest.mark.browser
+
+
+def press(page, label: str) -> None:
+    """Click the button labelled ``label`` without waiting for the busy page to settle:
+    a live page redraws continuously, and Playwright's actionability wait can time out."""
+    page.get_by_role("button", name=label, exact=True).first.dispatch_event("click")
 
 GAMMAS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 1e4]
 
@@ -36,7 +42,7 @@ def test_step_size_live(page, server_url):
     start_points = plotted_points(page)
 
     set_speed(page, "10")
-    click(page, "Play")
+    press(page, "Play")
     wait_for_iteration(page, above=5, timeout=30)
     wait_until(lambda: plotted_points(page) > start_points + 20, message="loss and misclassified curves to grow",
                timeout=30)
@@ -51,14 +57,14 @@ def test_step_size_live(page, server_url):
     assert changed_at >= before > 0
     wait_until(lambda: lane(page, "GD")["iteration"] > changed_at + 3, message="GD to continue", timeout=30)
 
-    click(page, "Pause")
+    press(page, "Pause")
     time.sleep(0.5)
     k, pts = read_iteration(page), plotted_points(page)
     time.sleep(1.0)
     assert (read_iteration(page), plotted_points(page)) == (k, pts)
     screenshot(page, "step_size")
 
-    click(page, "Reset")
+    press(page, "Reset")
     wait_until(lambda: read_iteration(page) == 0, message="the counter to return to 0", timeout=30)
     assert lane(page, "GD")["iteration"] == 0
     assert page.console_errors == []
