@@ -216,18 +216,6 @@ def true_distance_of(problem):
     return d, f"true D = ||x0 - x*|| = {d:.3g}"
 
 
-def true_distance(runner):
-    """Overlay on the D plot: the true distance ||x0 - x*||, for methods that estimate D."""
-    from workbench.ui.overlays import Line
-
-    problem = runner.problem
-    if "d_estimate" not in runner.trace or getattr(problem, "x_star", None) is None:
-        return None
-    d = float(np.linalg.norm(problem.x0 - problem.x_star))
-    end = max(float(runner.max_steps or 0), 1000.0)
-    return Line(x=np.array([0.0, end]), y=np.array([d, d]), label=f"true D = {d:.3g}", metric="d_estimate")
-
-
 def _notes(race) -> str:
     problem = race.problem
     lines = [f"**{problem.name}**: {problem.dim} variables."]

@@ -70,11 +70,15 @@ def _separation_sweep(race, make_gd):
     button = pn.widgets.Button(name="Measure iterations to separate", button_type="primary")
     cap = 5000
 
+    def stop_when_separated(runner):
+        if runner.trace["misclassified"][-1] == 0:
+            runner.stop("the data are separated.")
+
     def measure(event=None):
         problem = race.problem
         gammas, its, missing = [], [], []
         for gamma in GAMMAS[2:]:
-            result = wb.run(make_gd(gamma), problem, max_steps=cap)
+            result = wb.run(make_gd(gamma), problem, max_steps=cap, observers=[stop_when_separated])
             k = first_separation(result.trace)
             if k is None:
                 missing.append(f"{gamma:g}")
@@ -82,7 +86,8 @@ def _separation_sweep(race, make_gd):
                 gammas.append(gamma)
                 its.append(max(k, 1))
         source.data = {"gamma": gammas, "iterations": its}
-        k = first_separation(wb.run(wb.optim.BatchPerceptron(), problem, max_steps=cap).trace)
+        k = first_separation(wb.run(wb.optim.BatchPerceptron(), problem, max_steps=cap,
+                                    observers=[stop_when_separated]).trace)
         perceptron.data = ({"gamma": [GAMMAS[2], GAMMAS[-1]], "iterations": [max(k, 1)] * 2}
                            if k is not None else {"gamma": [], "iterations": []})
         status.object = (", ".join(f"gamma={g:g}: {i}" for g, i in zip(gammas, its))
