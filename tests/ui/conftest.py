@@ -5,19 +5,20 @@
   Its log goes to ``artifacts/server.log``.
 * ``browser`` (session): Playwright driving ``/usr/bin/chromium`` (never a downloaded browser).
 * ``page``: a fresh page whose console errors and uncaught exceptions are collected
-  in ``page.console_errors``.
+  in ``page.console_errors`` (and failed requests in ``page.failed_requests``);
+  check them with ``helpers.assert_no_console_errors(page)``.
 
 Usage in ``tests/ui/test_<slug>.py``::
 
     import pytest
-    from .helpers import open_page, read_iteration, click, screenshot
+    from .helpers import open_page, read_iteration, click, screenshot, assert_no_console_errors
 
     @pytest.mark.browser
     def test_my_page(page, server_url):
         open_page(page, server_url, "my_slug")
         click(page, "Play")
         ...
-        assert page.console_errors == []
+        assert_no_console_errors(page)
 """
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def server_url():
     log = open(log_path, "w")
     env = dict(os.environ, PYTHONUNBUFFERED="1", BOKEH_LOG_LEVEL="info")
     cmd = [sys.executable, "-m", "workbench", "serve", "--port", str(port),
-           "--apps", str(REPO / "apps"), "--extra-pages", str(TEST_PAGES), "--session-timeout", "2"]
+           "--apps", str(REPO / "apps"), "--extra-pages", str(TEST_PAGES), "--session-timeout", "5"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + SERVER_START_TIMEOUT
@@ -112,9 +113,11 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 950})
     pg = context.new_page()
     pg.console_errors = []
+    pg.failed_requests = []
     pg.on("console", lambda msg: pg.console_errors.append(f"console.{msg.type}: {msg.text}")
           if msg.type == "error" else None)
     pg.on("pageerror", lambda exc: pg.console_errors.append(f"pageerror: {exc}"))
+    pg.on("requestfailed", lambda req: pg.failed_requests.append(req.url))
     pg.set_default_timeout(30_000)
     try:
         yield pg

@@ -51,6 +51,13 @@ def main(args) -> int:
         session_lifetime_ms=int(args.session_timeout * 1000), show=False,
     )
     server.start()
+    from tornado.ioloop import PeriodicCallback
+
+    from ..ui.live import reap_orphans
+
+    # Belt and braces: end live runs whose browser is gone even if Bokeh keeps the session.
+    reaper = PeriodicCallback(lambda: reap_orphans(args.session_timeout), 1000)
+    reaper.start()
     host = "localhost" if args.address in ("0.0.0.0", "::") else args.address
     url = f"http://{host}:{server.port}/"
     listed = [p for p in pages if p.listed]

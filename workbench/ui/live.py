@@ -31,7 +31,7 @@ from ..core.registry import get_problem_factory
 from .controls import controls
 from .plots import PALETTE, ConvergencePlot, wants_log_axis
 
-__all__ = ["LiveRun", "Race", "Lane", "live_components", "active_callbacks"]
+__all__ = ["LiveRun", "Race", "Lane", "live_components", "active_callbacks", "reap_orphans"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,11 @@ PERIOD_MS = 40
 SPEEDS = {"1": 1, "3": 3, "10": 10, "30": 30, "100": 100, "300": 300, "1000": 1000, "max": 0}
 
 
+#: Server-wide counters for ``/health`` and ``benchmarks/ui.py``: plot updates sent and the
+#: CPU time they took (building and serialising the batched update), ticks and their CPU time.
+STATS = {"updates": 0, "update_cpu_s": 0.0, "ticks": 0, "tick_cpu_s": 0.0}
+
+
 def live_components() -> int:
     """Live components whose browser session is still open."""
     return len(_LIVE)
@@ -56,6 +61,41 @@ def live_components() -> int:
 def active_callbacks() -> int:
     """Periodic callbacks of live components that are currently scheduled."""
     return sum(1 for c in list(_LIVE) if c._callback is not None and c._callback.running)
+
+
+def reap_orphans(max_idle_seconds: float) -> int:
+    """End live components whose browser is gone, even if Bokeh has not destroyed the session.
+
+    Bokeh destroys a session once it has had no connection for its unused-session
+    lifetime; under heavy load a websocket can close in a way that leaves the
+    session looking connected, and its periodic callback would run on. The server
+    calls this every second: a component whose page has loaded and whose session
+    has had no connection for ``max_idle_seconds`` (or is destroyed) stops its
+    callback and leaves the registry. Returns how many were ended.
+    """
+    ended = 0
+    for comp in list(_LIVE):
+        if not comp._loaded:
+            continue  # its browser has not connected yet (a slow page load): Bokeh's business
+        doc = comp._doc
+        ctx = getattr(doc, "session_context", None) if doc is not None else None
+        session = getattr(ctx, "_session", None)
+        if session is None:
+            continue
+        try:
+            gone = session.destroyed or (
+                session.connection_count == 0
+                and session.milliseconds_since_last_unsubscribe > 1000 * max_idle_seconds)
+        except Exception:  # a half-torn-down session: treat as gone
+            gone = True
+        if gone:
+            try:
+                comp._on_session_destroyed(None)
+            except Exception:
+                log.debug("reaping a live component failed", exc_info=True)
+                _LIVE.discard(comp)
+            ended += 1
+    return ended
 
 
 def _fmt_seconds(s: float) -> str:
@@ -245,6 +285,7 @@ class _LiveBase(pn.viewable.Viewer):
         self.title = title
         self._callback = None
         self._closed = False
+        self._loaded = False
         self._allowance = 0.0
         self._last_tick = None
         self.ticks = 0
@@ -340,22 +381,26 @@ class _LiveBase(pn.viewable.Viewer):
         # -- session lifecycle ---------------------------------------------------------
         _LIVE.add(self)
         doc = pn.state.curdoc
+        self._doc = doc if doc is not None and doc.session_context is not None else None
         if doc is not None and doc.session_context is not None:
             pn.state.onload(self._on_load)
             pn.state.on_session_destroyed(_destroy_hook(self))
 
     # -- lifecycle -------------------------------------------------------------------
     def _on_load(self):
+        self._loaded = True
         if self._callback is None and not self._closed:
             self._callback = pn.state.add_periodic_callback(self._tick, period=self.period_ms,
                                                             start=self.autoplay and self._work_left())
 
     def _on_session_destroyed(self, session_context=None):
         self._closed = True
-        if self._callback is not None:
-            self._callback.stop()
-            self._callback = None
         _LIVE.discard(self)
+        if self._callback is not None:
+            try:
+                self._callback.stop()
+            finally:
+                self._callback = None
 
     @property
     def playing(self) -> bool:
@@ -466,6 +511,14 @@ class _LiveBase(pn.viewable.Viewer):
     def _tick(self) -> None:
         if self._closed:
             return
+        cpu0 = time.process_time()
+        try:
+            self._tick_inner()
+        finally:
+            STATS["ticks"] += 1
+            STATS["tick_cpu_s"] += time.process_time() - cpu0
+
+    def _tick_inner(self) -> None:
         now = time.perf_counter()
         rate = self.speed.value
         max_steps = None
@@ -492,8 +545,9 @@ class _LiveBase(pn.viewable.Viewer):
         except Exception as exc:  # a bug must not take the server down; show it and stop
             log.exception("live run tick failed")
             self.error = f"{type(exc).__name__}: {exc}"
-            self._callback.stop()
-        if not self._work_left():
+            if self._callback is not None:
+                self._callback.stop()
+        if not self._work_left() and self._callback is not None:
             self._callback.stop()
         self._refresh()
 
@@ -525,6 +579,7 @@ class _LiveBase(pn.viewable.Viewer):
             pane.object = text
 
     def _refresh(self, force: bool = False) -> None:
+        t0 = time.process_time()
         with pn.io.hold():
             for plot in self.plots:
                 for lane in self.lanes:
@@ -545,6 +600,8 @@ class _LiveBase(pn.viewable.Viewer):
                 except Exception as exc:
                     self._set_text(self.notes_pane, f"(notes unavailable: {exc})")
         self.refreshes += 1
+        STATS["updates"] += 1
+        STATS["update_cpu_s"] += time.process_time() - t0
 
     def _iteration_text(self) -> str:
         k = max(l.iteration for l in self.lanes)

@@ -154,7 +154,7 @@ def health() -> dict:
     """Counts the ``/health`` route reports (live components, scheduled callbacks)."""
     import panel as pn
 
-    from .live import active_callbacks, live_components
+    from .live import STATS, active_callbacks, live_components
 
     panel_callbacks = sum(1 for cbs in list(pn.state._periodic.values()) for cb in cbs if cb.running)
     return {
@@ -162,6 +162,7 @@ def health() -> dict:
         "live_components": live_components(),
         "periodic_callbacks": active_callbacks(),
         "panel_periodic_callbacks": panel_callbacks,
+        "stats": dict(STATS),
     }
 
 

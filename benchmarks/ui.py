@@ -1,0 +1,178 @@
+"""Dashboard benchmarks: server CPU per plot update, refresh rate, time to first plot.
+
+    python benchmarks/ui.py [--seconds 10] [--repeat 3]
+
+Starts ``workbench serve`` on a free port (with the test-only pages of
+``tests/ui/pages``), drives Debian's Chromium through Playwright, and prints:
+
+* **server CPU per plot update** -- process CPU time the server spends building
+  and serialising one batched update (new trace rows streamed, counters and
+  status), read from the server's own counters on ``/health``; target <= 15 ms;
+* **refresh rate** of one session playing alone -- DOM updates of the
+  iteration counter per second, counted in the browser; target >= 20 Hz;
+* **time to first plot** for a new session on an idle server -- from the
+  navigation to the first curve point drawn in the browser; target <= 1 s.
+
+Pages measured: ``failing_method?fail_at=0`` (one endless SOR run, the plain
+LiveRun) and ``linear_solvers`` (the six-method race). Numbers depend on the
+machine's load; the table says which machine ran it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+FIRST_POINT_JS = """() => {
+  if (window.Bokeh === undefined || !Bokeh.documents || Bokeh.documents.length === 0) return false;
+  for (const doc of Bokeh.documents) for (const m of doc.all_models) {
+    const d = m.data;
+    if (d === undefined || d === null) continue;
+    const y = d instanceof Map ? d.get('y') : d['y'];
+    const it = d instanceof Map ? d.get('iteration') : d['iteration'];
+    if (y !== undefined && it !== undefined && y.length > 0) return true;
+  }
+  return false;
+}"""
+
+COUNT_JS = """(sel) => {
+  window.__wbRefreshes = 0;
+  const walk = (root) => { for (const n of root.querySelectorAll('*')) {
+      if (n.matches && n.matches(sel)) return n;
+      if (n.shadowRoot) { const f = walk(n.shadowRoot); if (f) return f; } } return null; };
+  const el = walk(document);
+  new MutationObserver(() => { window.__wbRefreshes += 1; })
+    .observe(el.shadowRoot || el, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def health(url: str) -> dict:
+    with urllib.request.urlopen(url + "/health", timeout=5) as r:
+        return json.loads(r.read().decode())
+
+
+def start_server():
+    port = free_port()
+    log = open(REPO / "artifacts" / "bench_server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--port", str(port), "--apps",
+                             str(REPO / "apps"), "--extra-pages", str(REPO / "tests" / "ui" / "pages"),
+                             "--session-timeout", "2"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            health(url)
+            return proc, url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("workbench serve did not start; see artifacts/bench_server.log")
+            time.sleep(0.3)
+
+
+def wait_idle(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        h = health(url)
+        if h["live_components"] == 0:
+            return
+        time.sleep(0.3)
+
+
+def time_to_first_plot(browser, url: str, slug: str) -> float:
+    ctx = browser.new_context(viewport={"width": 1400, "height": 950})
+    page = ctx.new_page()
+    t0 = time.perf_counter()
+    page.goto(f"{url}/{slug}", wait_until="commit")
+    page.wait_for_function(FIRST_POINT_JS, timeout=60_000, polling=10)
+    # The figure is drawn once its canvas has a size.
+    page.locator(".bk-Canvas, canvas").first.wait_for(state="attached", timeout=60_000)
+    elapsed = time.perf_counter() - t0
+    ctx.close()
+    return elapsed
+
+
+def play_alone(browser, url: str, slug: str, seconds: float) -> dict:
+    before = health(url)["stats"]
+    ctx = browser.new_context(viewport={"width": 1400, "height": 950})
+    page = ctx.new_page()
+    page.goto(f"{url}/{slug}", wait_until="load")
+    page.locator(".wb-iteration").first.wait_for(state="visible", timeout=60_000)
+    page.evaluate(COUNT_JS, ".wb-iteration")
+    s0 = health(url)["stats"]
+    t0 = time.perf_counter()
+    time.sleep(seconds)
+    refreshes = page.evaluate("() => window.__wbRefreshes")
+    elapsed = time.perf_counter() - t0
+    s1 = health(url)["stats"]
+    ctx.close()
+    updates = s1["updates"] - s0["updates"]
+    return {
+        "refresh_hz": refreshes / elapsed,
+        "server_updates_hz": updates / elapsed,
+        "cpu_per_update_ms": 1e3 * (s1["update_cpu_s"] - s0["update_cpu_s"]) / max(updates, 1),
+        "cpu_per_tick_ms": 1e3 * (s1["tick_cpu_s"] - s0["tick_cpu_s"]) / max(s1["ticks"] - s0["ticks"], 1),
+        "warmup_updates": s0["updates"] - before["updates"],
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0, help="How long one session plays.")
+    ap.add_argument("--repeat", type=int, default=3, help="Fresh sessions per time-to-first-plot figure.")
+    args = ap.parse_args(argv)
+    (REPO / "artifacts").mkdir(exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    proc, url = start_server()
+    rows = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            pages = {"LiveRun (SOR, endless)": "failing_method?fail_at=0&autoplay=1",
+                     "Race (linear_solvers)": "linear_solvers?autoplay=1"}
+            for label, slug in pages.items():
+                first = []
+                for _ in range(args.repeat):
+                    wait_idle(url)
+                    first.append(time_to_first_plot(browser, url, slug.split("?")[0]))
+                wait_idle(url)
+                play = play_alone(browser, url, slug, args.seconds)
+                rows.append((label, statistics.median(first), play))
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {platform.node()}, {os.cpu_count()} cores, load average {load:.1f} at the end")
+    print(f"{'page':<26} {'CPU/update':>11} {'refresh':>9} {'1st plot':>9} {'CPU/tick':>9}")
+    print(f"{'(target)':<26} {'<= 15 ms':>11} {'>= 20 Hz':>9} {'<= 1 s':>9} {'':>9}")
+    for label, first, play in rows:
+        print(f"{label:<26} {play['cpu_per_update_ms']:9.2f}ms {play['refresh_hz']:7.1f}Hz "
+              f"{first:8.2f}s {play['cpu_per_tick_ms']:7.1f}ms")
+    print("CPU/update: server process CPU to build and send one batched plot update; "
+          "CPU/tick: one whole tick (the solver's ~30 ms budget included).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
