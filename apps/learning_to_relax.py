@@ -13,6 +13,8 @@ LANES = {
     "binned Tsallis-INF": {"policy": "binned_tsallis_inf"},
     "instance-optimal": {"policy": "instance_optimal"},
 }
+#: The lane settings shown in each card (the rest keep the reference defaults).
+LANE_CONTROLS = ["policy", "omega", "degree", "bins", "normaliser", "solver", "seed"]
 TOLERANCES = {"1e-4": 1e-4, "1e-6": 1e-6, "1e-8 (reference)": 1e-8, "1e-10": 1e-10}
 
 
@@ -287,7 +289,13 @@ def page():
         "Switch a lane's policy in its card; change the distribution (high / low / custom Beta), "
         "grid size and seed under *Problem*.",
         sizing_mode="stretch_width")
-    sidebar = pn.Column(race.transport(), tolerance, race.chooser.view(), race._method_controls_view(), width=330)
+    from workbench.ui.controls import controls
+
+    cards = [pn.Card(controls(lane.method, LANE_CONTROLS, name=lane.label), title=lane.label, collapsed=i > 1,
+                     header_color=lane.color, sizing_mode="stretch_width")
+             for i, lane in enumerate(race.lanes)]
+    sidebar = pn.Column(race.transport(), tolerance, race.chooser.view(),
+                        pn.pane.Markdown("**Policies**", margin=(0, 10)), *cards, width=330)
     main = pn.Column(intro, race.readout(), *race.plot_panes(), race.lanes_pane, views.view(), race.events_pane,
                      sizing_mode="stretch_width")
     return pn.Row(sidebar, main, sizing_mode="stretch_width")

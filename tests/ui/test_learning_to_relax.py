@@ -8,7 +8,8 @@ import warnings
 
 import pytest
 
-from .helpers import click, choose, open_page, read_iteration, screenshot, text_of, wait_for_iteration, wait_until
+from .helpers import (assert_no_console_errors, choose, click, open_page, read_iteration, screenshot, text_of,
+                      wait_for_iteration, wait_until)
 
 pytestmark = pytest.mark.browser
 
@@ -66,4 +67,4 @@ def test_learning_to_relax_live(page, server_url):
     wait_until(lambda: _points(page, "top") >= 20, timeout=60, message="arm-probability bars")
     wait_until(lambda: _points(page, "c") > 30, timeout=60, message="chosen omega vs context points")
     screenshot(page, "learning_to_relax")
-    assert page.console_errors == []
+    assert_no_console_errors(page)
