@@ -19,16 +19,18 @@ def test_sparsity_page_live(page, server_url):
     assert read_iteration(page) == 0
     start_points = plotted_points(page)
 
-    # A short warm-up so the Newton phase starts early; 3 iterations per second, so
-    # SNS (about 20 Newton steps here) is still running when rho moves.
+    # A short warm-up so the Newton phase starts early, and a small rho so that SNS
+    # (about 300 iterations at rho = 0.005) is still running when rho moves.
     set_widget(page, "wb-param-sinkhorn-newton-sparse-warmup", 5)
-    wait_until(lambda: "warmup=5" in lane(page, SNS)["settings"], message="warmup=5 on the server")
-    set_speed(page, "3")
+    set_widget(page, "wb-param-sinkhorn-newton-sparse-rho", 0.005)
+    wait_until(lambda: "rho=0.005, warmup=5" in lane(page, SNS)["settings"],
+               message="warmup=5 and rho=0.005 on the server")
+    set_speed(page, "10")
     click(page, "Play")
     wait_for_iteration(page, above=2)
     wait_until(lambda: plotted_points(page) > start_points + 4, message="plotted data to grow")
-    wait_until(lambda: "Newton" in text_of(page, ".wb-plan-info") and "2.00% of the plan"
-               in text_of(page, ".wb-plan-info"), timeout=30, message="the Newton phase with rho = 0.02")
+    wait_until(lambda: "Newton" in text_of(page, ".wb-plan-info") and "0.50% of the plan"
+               in text_of(page, ".wb-plan-info"), timeout=30, message="the Newton phase with rho = 0.005")
 
     # Move rho mid-run: the next Newton steps keep 10 % of the entries, without a reset.
     before = lane(page, SNS)["iteration"]
@@ -36,7 +38,7 @@ def test_sparsity_page_live(page, server_url):
     set_widget(page, "wb-param-sinkhorn-newton-sparse-rho", 0.1)
     wait_until(lambda: "rho=0.1" in lane(page, SNS)["settings"], message="the server to use rho=0.1")
     events = wait_until(lambda: text_of(page, ".wb-events"), message="the change to be logged")
-    changed_at = int(re.search(r"rho 0\.02 → 0\.1 at iteration (\d+)", events).group(1))
+    changed_at = int(re.search(r"rho 0\.005 → 0\.1 at iteration (\d+)", events).group(1))
     assert changed_at >= before > 0
     wait_until(lambda: "10.00% of the plan" in text_of(page, ".wb-plan-info"),
                message="a Newton step with rho = 0.1")
