@@ -1,0 +1,29 @@
+"""``workbench relax``: summary table, JSON records, clear errors."""
+import json
+
+from workbench.cli import main
+
+
+def test_relax_command_writes_records_and_a_summary(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    code = main(["relax", "--setting", "low", "--instances", "40", "--policies", "tsallis,chebcb,fixed:1.8,best,gs",
+                 "--quiet", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "best fixed omega in hindsight" in text and "vs best fixed" in text
+    data = json.loads(out.read_text())
+    assert set(data["policies"]) == {"tsallis", "chebcb", "fixed:1.8", "best", "gs"}
+    best = data["policies"]["best"]["total_iterations"]
+    assert best == data["comparators"]["best_fixed_total"]
+    assert data["policies"]["gs"]["total_iterations"] == data["comparators"]["gauss_seidel_total"]
+    for rec in data["policies"].values():
+        assert rec["status"] == "converged" and len(rec["per_instance"]["iterations"]) == 40
+        assert rec["total_iterations"] >= best
+
+
+def test_relax_command_rejects_bad_input(capsys):
+    assert main(["relax", "--instances", "10", "--policies", "ucb", "--quiet"]) == 2
+    assert "no policy called 'ucb'" in capsys.readouterr().err
+    assert main(["relax", "--instances", "10", "--policies", "fixed:2.5", "--quiet"]) == 2
+    assert "(0, 2)" in capsys.readouterr().err
+    assert main(["relax", "--instances", "10", "--omega-min", "1.9", "--omega-max", "1.2", "--quiet"]) == 2
