@@ -62,3 +62,49 @@ def test_broken_page_is_reported_not_fatal(tmp_path):
     assert sorted(pages) == ["broken", "good"]
     assert pages["good"].title == "Good" and pages["good"].factory() == "ok"
     assert pages["broken"].factory is None and "boom" in pages["broken"].error
+
+
+def test_basic_auth_is_passed_through(tmp_path):
+    import http.cookiejar
+    import time
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from .conftest import free_port
+
+    (tmp_path / "hello.py").write_text("TITLE = 'Hello'\nDESCRIPTION = 'd'\ndef page():\n    return 'hello'\n")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--port", str(port), "--apps",
+                             str(tmp_path), "--basic-auth", "s3cret-pass"], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                get_json(url + "/health", timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+                time.sleep(0.3)
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.build_opener(NoRedirect).open(url + "/hello", timeout=10)
+        assert info.value.code == 302 and "/login" in info.value.headers["Location"]
+
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        data = urllib.parse.urlencode({"username": "student", "password": "wrong"}).encode()
+        assert "login" in opener.open(url + "/login", data=data, timeout=10).geturl()
+        data = urllib.parse.urlencode({"username": "student", "password": "s3cret-pass"}).encode()
+        opener.open(url + "/login", data=data, timeout=10)
+        page = opener.open(url + "/hello", timeout=30)
+        assert page.status == 200 and page.geturl().endswith("/hello")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

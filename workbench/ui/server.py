@@ -172,6 +172,9 @@ def warm_up(pages: list[PageInfo]) -> None:
     generates leave Panel's resource mode such that later sessions may get CDN stylesheet URLs."""
     import gc
 
+    from .live import _LIVE
+
+    before = set(_LIVE)
     for info in pages:
         if info.factory is None:
             continue
@@ -179,7 +182,11 @@ def warm_up(pages: list[PageInfo]) -> None:
             info.factory()
         except Exception:  # the page reports its own error when a visitor opens it
             log.warning("warming page %s failed", info.slug, exc_info=True)
-    gc.collect()  # the throw-away components must not count as live sessions
+    # The throw-away components must not count as live sessions (some pages keep
+    # references to what they built, so garbage collection alone is not enough).
+    for comp in set(_LIVE) - before:
+        comp._on_session_destroyed(None)
+    gc.collect()
 
 
 def make_server(pages: list[PageInfo], *, port: int = 5006, address: str = "127.0.0.1",
