@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 TITLE = "Optimizer race"
-DESCRIPTION = ("GD, heavy ball, Nesterov, Adam, DoG and Prodigy on the same objective, live: their paths "
+DESCRIPTION = ("GD, heavy ball, Adam, DoG and Prodigy on the same objective, live: their paths "
                "over the contour map of a 2-D function, loss against iteration or time, and each "
                "learning-rate-free method's distance estimate D against the true ||x0 - x*||.")
 
@@ -22,7 +22,7 @@ class TrajectoryMap:
     ``advance``, ``done``, ``refresh``, ``view``.
     """
 
-    def __init__(self, height: int = 420, resolution: int = 90, max_points: int = 3000):
+    def __init__(self, height: int = 420, resolution: int = 60, max_points: int = 3000):
         import panel as pn
         from bokeh.models import ColumnDataSource
         from bokeh.plotting import figure
@@ -241,7 +241,7 @@ def page():
                           reference=true_distance_of)
     race = Race(
         {"GD": wb.optim.GD(lr=0.001), "Heavy ball": wb.optim.HeavyBall(lr=0.001, momentum=0.9),
-         "Nesterov": wb.optim.Nesterov(lr=0.001, momentum=0.9), "Adam": wb.optim.Adam(lr=0.05),
+         "Adam": wb.optim.Adam(lr=0.05),
          "DoG": wb.optim.DoG(), "Prodigy": wb.optim.Prodigy()},
         PROBLEMS,
         problem_params={"quadratic": {"dim": 2, "condition": 20.0, "lambda_max": 1.0},

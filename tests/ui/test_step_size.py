@@ -41,23 +41,25 @@ def test_step_size_live(page, server_url):
     assert "200 points in 10 dimensions" in text_of(page, ".wb-notes")
     start_points = plotted_points(page)
 
-    set_speed(page, "10")
+    set_speed(page, "3")
     press(page, "Play")
-    wait_for_iteration(page, above=5, timeout=30)
-    wait_until(lambda: plotted_points(page) > start_points + 20, message="loss and misclassified curves to grow",
-               timeout=30)
+    wait_for_iteration(page, above=5, timeout=45)
+    wait_until(lambda: plotted_points(page) > start_points + 10, message="loss and misclassified curves to grow",
+               timeout=45)
 
     # Move gamma from 1 to 10 on the log-scale slider: GD continues with it.
     assert "lr=1" in lane(page, "GD")["settings"]
     before = lane(page, "GD")["iteration"]
     set_gamma(page, 10.0)
     wait_until(lambda: "lr=10" in lane(page, "GD")["settings"], message="the server to use gamma=10", timeout=45)
-    events = wait_until(lambda: text_of(page, ".wb-events"), message="the change to be logged", timeout=30)
+    events = wait_until(lambda: text_of(page, ".wb-events"), message="the change to be logged", timeout=45)
     changed_at = int(re.search(r"GD: lr 1 → 10 at iteration (\d+)", events).group(1))
     assert changed_at >= before > 0
-    wait_until(lambda: lane(page, "GD")["iteration"] > changed_at + 3, message="GD to continue", timeout=30)
+    wait_until(lambda: lane(page, "GD")["iteration"] > changed_at + 3, message="GD to continue", timeout=45)
 
     press(page, "Pause")
+    wait_until(lambda: page.locator(".wb-status .wb-status-label").first.get_attribute("data-state") == "paused",
+               message="the pause to reach the page", timeout=45)
     time.sleep(0.5)
     k, pts = read_iteration(page), plotted_points(page)
     time.sleep(1.0)
@@ -65,6 +67,6 @@ def test_step_size_live(page, server_url):
     screenshot(page, "step_size")
 
     press(page, "Reset")
-    wait_until(lambda: read_iteration(page) == 0, message="the counter to return to 0", timeout=30)
+    wait_until(lambda: read_iteration(page) == 0, message="the counter to return to 0", timeout=45)
     assert lane(page, "GD")["iteration"] == 0
     assert page.console_errors == []
