@@ -27,6 +27,9 @@ import pytest
 
 import workbench as wb
 
+# The two cost tables (20 omegas x 2000 instances each) take ~10-20 s of CPU per session.
+pytestmark = pytest.mark.slow
+
 T = 2000
 
 

@@ -205,7 +205,7 @@ class LearningToRelax(Method):
 
             instance = cached_instance(problem, t)
             if self.solver == "sor":
-                method = wb.linear.SOR(omega=omega, kernel="reference")
+                method = wb.linear.SOR(omega=omega)
             else:
                 method = wb.linear.PCG(preconditioner="ssor", ssor_omega=omega)
             return int(wb.run(method, instance, rtol=self.rtol, max_steps=self.max_iterations).iterations)
