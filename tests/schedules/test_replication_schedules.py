@@ -26,7 +26,7 @@ import pytest
 import workbench as wb
 from workbench.schedules import refine_from_trace
 
-from stochastic_objectives import minibatch
+from .stochastic_objectives import minibatch
 
 SEEDS = range(5)
 RECORD_SEED = 1000  # the recording run of record-then-refine uses its own minibatches
