@@ -1,0 +1,136 @@
+"""The UI components without a browser: bounded plots, generated controls, live-run semantics."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import workbench as wb
+from workbench.core import Trace
+
+
+def test_plot_holds_a_bounded_number_of_points_and_keeps_extremes():
+    from workbench.ui.plots import ConvergencePlot
+
+    plot = ConvergencePlot("residual", log_y=True, max_points=100)
+    plot.add_curve("a")
+    trace = Trace()
+    rng = np.random.default_rng(0)
+    values = np.exp(-np.arange(5000) / 500) * (1 + 0.1 * rng.random(5000))
+    values[3210] = 50.0  # a spike that must survive decimation
+    held = []
+    for k, v in enumerate(values):
+        trace.append({"iteration": k, "time": k * 1e-3, "residual": v})
+        if k % 37 == 0:
+            held.append(plot.update("a", trace))
+    held.append(plot.update("a", trace))
+    data = plot._sources["a"].data
+    assert max(held) <= 100
+    assert plot.decimations > 0
+    assert len(trace) == 5000  # the trace keeps everything
+    assert data["iteration"][-1] == 4999 and data["y"][-1] == values[-1]
+    assert 50.0 in set(np.asarray(data["y"]).tolist())
+
+
+def test_plot_drops_nonpositive_values_on_a_log_axis():
+    from workbench.ui.plots import ConvergencePlot
+
+    plot = ConvergencePlot("residual", log_y=True)
+    plot.add_curve("a")
+    trace = Trace()
+    for k, v in enumerate([1.0, 0.5, 0.0]):
+        trace.append({"iteration": k, "residual": v})
+    plot.update("a", trace)
+    y = np.asarray(plot._sources["a"].data["y"], dtype=float)
+    assert y[:2].tolist() == [1.0, 0.5] and np.isnan(y[2])
+
+
+def test_controls_respect_exclusive_bounds_and_throttle():
+    from workbench.ui import controls
+
+    sor = wb.linear.SOR(omega=1.5)
+    panel = controls(sor)
+    omega = panel.widget("omega")
+    assert (omega.start, omega.end) == (0.01, 1.99)
+    assert "wb-param-sor-omega" in omega.css_classes
+    import param
+
+    omega.value = 1.6  # dragging: the method does not see it yet
+    assert sor.omega == 1.5
+    with param.edit_constant(omega):
+        omega.value_throttled = 1.8  # what the browser sends when the slider is released
+    assert sor.omega == 1.8
+
+
+def test_ipywidgets_controls_round_trip():
+    from workbench.ui import ipywidgets_controls
+
+    sor = wb.linear.SOR(omega=1.5)
+    box = ipywidgets_controls(sor)
+    slider = box.children[0]
+    assert slider.continuous_update is False and (slider.min, slider.max) == (0.01, 1.99)
+    slider.value = 1.7
+    assert sor.omega == 1.7
+    sor.omega = 1.2
+    assert slider.value == 1.2
+
+
+def test_live_run_hyperparameter_change_acts_without_reset():
+    from workbench.ui import LiveRun
+
+    live = LiveRun(wb.linear.SOR(omega=1.0), wb.problems.poisson2d(16), rtol=1e-10)
+    live.lanes[0].runner.advance(max_steps=30)
+    live.method.omega = 1.7
+    assert live.runner.iteration == 30  # no reset
+    assert live.events[-1] == {"lane": "sor", "param": "omega", "old": 1.0, "new": 1.7, "iteration": 30}
+    live.lanes[0].runner.advance(max_steps=30)
+    # The same run replayed by hand: 30 sweeps at omega = 1, then 30 at 1.7.
+    ref = wb.Runner(wb.linear.SOR(omega=1.0), wb.problems.poisson2d(16), rtol=1e-10)
+    ref.advance(max_steps=30)
+    ref.method.omega = 1.7
+    ref.advance(max_steps=30)
+    np.testing.assert_array_equal(live.runner.trace["residual"], ref.trace["residual"])
+
+
+def test_race_isolates_an_incompatible_method_and_problem_change_resets():
+    from workbench.ui import Race
+
+    race = Race({"SOR": wb.linear.SOR(), "CG": wb.linear.CG()}, ["poisson2d", "convection_diffusion2d"],
+                rtol=1e-8)
+    for lane in race.lanes:
+        lane.runner.advance(max_steps=5)
+    race.chooser.select.value = "convection_diffusion2d"
+    sor, cg = race.lanes
+    assert sor.runner.iteration == 0 and sor.status_label == "running"
+    assert cg.status_label == "failed" and "symmetric" in cg.message
+    race._tick()  # advances the others; does not raise
+    assert sor.runner.iteration > 0
+
+
+def test_a_failing_method_fails_its_run_only():
+    from workbench.ui import LiveRun
+
+    class Boom(wb.linear.SOR):
+        def step(self, problem, state):
+            if state.matvecs > 10:
+                raise RuntimeError("boom")
+            return super().step(problem, state)
+
+    live = LiveRun(Boom(), wb.problems.poisson2d(8), rtol=0.0)
+    live.lanes[0].runner.advance(max_steps=100)
+    live._refresh()
+    assert "failed" in live.status_pane.object and "RuntimeError: boom" in live.status_pane.object
+
+
+def test_omega_landscape_fills_and_finds_the_optimum():
+    from workbench.ui import LiveRun, OmegaLandscape
+    from workbench.ui.landscape import coarse_to_fine
+
+    assert sorted(coarse_to_fine(9)) == list(range(9)) and coarse_to_fine(9)[:3] == [0, 8, 4]
+    landscape = OmegaLandscape(omegas=np.round(np.linspace(1.0, 1.95, 20), 3), rtol=1e-6)
+    LiveRun(wb.linear.SOR(), wb.problems.poisson2d(12), companions=[landscape], rtol=1e-6)
+    while not landscape.done:
+        landscape.advance(0.05)
+    landscape.refresh()
+    best_omega, best_iterations = landscape.best()
+    assert abs(best_omega - landscape.omega_star()) < 0.1  # Young's omega* = 1.62 for n = 12
+    assert best_iterations < landscape.results[1.0][0] / 3  # far better than Gauss-Seidel
