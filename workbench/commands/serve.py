@@ -35,7 +35,9 @@ def main(args) -> int:
     import logging
 
     from ..core import InvalidParameter
-    from ..ui.server import default_apps_dir, discover_pages, make_server
+    from ..ui.server import default_apps_dir, discover_pages, make_server, use_local_cdn
+
+    use_local_cdn()  # before anything imports Panel
 
     if not 0 <= args.port <= 65535:
         raise InvalidParameter(f"--port must be between 0 and 65535, got {args.port}.")

@@ -189,6 +189,27 @@ def warm_up(pages: list[PageInfo]) -> None:
     gc.collect()
 
 
+LOCAL_CDN_ROOT = "/panel-cdn/"
+
+
+def use_local_cdn() -> None:
+    """Make Panel's CDN root a path on this server, before Panel is imported.
+
+    Panel builds some component stylesheets with ``cdn.holoviz.org`` URLs and
+    rewrites them to the server's own copy only when the document already knows
+    its ``dist_url``; models created before that (or outside a request) keep the
+    CDN address, which an offline classroom machine cannot reach. Panel reads
+    ``PANEL_CDN_ROOT`` for air-gapped deployments: pointing it at a route this
+    server answers makes every such URL local. Does nothing if Panel was
+    imported already (the root is read at import) or the variable is set.
+    """
+    import os
+    import sys
+
+    if "panel" not in sys.modules:
+        os.environ.setdefault("PANEL_CDN_ROOT", LOCAL_CDN_ROOT)
+
+
 def make_server(pages: list[PageInfo], *, port: int = 5006, address: str = "127.0.0.1",
                 websocket_origins: list[str] | None = None, basic_auth: str | None = None,
                 cookie_secret: str | None = None, session_lifetime_ms: int = 15_000,
@@ -198,7 +219,9 @@ def make_server(pages: list[PageInfo], *, port: int = 5006, address: str = "127.
     ``warm=True`` builds every page once at start-up (:func:`warm_up`), so the
     imports (numba kernels, PyAMG, ...) are paid before the first visitor arrives.
     """
+    use_local_cdn()
     import panel as pn
+    from panel.io.resources import CDN_DIST, DIST_DIR
     from tornado.web import RequestHandler
 
     class HealthHandler(RequestHandler):
@@ -231,6 +254,9 @@ def make_server(pages: list[PageInfo], *, port: int = 5006, address: str = "127.
         kwargs["basic_auth"] = basic_auth
         kwargs["cookie_secret"] = cookie_secret or secrets.token_hex(32)
     check_ms = max(500, min(17_000, session_lifetime_ms))
+    if CDN_DIST.startswith("/"):
+        # Panel's fallback stylesheet URLs (see use_local_cdn) are answered from its own dist folder.
+        kwargs["static_dirs"] = {CDN_DIST.strip("/"): str(DIST_DIR)}
     return pn.serve(
         apps, port=port, address=address, websocket_origin=origins, show=show, start=False,
         title=titles, index=str(index_path), extra_patterns=[(r"/health", HealthHandler)],
