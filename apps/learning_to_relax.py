@@ -289,7 +289,7 @@ def page():
         "Switch a lane's policy in its card; change the distribution (high / low / custom Beta), "
         "grid size and seed under *Problem*.",
         sizing_mode="stretch_width")
-    from workbench.ui.controls import controls
+    from workbench.ui import controls
 
     cards = [pn.Card(controls(lane.method, LANE_CONTROLS, name=lane.label), title=lane.label, collapsed=i > 1,
                      header_color=lane.color, sizing_mode="stretch_width")

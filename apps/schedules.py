@@ -37,7 +37,7 @@ def shapes_section():
     from bokeh.plotting import figure
 
     from workbench.schedules import make_schedule, schedules
-    from workbench.ui.controls import controls  # (the package attribute may be the submodule)
+    from workbench.ui import controls
 
     names = [n for n in schedules() if n != "refined"]
     fig = figure(title="Multiplier s(t, T) on the base learning rate", height=300, sizing_mode="stretch_width",

@@ -134,3 +134,17 @@ def test_omega_landscape_fills_and_finds_the_optimum():
     best_omega, best_iterations = landscape.best()
     assert abs(best_omega - landscape.omega_star()) < 0.1  # Young's omega* = 1.62 for n = 12
     assert best_iterations < landscape.results[1.0][0] / 3  # far better than Gauss-Seidel
+
+
+def test_controls_handle_unset_parameters_and_the_name_is_the_function():
+    import workbench as wb
+    import workbench.ui.param_widgets  # noqa: F401  (importing the submodule must not shadow the function)
+    from workbench.ui import controls
+
+    assert callable(controls)
+    import panel as pn
+
+    panel_obj = controls(wb.get_method("prodigy"))  # beta3 is None: a numeric input, not a slider
+    beta3 = panel_obj._widgets["beta3"]
+    assert isinstance(beta3, pn.widgets.FloatInput) and beta3.value is None
+    assert isinstance(panel_obj._widgets["beta1"], pn.widgets.FloatSlider)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "controls": ".controls",
+    "controls": ".param_widgets",
     "LiveRun": ".live",
     "Race": ".live",
     "Lane": ".live",

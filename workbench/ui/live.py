@@ -28,7 +28,7 @@ import param
 
 from ..core import Method, Problem, ProblemFactory, Runner, WorkbenchError
 from ..core.registry import get_problem_factory
-from .controls import controls
+from .param_widgets import controls
 from .plots import PALETTE, ConvergencePlot, wants_log_axis
 
 __all__ = ["LiveRun", "Race", "Lane", "live_components", "active_callbacks", "reap_orphans"]

@@ -55,6 +55,12 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
             if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
                 continue  # no slider for unbounded numbers: pn.Param uses a numeric input
             integer = isinstance(p, param.Integer)
+            if getattr(obj, name) is None:
+                # "unset" (e.g. Prodigy's beta3 = None means "use sqrt(beta2)"): a slider
+                # cannot show None, a numeric input can, and clearing it restores None.
+                out[name] = {"type": pn.widgets.IntInput if integer else pn.widgets.FloatInput,
+                             "start": lo, "end": hi, "css_classes": classes}
+                continue
             step = p.step if getattr(p, "step", None) else (1 if integer else (hi - lo) / 200)
             inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
             start = lo if inc_lo else lo + step
