@@ -16,18 +16,10 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 
 
 def _race_pieces():
-    """The companions defined by the optimizer-race page (one definition for all pages)."""
-    import importlib.util
-    import sys
-    from pathlib import Path
+    """The companion views shared with the optimizer-race page."""
+    from workbench.ui import optim_views
 
-    name = "workbench_apps_optimizer_race"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("optimizer_race.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return optim_views
 
 
 def shapes_section():

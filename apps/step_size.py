@@ -1,7 +1,6 @@
 """Step size: large steps on separable data, the 2/eta stability threshold, paths on 2-D functions."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
@@ -15,17 +14,10 @@ GAMMAS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 1e4]
 
 
 def _race_pieces():
-    """The companions (``TrajectoryMap``, ``MetricPanel``) defined by the optimizer-race page."""
-    import importlib.util
-    import sys
+    """The companion views shared with the optimizer-race page."""
+    from workbench.ui import optim_views
 
-    name = "workbench_apps_optimizer_race"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("optimizer_race.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return optim_views
 
 
 # -- 1. large steps on separable data ---------------------------------------------------------
