@@ -65,6 +65,19 @@ def plan_batches(items: list, seconds_per_run: float, n_workers: int, *, batch_s
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+def pilot_indices(n_items: int, k: int) -> list[int]:
+    """``k`` indices spread evenly over ``range(n_items)``, first and last included.
+
+    Grid order puts like runs together (the smallest omegas, SOR's slowest runs,
+    come first), so pilots taken from the front would bias the median cost and
+    with it the batch size.
+    """
+    k = min(k, n_items)
+    if k <= 0:
+        return []
+    return sorted({round(i * (n_items - 1) / max(k - 1, 1)) for i in range(k)})
+
+
 def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch_size: int | None = None,
               progress: bool = True, pilot_runs: int = 3) -> SweepSummary:
     """Execute the runs of ``spec`` that the store does not hold yet, storing each as it finishes.
@@ -136,8 +149,10 @@ def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch
                 # pays for lazy imports, left out) sizes the batches of the rest. Those are
                 # submitted while the last pilot tasks still run, so no worker idles.
                 n_workers = executor.n_workers
-                first = [[item] for item in todo[: pilot_runs * n_workers]]
-                rest = todo[len(first):]
+                picks = pilot_indices(len(todo), pilot_runs * n_workers)
+                chosen = set(picks)
+                first = [[todo[i]] for i in picks]
+                rest = [item for i, item in enumerate(todo) if i not in chosen]
                 after = min(2 * n_workers, len(first))
 
                 def more():
