@@ -9,18 +9,10 @@
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
-
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from _timing import best_of
 
 
 def main(argv=None):

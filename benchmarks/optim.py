@@ -14,18 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 
-
-def best_of(fn, repeat=5):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from _timing import best_of
 
 
 def stub_objective(n, seed=0):
@@ -55,7 +47,7 @@ def workbench_step_time(method, problem, steps):
         for _ in range(steps):
             s = method.step(problem, s)
 
-    return best_of(go) / steps
+    return best_of(go, repeat=5) / steps
 
 
 def runner_step_time(method, problem, steps):
@@ -64,7 +56,7 @@ def runner_step_time(method, problem, steps):
     def go():
         wb.Runner(method, problem, max_steps=steps, divergence=None).advance()
 
-    return best_of(go) / steps
+    return best_of(go, repeat=5) / steps
 
 
 def torch_step_time(n, steps, **kw):
@@ -80,7 +72,7 @@ def torch_step_time(n, steps, **kw):
         for _ in range(steps):
             opt.step()
 
-    return best_of(go) / steps
+    return best_of(go, repeat=5) / steps
 
 
 def main(argv=None):
