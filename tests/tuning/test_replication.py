@@ -21,6 +21,15 @@ as T grows, see test_tsallis_ratio_falls...); the reference code's variant
 (``normaliser="reference"``) gets closer only because its Newton solve breaks
 after ~140 instances and it then mostly follows the leader. The bounds below
 assert what holds, with a margin over the measured spread.
+
+Over more seeds (sequence seeds 0-3 x policy seeds 0-7, 32 runs per cell) the
+T = 2000 means are: high 1.31 (exact) and 1.29 (reference normaliser, spread
+1.11 - 1.61); low 1.25 and 1.17. At the reference setup's own horizon,
+T = 5000 (METHODS.md 1.2), the exact Tsallis-INF meets both of the issue's
+bounds on every seed measured (sequence seed 0, policy seeds 0-7): high
+1.14 - 1.19 (mean 1.16), low 1.12 - 1.14 (mean 1.13); over instances
+2001 - 5000 alone it is within 5 - 7 % of the best fixed omega.
+test_tsallis_inf_meets_the_bounds_at_the_reference_horizon checks that.
 """
 import numpy as np
 import pytest
@@ -87,3 +96,14 @@ def test_the_reference_normaliser_reproduces_the_reference_code(high_2000):
     seq, table = high_2000
     cost = run_policy(seq, table, "tsallis_inf", normaliser="reference")
     assert cost[-1] / table.best_fixed()[2] <= 1.3  # measured 1.16 - 1.25
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tsallis_inf_meets_the_bounds_at_the_reference_horizon(high_5000, low_5000, seed):
+    """T = 5000, the reference setup's horizon: <= 1.2x (high) and <= 1.15x (low) the best fixed omega."""
+    for (seq, table), bound in ((high_5000, 1.2), (low_5000, 1.15)):
+        method = wb.get_method("learning_to_relax", policy="tsallis_inf", seed=seed, costs=table)
+        res = wb.run(method, seq, max_steps=5000)
+        assert res.iterations == 5000
+        # measured (policy seeds 0, 1, 2): high 1.169, 1.156, 1.157; low 1.136, 1.118, 1.124
+        assert np.sum(res.state.iterations) / table.best_fixed()[2] <= bound
