@@ -14,7 +14,11 @@ Starts ``workbench serve`` on a free port (with the test-only pages of
   navigation to the first curve point in the browser's plot; target <= 1 s.
   Measured twice: from a browser that has Bokeh's and Panel's scripts cached
   (a returning user opening another page) and from a fresh browser profile
-  (every script fetched and parsed).
+  (every script fetched and parsed). Two figures put it in context: the
+  server's share (request to the page's HTML, which waits for the session's
+  document to be built) and the **floor**, the same measure on a test page
+  holding one Bokeh line and nothing else (``tests/ui/pages/bare_plot.py``):
+  what Panel and Bokeh cost in the browser before any Workbench component.
 
 Pages measured: ``failing_method?fail_at=0`` (one endless SOR run, the plain
 LiveRun) and ``linear_solvers`` (the six-method race). Numbers depend on the
@@ -103,26 +107,32 @@ def wait_idle(url: str, timeout: float = 30.0) -> None:
         time.sleep(0.3)
 
 
-def _first_plot(page, url: str, slug: str) -> float:
+SERVER_SHARE_JS = """() => { const n = performance.getEntriesByType('navigation')[0];
+  return (n.responseStart - n.requestStart) / 1e3; }"""
+
+
+def _first_plot(page, url: str, slug: str) -> tuple[float, float]:
+    """(seconds from navigation to the first curve point drawn, seconds the server took to answer)."""
     t0 = time.perf_counter()
     page.goto(f"{url}/{slug}", wait_until="commit")
     page.wait_for_function(FIRST_POINT_JS, timeout=60_000, polling=10)
     page.locator(".bk-Canvas, canvas").first.wait_for(state="attached", timeout=60_000)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, page.evaluate(SERVER_SHARE_JS)
 
 
-def time_to_first_plot(browser, url: str, slug: str) -> tuple[float, float]:
-    """(cold, warm): a new session from a fresh browser profile (every script fetched
-    and parsed), then another new session from the same browser (scripts cached)."""
+def time_to_first_plot(browser, url: str, slug: str) -> tuple[float, float, float]:
+    """(cold, warm, server): a new session from a fresh browser profile (every script
+    fetched and parsed), then another new session from the same browser (scripts
+    cached), and the server's share of the warm one."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 950})
-    cold = _first_plot(ctx.new_page(), url, slug)
+    cold, _ = _first_plot(ctx.new_page(), url, slug)
     wait_idle_pages = ctx.pages
     for p in wait_idle_pages:
         p.close()
     wait_idle(url)
-    warm = _first_plot(ctx.new_page(), url, slug)
+    warm, server = _first_plot(ctx.new_page(), url, slug)
     ctx.close()
-    return cold, warm
+    return cold, warm, server
 
 
 def play_alone(browser, url: str, slug: str, seconds: float) -> dict:
@@ -166,17 +176,20 @@ def main(argv=None) -> int:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             pages = {"LiveRun (SOR, endless)": "failing_method?fail_at=0&autoplay=1",
-                     "Race (linear_solvers)": "linear_solvers?autoplay=1"}
+                     "Race (linear_solvers)": "linear_solvers?autoplay=1",
+                     "floor: one Bokeh line": "bare_plot"}
             for label, slug in pages.items():
-                cold, warm = [], []
+                cold, warm, server = [], [], []
                 for _ in range(args.repeat):
                     wait_idle(url)
-                    c, w = time_to_first_plot(browser, url, slug.split("?")[0])
+                    c, w, s = time_to_first_plot(browser, url, slug.split("?")[0])
                     cold.append(c)
                     warm.append(w)
+                    server.append(s)
                 wait_idle(url)
-                play = play_alone(browser, url, slug, args.seconds)
-                rows.append((label, statistics.median(cold), statistics.median(warm), play))
+                play = play_alone(browser, url, slug, args.seconds) if "?" in slug else None
+                rows.append((label, statistics.median(cold), statistics.median(warm),
+                             statistics.median(server), play))
             browser.close()
     finally:
         proc.terminate()
@@ -184,16 +197,21 @@ def main(argv=None) -> int:
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {platform.node()}, {os.cpu_count()} cores, load average {load:.1f} at the end")
-    print(f"{'page':<26} {'CPU/update':>11} {'refresh':>9} {'1st plot':>9} {'(cold)':>9} "
+    print(f"{'page':<26} {'CPU/update':>11} {'refresh':>9} {'1st plot':>9} {'(cold)':>9} {'server':>9} "
           f"{'CPU/tick':>9} {'measured':>9}")
-    print(f"{'(target)':<26} {'<= 15 ms':>11} {'>= 20 Hz':>9} {'<= 1 s':>9} {'':>9} {'':>9} {'':>9}")
-    for label, cold, warm, play in rows:
+    print(f"{'(target)':<26} {'<= 15 ms':>11} {'>= 20 Hz':>9} {'<= 1 s':>9} {'':>9} {'':>9} {'':>9} {'':>9}")
+    for label, cold, warm, server, play in rows:
+        if play is None:
+            print(f"{label:<26} {'':>11} {'':>9} {warm:8.2f}s {cold:8.2f}s {server:8.2f}s")
+            continue
         print(f"{label:<26} {play['cpu_per_update_ms']:9.2f}ms {play['refresh_hz']:7.1f}Hz "
-              f"{warm:8.2f}s {cold:8.2f}s {play['cpu_per_tick_ms']:7.1f}ms {play['active_s']:8.1f}s")
+              f"{warm:8.2f}s {cold:8.2f}s {server:8.2f}s {play['cpu_per_tick_ms']:7.1f}ms {play['active_s']:8.1f}s")
     print("CPU/update: server process CPU to build and send one batched plot update; "
           "CPU/tick: one whole tick (the solver's 25 ms budget included); "
           "refresh: browser updates per second while the run was running ('measured' seconds); "
-          "1st plot: new session from a browser that has the scripts cached, (cold): from a fresh profile.")
+          "1st plot: new session from a browser that has the scripts cached, (cold): from a fresh profile; "
+          "server: the server's share of '1st plot' (request to HTML response, which waits for the "
+          "session's document); floor: the same page machinery with one Bokeh line and nothing else.")
     return 0
 
 
