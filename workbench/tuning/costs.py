@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 
 from ..core import InvalidParameter, InvalidProblem
-from .kernels import SOLVERS, iterations_batch
+from .kernels import SOLVERS, diagonal_positions, iterations_batch
 
 __all__ = ["CostTable", "cost_table", "cost_row", "default_omegas", "cached_instance", "system_arrays",
            "SystemArrays"]
@@ -42,11 +42,6 @@ class SystemArrays:
         return sum(a.nbytes for a in (self.data, self.diag, self.b, self.x0))
 
 
-def _diagonal_positions(indptr, indices) -> np.ndarray:
-    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-    return np.flatnonzero(indices == rows)
-
-
 def system_arrays(sequence, t: int) -> SystemArrays:
     """The kernel's view of instance ``t``: the same numbers as ``sequence.instance(t)``, cached.
 
@@ -66,7 +61,7 @@ def system_arrays(sequence, t: int) -> SystemArrays:
         if shared is None:
             base = base.tocsr().sorted_indices()
             shared = (base.indptr.astype(np.int64), base.indices.astype(np.int64), base.data.copy(),
-                      _diagonal_positions(base.indptr, base.indices))
+                      diagonal_positions(base.indptr, base.indices))
             _cache(sequence)["pattern"] = shared
         indptr, indices, base_data, pos = shared
         data = base_data.copy()

@@ -28,7 +28,7 @@ import os
 
 import numpy as np
 
-__all__ = ["sor_iterations", "ssor_pcg_iterations", "iterations_batch", "solve_csr", "SOLVERS"]
+__all__ = ["sor_iterations", "ssor_pcg_iterations", "iterations_batch", "solve_csr", "diagonal_positions", "SOLVERS"]
 
 #: Solvers with a compiled kernel, and the protocol method each mirrors.
 SOLVERS = ("sor", "ssor_pcg")
@@ -42,6 +42,12 @@ def _kernels() -> dict:
 
         _K.update(sor=_compiled.sor_solve, ssor_pcg=_compiled.ssor_pcg_solve, batch=_compiled.batch)
     return _K
+
+
+def diagonal_positions(indptr, indices) -> np.ndarray:
+    """Positions in a CSR ``data`` array of the stored diagonal entries (``indices[pos]`` is their row)."""
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    return np.flatnonzero(indices == rows)
 
 
 def _csr_parts(A):
@@ -100,9 +106,8 @@ def iterations_batch(indptr, indices, data_rows, b_rows, x0_rows, omegas, rtol=1
     indices = np.asarray(indices, dtype=np.int64)
     n = len(indptr) - 1
     diag_rows = np.zeros((data_rows.shape[0], n))
-    rows = np.repeat(np.arange(n), np.diff(indptr))
-    on_diag = np.flatnonzero(indices == rows)
-    diag_rows[:, rows[on_diag]] = data_rows[:, on_diag]
+    on_diag = diagonal_positions(indptr, indices)
+    diag_rows[:, indices[on_diag]] = data_rows[:, on_diag]
     T = data_rows.shape[0]
     omegas = np.asarray(omegas, dtype=float)
     omegas = np.ascontiguousarray(np.broadcast_to(omegas, (T, omegas.shape[-1])))
