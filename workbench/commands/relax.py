@@ -115,14 +115,11 @@ def main(args) -> int:
     bar.close()
 
     best = gs = None
+    print(f"\n{seq.name}: {T} instances, solver {args.solver}, rtol {args.rtol:g}")
     if table is not None:
         best = table.best_fixed()
-        gs_index = table.index_of(1.0)
-        gs = None if gs_index is None else int(table.iterations[:, gs_index].sum())
-    print(f"\n{seq.name}: {T} instances, solver {args.solver}, rtol {args.rtol:g}")
-    if best is not None:
-        print(f"best fixed omega in hindsight: {best[1]:.3f} ({best[2]} iterations)"
-              + (f"; cost table {table_time:.1f} s" if table is not None else ""))
+        gs = table.summary()["gauss_seidel_total"]
+        print(f"best fixed omega in hindsight: {best[1]:.3f} ({best[2]} iterations); cost table {table_time:.1f} s")
     header = f"{'policy':<16}{'total iters':>14}{'per instance':>14}{'vs best fixed':>15}{'vs GS':>9}{'wall s':>9}"
     print(header)
     print("-" * len(header))
