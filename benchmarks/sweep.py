@@ -49,31 +49,28 @@ def main(argv=None) -> float:
     client = Client(cluster)
     client.run(lambda: __import__("workbench").methods())
     t_start = time.perf_counter() - t0
+
+    def timed_sweep(path, executor):
+        """(wall seconds, summary, summed run time) of the sweep into a fresh store at ``path``."""
+        store = RunStore(path)
+        t0 = time.perf_counter()
+        summary = run_sweep(spec, store, executor=executor, progress=False)
+        elapsed = time.perf_counter() - t0
+        assert summary.ran == total and summary.not_run == 0, summary
+        return elapsed, summary, sum(r.total_time for r in store.query())
+
     # Serial and Dask alternate, each into a fresh store, best of `rounds`: on a shared
     # machine the load drifts, and alternating keeps both executors under the same drift.
-    t_serial = t_dask = float("inf")
-    busy_serial = busy_dask = 0.0
+    best = {"serial": (float("inf"), None, 0.0), "dask": (float("inf"), None, 0.0)}
     try:
         for k in range(args.rounds):
-            t0 = time.perf_counter()
-            serial = run_sweep(spec, RunStore(os.path.join(tmp, f"serial{k}.sqlite")), executor=SerialExecutor(),
-                               progress=False)
-            elapsed = time.perf_counter() - t0
-            if elapsed < t_serial:
-                t_serial = elapsed
-                busy_serial = sum(r.total_time for r in RunStore(os.path.join(tmp, f"serial{k}.sqlite")).query())
-            assert serial.ran == total, serial
-            t0 = time.perf_counter()
-            dask = run_sweep(spec, RunStore(os.path.join(tmp, f"dask{k}.sqlite")),
-                             executor=DaskExecutor(client=client), progress=False)
-            elapsed = time.perf_counter() - t0
-            if elapsed < t_dask:
-                t_dask = elapsed
-                busy_dask = sum(r.total_time for r in RunStore(os.path.join(tmp, f"dask{k}.sqlite")).query())
-            assert dask.ran == total and dask.not_run == 0, dask
+            for name, executor in (("serial", SerialExecutor()), ("dask", DaskExecutor(client=client))):
+                best[name] = min(best[name], timed_sweep(os.path.join(tmp, f"{name}{k}.sqlite"), executor),
+                                 key=lambda timing: timing[0])
     finally:
         client.close()
         cluster.close()
+    (t_serial, _, busy_serial), (t_dask, dask, busy_dask) = best["serial"], best["dask"]
 
     ratio = t_serial / t_dask
     work = busy_serial

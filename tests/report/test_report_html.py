@@ -12,12 +12,11 @@ from workbench.cli import main
 from workbench.core import Trace
 from workbench.report import collect_runs, export_html, ranking, varying_parameters
 from workbench.report.data import ReportRun
+from workbench.report.png import CHROMIUM_ARGS
 from workbench.store import RunStore
 from workbench.sweep import run_sweep
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 SWEEP = {"name": "omega-n", "method": {"name": "sor"}, "problem": {"name": "poisson2d"},
          "stop": {"rtol": 1e-8, "max_steps": 3000},

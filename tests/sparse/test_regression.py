@@ -71,6 +71,16 @@ def test_iht_recovers_a_k_sparse_signal_from_4_k_log_n_over_k_measurements(seed)
     assert res.final["relative_error"] < 1e-8
 
 
+def test_normalised_iht_needs_far_fewer_steps_than_the_fixed_step():
+    prob = wb.problems.compressed_sensing(n=256, k=8, seed=0)
+    normalised = wb.run(IHT(k=8), prob, rtol=1e-10, max_steps=5000)
+    fixed = wb.run(IHT(k=8, step_rule="fixed"), prob, rtol=1e-10, max_steps=5000)
+    assert normalised.converged and fixed.converged
+    assert fixed.final["support_recovered"] == 1.0 and fixed.final["relative_error"] < 1e-8
+    assert np.all(fixed.trace["step_size"][1:] == 1.0 / prob.lipschitz)
+    assert 5 * normalised.iterations < fixed.iterations
+
+
 def test_hard_threshold_keeps_the_k_largest():
     v = np.array([0.1, -3.0, 2.0, -0.5, 1.0])
     np.testing.assert_array_equal(hard_threshold(v, 2), [0, -3.0, 2.0, 0, 0])

@@ -17,6 +17,14 @@ def sor_result(omega=1.6, n=8, seed=0):
     return wb.run(wb.get_method("sor", omega=omega), wb.get_problem("poisson2d", n=n, seed=seed), rtol=1e-8)
 
 
+def execute_sql(path, statement):
+    """Change a database file behind the store's back (one statement, committed)."""
+    con = sqlite3.connect(path)
+    con.execute(statement)
+    con.commit()
+    con.close()
+
+
 @pytest.fixture
 def store(tmp_path):
     s = RunStore(tmp_path / "runs.sqlite")
@@ -119,10 +127,7 @@ def test_foreign_and_corrupted_files_give_a_clear_error(tmp_path):
     assert isinstance(info.value, WorkbenchError)
 
     foreign = tmp_path / "other.db"
-    con = sqlite3.connect(foreign)
-    con.execute("CREATE TABLE customers (id INTEGER)")
-    con.commit()
-    con.close()
+    execute_sql(foreign, "CREATE TABLE customers (id INTEGER)")
     with pytest.raises(StoreError, match="another application"):
         RunStore(foreign)
 
@@ -149,10 +154,7 @@ def test_foreign_and_corrupted_files_give_a_clear_error(tmp_path):
 def test_store_from_a_newer_workbench_is_refused(tmp_path):
     path = tmp_path / "new.sqlite"
     RunStore(path).close()
-    con = sqlite3.connect(path)
-    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
-    con.commit()
-    con.close()
+    execute_sql(path, "UPDATE meta SET value = '99' WHERE key = 'schema'")
     with pytest.raises(StoreError, match="newer workbench"):
         RunStore(path)
 

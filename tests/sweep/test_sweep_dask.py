@@ -168,4 +168,4 @@ def test_sigkill_of_the_sweep_then_rerun_completes_only_the_missing_runs(tmp_pat
     expected = {r["method"]["params"]["omega"] for r in load_spec(SPEC).runs()}
     assert {r.spec["method"]["params"]["omega"] for r in store.query()} == expected
     store.check()  # every trace decodes
-    assert all(len(store.load(k).trace) == store.load(k).iterations + 1 for k in keys)
+    assert all(len(run.trace) == run.iterations + 1 for run in map(store.load, keys))

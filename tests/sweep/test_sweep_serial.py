@@ -1,3 +1,4 @@
+"""Sweep driver pieces that need no cluster: where the pilot runs are taken."""
 
 
 def test_pilot_runs_are_spread_over_the_whole_sweep():

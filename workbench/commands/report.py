@@ -39,16 +39,10 @@ def parse_ids(text: str) -> list[int]:
 
 
 def main(args) -> int:
-    from pathlib import Path
-
     from ..report import export_html, export_png
-    from ..store import RunStore, default_store_path
-    from ..store.sqlite import StoreError
+    from ..store import StoreError, open_store
 
-    path = args.store or default_store_path()
-    if not Path(path).exists():
-        raise StoreError(f"there is no run store at {str(path)!r}; run a sweep first or pass --store PATH.")
-    store = RunStore(path)
+    store = open_store(args.store or None, must_exist=True)
     if args.sweep is not None:
         store.sweep_spec(args.sweep)
         runs = store.query(sweep=args.sweep)

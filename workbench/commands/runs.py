@@ -33,15 +33,9 @@ def register(sub) -> None:
 
 
 def _store(args):
-    from ..store import RunStore, default_store_path
-    from ..store.sqlite import StoreError
+    from ..store import open_store
 
-    path = args.store or default_store_path()
-    from pathlib import Path
-
-    if not Path(path).exists():
-        raise StoreError(f"there is no run store at {str(path)!r}; run a sweep first or pass --store PATH.")
-    return RunStore(path)
+    return open_store(args.store or None, must_exist=True)
 
 
 def _when(ts: float) -> str:

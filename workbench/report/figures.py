@@ -59,16 +59,16 @@ def convergence_figure(runs: list[ReportRun]):
     metrics = sorted({r.metric for r in runs})
     metric = metrics[0] if len(metrics) == 1 else "stop metric"
     shown = ""
-    colors_all, dashes_all = _colour_runs(runs), _dash_runs(runs)
+    # Colours and dashes come from the whole sweep, so a subsample keeps each run's style.
+    colors, dashes = _colour_runs(runs), _dash_runs(runs)
     if len(runs) > MAX_CURVES:
         pick = np.unique(np.linspace(0, len(runs) - 1, MAX_CURVES).astype(int))
         shown = f" ({len(pick)} of {len(runs)} runs)"
         runs = [runs[i] for i in pick]
-        colors_all = [colors_all[i] for i in pick]
-        dashes_all = [dashes_all[i] for i in pick]
+        colors = [colors[i] for i in pick]
+        dashes = [dashes[i] for i in pick]
     fig = _base_figure(f"Convergence: {metric} relative to its initial value{shown}", "iteration",
                        f"{metric} / initial", y_log=True)
-    colors, dashes = colors_all, dashes_all
     renderers = []
     for run, color, dash in zip(runs, colors, dashes):
         x, y = run.curve()
@@ -161,7 +161,13 @@ def cost_figures(runs: list[ReportRun]) -> list:
     """Iterations vs each numeric swept parameter (median over seeds), one line per group."""
     from bokeh.models import ColumnDataSource, HoverTool
 
-    varying = [a for a in varying_parameters(runs) if a != "seed"]
+    all_varying = varying_parameters(runs)
+    varying = [a for a in all_varying if a != "seed"]
+    over_seeds = " (median over seeds)" if "seed" in all_varying else ""
+    m = measure_for(runs)
+    values = [v for v in map(m.value, runs) if v > 0]
+    y_log = m.is_iterations and bool(values) and max(values) / max(min(values), 1) > 20
+    what = "Cost" if m.is_iterations else "Accuracy"
     figs = []
     for x_address in varying:
         if not numeric(r.params.get(x_address) for r in runs):
@@ -170,14 +176,9 @@ def cost_figures(runs: list[ReportRun]) -> list:
         groups = _groups(runs, x_address, others)
         if len(groups) > MAX_GROUPS:
             continue  # too many lines to read; the heatmap/table carry it
-        m = measure_for(runs)
-        values = [m.value(r) for r in runs if m.value(r) > 0]
-        y_log = m.is_iterations and bool(values) and max(values) / max(min(values), 1) > 20
-        over_seeds = " (median over seeds)" if "seed" in varying_parameters(runs) else ""
         xs_all = [float(r.params.get(x_address)) for r in runs]
         # Parameters swept over decades (a step size, a tolerance) read best on a log axis.
         x_log = min(xs_all) > 0 and max(xs_all) / min(xs_all) > 50
-        what = "Cost" if m.is_iterations else "Accuracy"
         fig = _base_figure(f"{what} vs {_short(x_address)}: {m.name}{over_seeds}", _short(x_address),
                            m.name, y_log=y_log, x_axis_type="log" if x_log else "linear")
         palette = _palette(len(groups))

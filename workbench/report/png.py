@@ -41,6 +41,8 @@ def export_png(results, folder: str | os.PathLike, *, store=None, prefix: str = 
     Playwright's sync API runs in a thread of its own, so this also works
     where an asyncio loop is running (a Jupyter cell, a Panel server).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
@@ -65,30 +67,14 @@ def export_png(results, folder: str | os.PathLike, *, store=None, prefix: str = 
             page_path = Path(tmp) / f"{prefix}-{k}.html"
             page_path.write_text(file_html(fig, resources=INLINE, title=f"{prefix} {k}"), encoding="utf-8")
             pages.append((page_path, folder / f"{prefix}-{k}.png"))
-        error = _in_fresh_thread(_screenshot_pages, sync_playwright, executable, pages, width, height, written)
-        if error is not None:
-            if isinstance(error, PlaywrightError):
-                raise WorkbenchError(f"Chromium could not render the figures ({error}); export HTML instead.")
-            raise error
-    return written
-
-
-def _in_fresh_thread(fn, *args):
-    """Run ``fn(*args)`` in a new thread (no asyncio loop there); return its exception or None."""
-    import threading
-
-    box: list = [None]
-
-    def target():
+        # A fresh thread has no asyncio loop; its exceptions are re-raised here by ``result()``.
         try:
-            fn(*args)
-        except BaseException as exc:  # handed back to the caller's thread
-            box[0] = exc
-
-    thread = threading.Thread(target=target, name="workbench-png-export")
-    thread.start()
-    thread.join()
-    return box[0]
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-png-export") as pool:
+                pool.submit(_screenshot_pages, sync_playwright, executable, pages, width, height,
+                            written).result()
+        except PlaywrightError as exc:
+            raise WorkbenchError(f"Chromium could not render the figures ({exc}); export HTML instead.") from None
+    return written
 
 
 def _screenshot_pages(sync_playwright, executable, pages, width, height, written) -> None:

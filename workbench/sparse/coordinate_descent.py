@@ -73,7 +73,7 @@ class CoordinateDescent(L1Method):
     def init(self, problem) -> RegressionState:
         state = super().init(problem)
         G = problem.gram
-        state.extra = {"grad": G @ state.x - problem.Aty, "rng": np.random.default_rng(self.seed)}
+        state.extra = {"grad_at_x": G @ state.x - problem.Aty, "rng": np.random.default_rng(self.seed)}
         return state
 
     def _updates(self, problem, x, g, lam):
@@ -93,7 +93,7 @@ class CoordinateDescent(L1Method):
         lam = self.lam(problem)
         G = problem.gram
         n = problem.n
-        x, g = state.x.copy(), state.extra["grad"].copy()
+        x, g = state.x.copy(), state.extra["grad_at_x"].copy()
         d, L = self._updates(problem, x, g, lam)
         b = min(int(self.block_size), n)
         if self.rule == "cyclic":
@@ -119,7 +119,7 @@ class CoordinateDescent(L1Method):
                     g += G[:, i] * di
         return RegressionState(x=x, iteration=state.iteration + 1,
                                work=state.work + b / problem.m,
-                               extra={"grad": g, "rng": state.extra["rng"], "grad_at_x": g,
+                               extra={"grad_at_x": g, "rng": state.extra["rng"],
                                       "coordinate": float(block[0])})
 
     @staticmethod

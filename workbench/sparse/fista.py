@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..core import register_method
-from .regression_base import L1Method, RegressionState, soft_threshold
+from .regression_base import L1Method, RegressionState
 
 __all__ = ["FISTA"]
 
@@ -42,10 +42,8 @@ class FISTA(L1Method):
 
     def step(self, problem, state: RegressionState) -> RegressionState:
         self.check_params()
-        L = problem.lipschitz
         z, t = state.extra["z"], state.extra["t"]
-        grad = problem.A.T @ (problem.A @ z - problem.y)
-        x = soft_threshold(z - grad / L, self.lam(problem) / L)
+        x = self.prox_gradient(problem, z)
         t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
         z_next = x + ((t - 1.0) / t_next) * (x - state.x)
         return RegressionState(x=x, iteration=state.iteration + 1, work=state.work + 2,

@@ -13,9 +13,9 @@ __all__ = ["IHT", "hard_threshold"]
 
 def hard_threshold(v: np.ndarray, k: int) -> np.ndarray:
     """:math:`H_k(v)`: keep the ``k`` entries of largest magnitude, zero the rest."""
-    out = np.zeros_like(v)
     if k >= v.size:
         return v.copy()
+    out = np.zeros_like(v)
     idx = np.argpartition(np.abs(v), v.size - k)[v.size - k:]
     out[idx] = v[idx]
     return out
@@ -27,10 +27,10 @@ class IHT(RegressionMethod):
 
     .. math:: x_{k+1} = H_k\big(x_k + \mu_k A^T(y - A x_k)\big)
 
-    ``step="normalized"`` (default) is Blumensath and Davies' normalised IHT:
+    ``step_rule="normalized"`` (default) is Blumensath and Davies' normalised IHT:
     :math:`\mu_k = \|g_S\|^2 / \|A_S g_S\|^2` with ``g`` the gradient restricted
     to the current support ``S`` (the top-k entries of ``g`` at the start), halved
-    while the objective would increase; ``step="fixed"`` uses :math:`\mu = 1/\|A\|_2^2`.
+    while the objective would increase; ``step_rule="fixed"`` uses :math:`\mu = 1/\|A\|_2^2`.
     Under a restricted isometry property, e.g. Gaussian ``A`` with
     :math:`m \gtrsim k\log(n/k)` rows, IHT recovers a k-sparse ``x`` exactly from
     noiseless measurements. Stop metric: the residual ``||y - A x||`` relative to ``||y||``.
@@ -53,8 +53,8 @@ class IHT(RegressionMethod):
     default_rtol = 1e-8
 
     k = param.Integer(default=8, softbounds=(1, 100), doc="Sparsity level: non-zeros kept each step.")
-    step = param.Selector(default="normalized", objects=["normalized", "fixed"],
-                          doc="Step size: normalised (adaptive, Blumensath-Davies 2010) or 1/||A||^2.")
+    step_rule = param.Selector(default="normalized", objects=["normalized", "fixed"],
+                               doc="Step size: normalised (adaptive, Blumensath-Davies 2010) or 1/||A||^2.")
 
     def check_params(self) -> None:
         if self.k is None or self.k < 1:
@@ -81,7 +81,7 @@ class IHT(RegressionMethod):
         r = state.extra["r"]
         g = A.T @ r  # minus the gradient
         work = state.work + 1
-        if self.step == "fixed":
+        if self.step_rule == "fixed":
             mu = 1.0 / problem.lipschitz
             x = hard_threshold(state.x + mu * g, k)
             r_new = problem.y - A @ x
@@ -94,11 +94,12 @@ class IHT(RegressionMethod):
             Ags = A[:, support] @ gs
             mu = float(gs @ gs) / max(float(Ags @ Ags), 1e-300)
             f_old = 0.5 * float(r @ r)
+            sorted_support = np.sort(support)
             for _ in range(30):
                 x = hard_threshold(state.x + mu * g, k)
                 r_new = problem.y - A @ x
                 work += 1
-                same = np.array_equal(np.flatnonzero(x), np.sort(support))
+                same = np.array_equal(np.flatnonzero(x), sorted_support)
                 # The support changed: accept only if the objective does not rise (Blumensath-Davies).
                 if same or 0.5 * float(r_new @ r_new) <= f_old:
                     break

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..core import register_method
-from .regression_base import L1Method, RegressionState, soft_threshold
+from .regression_base import L1Method, RegressionState
 
 __all__ = ["ISTA"]
 
@@ -31,7 +31,5 @@ class ISTA(L1Method):
 
     def step(self, problem, state: RegressionState) -> RegressionState:
         self.check_params()
-        L = problem.lipschitz
-        grad = problem.A.T @ (problem.A @ state.x - problem.y)
-        x = soft_threshold(state.x - grad / L, self.lam(problem) / L)
+        x = self.prox_gradient(problem, state.x)
         return RegressionState(x=x, iteration=state.iteration + 1, work=state.work + 2)

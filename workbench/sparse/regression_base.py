@@ -81,11 +81,15 @@ class L1Method(RegressionMethod):
     def lam(self, problem) -> float:
         return float(self.l1_weight) * problem.lambda_max
 
-    def optimality(self, problem, x, grad=None) -> float:
+    def prox_gradient(self, problem, z, grad=None) -> np.ndarray:
+        r""":math:`S_{\lambda/L}(z - \nabla f(z)/L)`, the proximal-gradient step of ISTA and FISTA."""
         L = problem.lipschitz
         if grad is None:
-            grad = problem.A.T @ (problem.A @ x - problem.y)
-        return float(L * np.linalg.norm(x - soft_threshold(x - grad / L, self.lam(problem) / L)))
+            grad = problem.A.T @ (problem.A @ z - problem.y)
+        return soft_threshold(z - grad / L, self.lam(problem) / L)
+
+    def optimality(self, problem, x, grad=None) -> float:
+        return float(problem.lipschitz * np.linalg.norm(x - self.prox_gradient(problem, x, grad)))
 
     def metrics(self, problem, state: RegressionState) -> dict[str, float]:
         lam = self.lam(problem)

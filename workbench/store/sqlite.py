@@ -425,9 +425,16 @@ class RunStore:
             self.load_trace(run_id)
 
 
-def open_store(store: "RunStore | str | os.PathLike | None" = None) -> RunStore:
-    """A :class:`RunStore` from a store, a path, or ``None`` (the default path)."""
+def open_store(store: "RunStore | str | os.PathLike | None" = None, *, must_exist: bool = False) -> RunStore:
+    """A :class:`RunStore` from a store, a path, or ``None`` (the default path).
+
+    With ``must_exist`` a missing file raises :class:`StoreError` instead of
+    creating an empty store (for commands that only read).
+    """
     if isinstance(store, RunStore):
         return store
-    return RunStore(store)
+    path = Path(store) if store is not None else default_store_path()
+    if must_exist and not path.exists():
+        raise StoreError(f"there is no run store at {str(path)!r}; run a sweep first or pass --store PATH.")
+    return RunStore(path)
 

@@ -34,10 +34,9 @@ class SerialExecutor:
 
     def map(self, batches: Iterable[Batch], more=None, after: int = 0
             ) -> Iterator[tuple[Batch, list | None, str | None]]:
-        batches = list(batches)
         for batch in batches:
             yield batch, execute_batch(batch), None
-        for batch in (more() if more is not None else []):
+        for batch in (more() if more is not None else []):  # sized from the first results
             yield batch, execute_batch(batch), None
 
     def describe(self) -> str:
