@@ -54,7 +54,7 @@ def page():
                          "poisson1d": {"n": {"type": pn.widgets.DiscreteSlider,
                                              "options": [16, 32, 64, 128, 256, 512, 1024]}}},
         overlays=[predicted_rate()], notes=_notes, rtol=1e-8, max_steps=50_000,
-        title="Solvers", 
+        title="Solvers",
     )
 
     def set_optimal(event):

@@ -1,8 +1,6 @@
 """Race optimizers on one objective: trajectories on the contour map, loss, and the D estimates."""
 from __future__ import annotations
 
-import numpy as np
-
 TITLE = "Optimizer race"
 DESCRIPTION = ("GD, heavy ball, Adam, DoG and Prodigy on the same objective, live: their paths "
                "over the contour map of a 2-D function, loss against iteration or time, and each "
@@ -12,10 +10,13 @@ PROBLEMS = ["rosenbrock", "beale", "quadratic", "rastrigin", "logistic_regressio
 
 
 def _notes(race) -> str:
+    from workbench.ui.optim_views import true_distance_of
+
     problem = race.problem
     lines = [f"**{problem.name}**: {problem.dim} variables."]
-    if problem.x_star is not None:
-        d = float(np.linalg.norm(problem.x0 - problem.x_star))
+    reference = true_distance_of(problem)
+    if reference is not None:
+        d = reference[0]
         lines.append(f"True distance to the minimiser D = ||x0 - x*|| = **{d:.4g}** (dashed on the D plot). "
                      "DoG and Prodigy start from a tiny D estimate and grow it; a good estimate "
                      "settles near the dashed line.")

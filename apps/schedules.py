@@ -15,13 +15,6 @@ PROBLEMS = ["rastrigin", "logistic_regression", "rosenbrock", "mlp_digits"]
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 
 
-def _race_pieces():
-    """The companion views shared with the optimizer-race page."""
-    from workbench.ui import optim_views
-
-    return optim_views
-
-
 def shapes_section():
     """Every registered schedule's multiplier s(t, T), with the chosen one's knobs."""
     import panel as pn
@@ -156,9 +149,10 @@ def race_section():
 
     import workbench as wb
     from workbench.ui import Race
+    from workbench.ui.optim_views import MetricPanel
 
     methods = {label: wb.optim.GD(lr=0.01, schedule=name, horizon=HORIZON) for label, name in LANES.items()}
-    lr_panel = _race_pieces().MetricPanel("lr", log_y=False, title="Step size used by each lane: lr * s(t, T)")
+    lr_panel = MetricPanel("lr", log_y=False, title="Step size used by each lane: lr * s(t, T)")
     race = Race(methods, PROBLEMS,
                 problem_params={"rastrigin": {"dim": 2, "seed": 3}, "logistic_regression": {"n": 300, "d": 10},
                                 "mlp_digits": {"width": 16}},

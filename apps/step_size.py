@@ -1,7 +1,6 @@
 """Step size: large steps on separable data, the 2/eta stability threshold, paths on 2-D functions."""
 from __future__ import annotations
 
-
 import numpy as np
 
 TITLE = "Step size"
@@ -11,13 +10,6 @@ DESCRIPTION = ("Gradient descent with huge steps on separable logistic regressio
 
 #: The log-scale gamma slider of the separable-data race (Tyurin's experiment spans 0.1 .. 1e4).
 GAMMAS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 1e4]
-
-
-def _race_pieces():
-    """The companion views shared with the optimizer-race page."""
-    from workbench.ui import optim_views
-
-    return optim_views
 
 
 # -- 1. large steps on separable data ---------------------------------------------------------
@@ -95,8 +87,9 @@ def separable_section():
 
     import workbench as wb
     from workbench.ui import Race
+    from workbench.ui.optim_views import MetricPanel
 
-    misclassified = _race_pieces().MetricPanel("misclassified", log_y=False, title="misclassified points")
+    misclassified = MetricPanel("misclassified", log_y=False, title="misclassified points")
     race = Race({"GD": wb.optim.GD(lr=1.0), "Batch perceptron": wb.optim.BatchPerceptron()},
                 "logistic_separable", problem_params={"logistic_separable": {"n": 200, "d": 10}},
                 metrics=["loss"], companions=[misclassified], notes=_separable_notes,
@@ -177,8 +170,9 @@ def paths_section():
 
     import workbench as wb
     from workbench.ui import Race
+    from workbench.ui.optim_views import TrajectoryMap
 
-    trajectories = _race_pieces().TrajectoryMap()
+    trajectories = TrajectoryMap()
     race = Race({"small step": wb.optim.GD(lr=0.0003), "medium step": wb.optim.GD(lr=0.001),
                  "large step": wb.optim.GD(lr=0.0019)},
                 ["rosenbrock", "beale", "quadratic"],

@@ -73,6 +73,12 @@ def click(page, label: str, nth: int = 0) -> None:
     page.get_by_role("button", name=label, exact=True).nth(nth).click()
 
 
+def press(page, label: str) -> None:
+    """Click the button labelled ``label`` without waiting for the busy page to settle:
+    a live page redraws continuously, and Playwright's actionability wait can time out."""
+    page.get_by_role("button", name=label, exact=True).first.dispatch_event("click")
+
+
 def wait_until(predicate, timeout: float = 15.0, interval: float = 0.1, message: str = "condition"):
     """Poll ``predicate()`` until truthy; return its value or fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -91,25 +97,29 @@ def wait_for_iteration(page, above: int, timeout: float = 15.0) -> int:
                       message=f"iteration > {above}")
 
 
-_POINTS_JS = """() => {
+_COLUMN_POINTS_JS = """(columns) => {
+  // Sum, over the data sources holding every one of ``columns``, the length of the first.
   let total = 0;
-  for (const doc of Bokeh.documents) {
+  for (const doc of Bokeh.documents)
     for (const m of doc.all_models) {
-      if (m.type === 'ColumnDataSource' || (m.constructor && m.constructor.name === 'ColumnDataSource')) {
-        const d = m.data;
-        const y = d instanceof Map ? d.get('y') : d['y'];
-        const it = d instanceof Map ? d.get('iteration') : d['iteration'];
-        if (y !== undefined && it !== undefined) total += y.length;
-      }
+      const d = m.data;
+      if (d === undefined || d === null) continue;
+      const cols = columns.map((c) => (d instanceof Map ? d.get(c) : d[c]));
+      if (cols.every((c) => c !== undefined)) total += cols[0].length;
     }
-  }
   return total;
 }"""
 
 
+def column_points(page, *columns: str) -> int:
+    """Points held by the browser in the data sources that have every one of ``columns``
+    (e.g. ``"x0"``: trajectories; ``"top"``: bars), counted in the first column."""
+    return page.evaluate(_COLUMN_POINTS_JS, list(columns))
+
+
 def plotted_points(page) -> int:
     """Points held by the browser in every live curve (ColumnDataSources with iteration and y)."""
-    return page.evaluate(_POINTS_JS)
+    return column_points(page, "y", "iteration")
 
 
 _SET_WIDGET_JS = """([cls, value]) => {
@@ -199,3 +209,22 @@ def assert_no_console_errors(page) -> None:
     failed = list(getattr(page, "failed_requests", []))
     assert failed == [], f"requests failed: {failed}"
     assert page.console_errors == [], page.console_errors
+
+
+def pause_and_check_frozen(page, *counters, timeout: float = 20.0, settle: float = 0.0,
+                           hold: float = 1.0) -> tuple:
+    """Press Pause, wait until the page says paused, then check that nothing grows for ``hold`` s.
+
+    Checked: the iteration counter, the plotted points and each extra ``counter(page)``
+    (e.g. trajectory points). ``settle`` seconds pass between the pause reaching the
+    page and the first reading. Returns the frozen readings.
+    """
+    press(page, "Pause")
+    # Once the browser shows "paused", every update sent before the pause has arrived.
+    wait_for_paused(page, timeout)
+    time.sleep(settle)
+    probes = (read_iteration, plotted_points, *counters)
+    frozen = tuple(probe(page) for probe in probes)
+    time.sleep(hold)
+    assert tuple(probe(page) for probe in probes) == frozen, "the page kept changing after Pause"
+    return frozen

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import workbench as wb
 from workbench.core import Trace
@@ -72,6 +71,23 @@ def test_ipywidgets_controls_round_trip():
     assert sor.omega == 1.7
     sor.omega = 1.2
     assert slider.value == 1.2
+
+
+def test_ipywidgets_controls_for_an_unset_number():
+    """Prodigy's beta3 = None ("use sqrt(beta2)"): a text box, empty while unset."""
+    from workbench.ui import ipywidgets_controls
+
+    prodigy = wb.get_method("prodigy")
+    box = ipywidgets_controls(prodigy)
+    beta3 = next(c for c in box.children if getattr(c, "description", "") == "beta3")
+    error = box.children[-1]
+    assert beta3.value == "" and prodigy.beta3 is None
+    beta3.value = "0.9"
+    assert prodigy.beta3 == 0.9
+    beta3.value = "2"  # outside (0, 1): refused, the box snaps back, the reason is shown
+    assert prodigy.beta3 == 0.9 and beta3.value == "0.9" and "beta3" in error.value
+    beta3.value = ""
+    assert prodigy.beta3 is None and error.value == ""
 
 
 def test_live_run_hyperparameter_change_acts_without_reset():

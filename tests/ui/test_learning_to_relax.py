@@ -8,28 +8,10 @@ import warnings
 
 import pytest
 
-from .helpers import (assert_no_console_errors, choose, click, open_page, read_iteration, screenshot, text_of,
-                      wait_for_iteration, wait_until)
+from .helpers import (assert_no_console_errors, choose, click, column_points, open_page, read_iteration,
+                      screenshot, text_of, wait_for_iteration, wait_until)
 
 pytestmark = pytest.mark.browser
-
-_SOURCE_SIZES_JS = """(key) => {
-  const sizes = [];
-  for (const doc of Bokeh.documents)
-    for (const m of doc.all_models)
-      if (m.data !== undefined && m.data !== null) {
-        const d = m.data;
-        const col = d instanceof Map ? d.get(key) : d[key];
-        if (col !== undefined) sizes.push(col.length);
-      }
-  return sizes;
-}"""
-
-
-def _points(page, column: str) -> int:
-    """Points held by the browser in the data sources that have ``column`` (bars: top, scatter: c)."""
-    return sum(page.evaluate(_SOURCE_SIZES_JS, column))
-
 
 def test_learning_to_relax_live(page, server_url):
     open_page(page, server_url, "learning_to_relax", timeout=120_000)
@@ -64,7 +46,7 @@ def test_learning_to_relax_live(page, server_url):
     summary = wait_until(lambda: (s := text_of(page, ".wb-relax-summary")) and "best fixed omega" in s and s,
                          timeout=120, message="the comparator summary")
     assert re.search(r"Tsallis-INF: \d+ iterations over \d+ instances", summary)
-    wait_until(lambda: _points(page, "top") >= 20, timeout=60, message="arm-probability bars")
-    wait_until(lambda: _points(page, "c") > 30, timeout=60, message="chosen omega vs context points")
+    wait_until(lambda: column_points(page, "top") >= 20, timeout=60, message="arm-probability bars")
+    wait_until(lambda: column_points(page, "c") > 30, timeout=60, message="chosen omega vs context points")
     screenshot(page, "learning_to_relax")
     assert_no_console_errors(page)

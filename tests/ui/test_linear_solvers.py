@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from .helpers import (assert_no_console_errors, wait_for_paused, REPO, choose, click, lane, open_page, plotted_points, read_iteration, read_status,
-                      screenshot, set_speed, set_widget, text_of, wait_for_iteration, wait_until)
+from .helpers import (REPO, assert_no_console_errors, choose, click, lane, open_page, pause_and_check_frozen,
+                      plotted_points, read_iteration, read_status, screenshot, set_speed, set_widget, text_of,
+                      wait_for_iteration, wait_until)
 
 pytestmark = pytest.mark.browser
 
@@ -44,13 +45,7 @@ def test_linear_solvers_live(page, server_url):
     assert "predicted rate 0.9000" in _legend_labels(page)  # Young: rho = omega - 1 above omega*
 
     # Pause: nothing grows any more.
-    click(page, "Pause")
-    # Once the browser shows "paused", every update sent before the pause has arrived.
-    wait_for_paused(page)
-    k, pts = read_iteration(page), plotted_points(page)
-    time.sleep(1.0)
-    assert read_iteration(page) == k
-    assert plotted_points(page) == pts
+    pause_and_check_frozen(page)
     assert page.locator(".wb-status .wb-status-label").first.get_attribute("data-state") == "paused"
 
     # Reset: back to iteration 0 and one point per method.

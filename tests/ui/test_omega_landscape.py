@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
-from .helpers import (assert_no_console_errors, wait_for_paused, click, open_page, plotted_points, read_iteration, screenshot, set_speed, set_widget,
-                      text_of, wait_for_iteration, wait_until)
+from .helpers import (assert_no_console_errors, click, open_page, pause_and_check_frozen, plotted_points,
+                      read_iteration, screenshot, set_speed, set_widget, text_of, wait_for_iteration, wait_until)
 
 pytestmark = pytest.mark.browser
 
@@ -40,12 +39,7 @@ def test_omega_landscape_live(page, server_url):
     assert changed_at >= before > 0
     wait_for_iteration(page, above=changed_at + 3)
 
-    click(page, "Pause")
-    # Once the browser shows "paused", every update sent before the pause has arrived.
-    wait_for_paused(page)
-    k, m = read_iteration(page), _measured(page)
-    time.sleep(1.0)
-    assert (read_iteration(page), _measured(page)) == (k, m)
+    pause_and_check_frozen(page, _measured)
     screenshot(page, "omega_landscape")
 
     click(page, "Reset")

@@ -3,37 +3,19 @@ pause, reset, screenshot."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
-from .helpers import (lane, open_page, plotted_points, read_iteration, screenshot, set_speed,
-                      set_widget, text_of, wait_for_iteration, wait_until)
+from .helpers import (column_points, lane, open_page, pause_and_check_frozen, plotted_points, press,
+                      read_iteration, screenshot, set_speed, set_widget, text_of, wait_for_iteration,
+                      wait_until)
 
 pytestmark = pytest.mark.browser
 
 
-def press(page, label: str) -> None:
-    """Click the button labelled ``label`` without waiting for the busy page to settle:
-    a live page redraws continuously, and Playwright's actionability wait can time out."""
-    page.get_by_role("button", name=label, exact=True).first.dispatch_event("click")
-
-_PATH_POINTS_JS = """() => {
-  let total = 0;
-  for (const doc of Bokeh.documents)
-    for (const m of doc.all_models)
-      if (m.type === 'ColumnDataSource' || (m.constructor && m.constructor.name === 'ColumnDataSource')) {
-        const d = m.data;
-        const x = d instanceof Map ? d.get('x0') : d['x0'];
-        if (x !== undefined) total += x.length;
-      }
-  return total;
-}"""
-
-
 def path_points(page) -> int:
     """Points of the trajectories on the contour map (and the minimiser's star)."""
-    return page.evaluate(_PATH_POINTS_JS)
+    return column_points(page, "x0")
 
 
 def test_optimizer_race_live(page, server_url):
@@ -59,13 +41,7 @@ def test_optimizer_race_live(page, server_url):
     assert changed_at >= before > 0
     wait_until(lambda: lane(page, "GD")["iteration"] > changed_at + 5, message="GD to continue", timeout=60)
 
-    press(page, "Pause")
-    wait_until(lambda: page.locator(".wb-status .wb-status-label").first.get_attribute("data-state") == "paused",
-               message="the pause to reach the page", timeout=45)
-    time.sleep(0.5)
-    k, pts, paths = read_iteration(page), plotted_points(page), path_points(page)
-    time.sleep(1.0)
-    assert (read_iteration(page), plotted_points(page), path_points(page)) == (k, pts, paths)
+    pause_and_check_frozen(page, path_points, timeout=45, settle=0.5)
     screenshot(page, "optimizer_race")
 
     press(page, "Reset")

@@ -3,20 +3,13 @@ mid-run, refine a schedule from the recorded run, pause, reset, screenshot."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
-from .helpers import (lane, open_page, plotted_points, read_iteration, screenshot, set_speed,
-                      set_widget, text_of, wait_for_iteration, wait_until)
+from .helpers import (lane, open_page, pause_and_check_frozen, plotted_points, press, read_iteration,
+                      screenshot, set_speed, set_widget, text_of, wait_for_iteration, wait_until)
 
 pytestmark = pytest.mark.browser
-
-
-def press(page, label: str) -> None:
-    """Click the button labelled ``label`` without waiting for the busy page to settle:
-    a live page redraws continuously, and Playwright's actionability wait can time out."""
-    page.get_by_role("button", name=label, exact=True).first.dispatch_event("click")
 
 
 def test_schedules_live(page, server_url):
@@ -42,13 +35,7 @@ def test_schedules_live(page, server_url):
     wait_until(lambda: lane(page, "cosine")["iteration"] > changed_at + 5, message="the race to continue",
                timeout=45)
 
-    press(page, "Pause")
-    wait_until(lambda: page.locator(".wb-status .wb-status-label").first.get_attribute("data-state") == "paused",
-               message="the pause to reach the page", timeout=45)
-    time.sleep(0.5)
-    k, pts = read_iteration(page), plotted_points(page)
-    time.sleep(1.0)
-    assert (read_iteration(page), plotted_points(page)) == (k, pts)
+    pause_and_check_frozen(page, timeout=45, settle=0.5)
     # Record-then-refine (paused): the refined lane switches to the schedule refined from the linear-decay run.
     press(page, "Refine from the linear-decay run")
     wait_until(lambda: "Refined from" in text_of(page, ".wb-refine-status"), message="the refinement",

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
-from .helpers import (click, lane, open_page, plotted_points, read_iteration, screenshot, set_speed,
-                      set_widget, text_of, wait_for_iteration, wait_until)
+from .helpers import (click, lane, open_page, pause_and_check_frozen, plotted_points, read_iteration,
+                      screenshot, set_speed, set_widget, text_of, wait_for_iteration, wait_until)
 
 pytestmark = pytest.mark.browser
 
@@ -45,12 +44,7 @@ def test_sparsity_page_live(page, server_url):
     assert lane(page, SNS)["iteration"] > changed_at  # continued, not restarted
 
     # Pause: nothing grows any more.
-    click(page, "Pause")
-    time.sleep(0.5)
-    k, pts = read_iteration(page), plotted_points(page)
-    time.sleep(1.0)
-    assert read_iteration(page) == k
-    assert plotted_points(page) == pts
+    pause_and_check_frozen(page, settle=0.5)
 
     # Reset: back to iteration 0 with the current knobs.
     click(page, "Reset")

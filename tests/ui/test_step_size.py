@@ -3,20 +3,13 @@ slider mid-run, pause, reset, screenshot."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
-from .helpers import (lane, open_page, plotted_points, read_iteration, screenshot, set_speed,
-                      text_of, wait_for_iteration, wait_until)
+from .helpers import (lane, open_page, pause_and_check_frozen, plotted_points, press, read_iteration,
+                      screenshot, set_speed, text_of, wait_for_iteration, wait_until)
 
 pytestmark = pytest.mark.browser
-
-
-def press(page, label: str) -> None:
-    """Click the button labelled ``label`` without waiting for the busy page to settle:
-    a live page redraws continuously, and Playwright's actionability wait can time out."""
-    page.get_by_role("button", name=label, exact=True).first.dispatch_event("click")
 
 GAMMAS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 1e4]
 
@@ -57,13 +50,7 @@ def test_step_size_live(page, server_url):
     assert changed_at >= before > 0
     wait_until(lambda: lane(page, "GD")["iteration"] > changed_at + 3, message="GD to continue", timeout=45)
 
-    press(page, "Pause")
-    wait_until(lambda: page.locator(".wb-status .wb-status-label").first.get_attribute("data-state") == "paused",
-               message="the pause to reach the page", timeout=45)
-    time.sleep(0.5)
-    k, pts = read_iteration(page), plotted_points(page)
-    time.sleep(1.0)
-    assert (read_iteration(page), plotted_points(page)) == (k, pts)
+    pause_and_check_frozen(page, timeout=45, settle=0.5)
     screenshot(page, "step_size")
 
     press(page, "Reset")

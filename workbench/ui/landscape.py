@@ -92,6 +92,8 @@ class OmegaLandscape:
         self._pending: list[tuple[float, float, str]] = []
         self.results: dict[float, tuple[int, str]] = {}
         self.total_iterations = 0
+        self._rho: float | None = None  # Young's theory for the current problem (set by reset)
+        self._omega_star: float | None = None
 
         self.figure = figure(title=title, height=height, sizing_mode="stretch_width", y_axis_type="log",
                              x_axis_label="omega", y_axis_label=f"iterations to rtol={self.rtol:g}",
@@ -137,6 +139,7 @@ class OmegaLandscape:
         self.total_iterations = 0
         self.done_source.data = {"omega": [], "iterations": []}
         self.capped_source.data = {"omega": [], "iterations": []}
+        self._rho, self._omega_star = self._young(problem)
         self._theory()
         self._mark_current()
         self._update_progress()
@@ -193,25 +196,32 @@ class OmegaLandscape:
         return w, k
 
     def omega_star(self) -> float | None:
+        """Young's optimal omega for the current problem (None where the theory does not apply)."""
+        return self._omega_star
+
+    @staticmethod
+    def _young(problem) -> tuple[float | None, float | None]:
+        """``(rho_J, omega*)`` of a consistently ordered problem, else ``(None, None)``; computed
+        once per problem (a spectral radius may need an eigen-solve), not on every refresh."""
         from ..linear import theory
 
-        if self.problem is None or "consistently_ordered" not in self.problem.properties:
-            return None
+        if problem is None or "consistently_ordered" not in problem.properties:
+            return None, None
         try:
-            return theory.optimal_omega(theory.jacobi_spectral_radius(self.problem))
+            rho = theory.jacobi_spectral_radius(problem)
+            return rho, theory.optimal_omega(rho)
         except Exception:
-            return None
+            return None, None
 
     def _theory(self) -> None:
         from ..linear import theory
 
-        w_star = self.omega_star()
+        w_star, rho = self._omega_star, self._rho
         self.omega_star_span.visible = w_star is not None
         if w_star is None:
             self.theory_source.data = {"omega": [], "iterations": []}
             return
         self.omega_star_span.location = w_star
-        rho = theory.jacobi_spectral_radius(self.problem)
         grid = np.unique(np.concatenate([np.linspace(0.02, 1.98, 300), [w_star]]))
         rates = theory.sor_spectral_radius(grid, rho)
         its = np.array([theory.iterations_to_tolerance(r, self.rtol) for r in rates])

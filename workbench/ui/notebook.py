@@ -22,6 +22,7 @@ import param
 
 from ..core import Method, Problem, Runner, WorkbenchError
 from ..core.registry import get_problem_factory
+from .param_widgets import _public, slider_range
 from .plots import ConvergencePlot, PALETTE, wants_log_axis
 
 __all__ = ["ipywidgets_controls", "NotebookRun"]
@@ -40,15 +41,18 @@ def _widget_for(obj: param.Parameterized, name: str):
     if isinstance(p, param.Selector) and p.objects:
         objects = list(p.objects.values()) if isinstance(p.objects, dict) else list(p.objects)
         return w.Dropdown(options=objects, value=value, **common)
+    if isinstance(p, param.Number) and value is None:
+        # "unset" (e.g. Prodigy's beta3 = None means "use sqrt(beta2)"): no slider or number
+        # box can show None, a text box can; clearing it restores None (see _to_param).
+        widget = w.Text(value="", placeholder="unset (default)", continuous_update=False, **common)
+        widget.wb_number = int if isinstance(p, param.Integer) else float
+        return widget
     if isinstance(p, param.Number):
         lo, hi = p.bounds if p.bounds is not None else (None, None)
         integer = isinstance(p, param.Integer)
         bounded = lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
         if bounded and (not integer or hi - lo <= 10_000):
-            step = p.step if getattr(p, "step", None) else (1 if integer else (hi - lo) / 200)
-            inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
-            start = lo if inc_lo else lo + step
-            end = hi if inc_hi else hi - step
+            start, end, step = slider_range(p)
             if integer:
                 return w.IntSlider(value=int(value), min=int(start), max=int(end), step=int(step),
                                    continuous_update=False, **common)
@@ -61,6 +65,20 @@ def _widget_for(obj: param.Parameterized, name: str):
     if isinstance(p, param.String):
         return w.Text(value=str(value or ""), continuous_update=False, **common)
     return None
+
+
+def _to_param(widget, value):
+    """The param value a widget's value stands for: text boxes of optional numbers parse it."""
+    number = getattr(widget, "wb_number", None)
+    if number is None:
+        return value
+    return None if not str(value).strip() else number(str(value).strip())
+
+
+def _to_widget(widget, value):
+    if getattr(widget, "wb_number", None) is None:
+        return value
+    return "" if value is None else f"{value:g}"
 
 
 def ipywidgets_controls(obj: param.Parameterized, parameters=None):
@@ -83,11 +101,7 @@ def ipywidgets_controls(obj: param.Parameterized, parameters=None):
     """
     import ipywidgets as w
 
-    names = [n for n, p in obj.param.objects("existing").items()
-             if n != "name" and not (p.precedence is not None and p.precedence < 0)
-             and (parameters is None or n in parameters)]
-    if parameters is not None:
-        names = [n for n in parameters if n in names]
+    names = _public(obj, parameters)
     error = w.HTML("")
     widgets = []
     for name in names:
@@ -98,17 +112,18 @@ def ipywidgets_controls(obj: param.Parameterized, parameters=None):
 
         def push(change, name=name, widget=widget):
             try:
-                setattr(obj, name, change["new"])
+                setattr(obj, name, _to_param(widget, change["new"]))
                 error.value = ""
-            except Exception as exc:  # param's bound / type checks
+            except Exception as exc:  # param's bound / type checks, unparsable text
+                # Snap back first: that change comes through here too and clears the message.
+                widget.value = _to_widget(widget, getattr(obj, name))
                 error.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
-                widget.value = getattr(obj, name)
 
         widget.observe(push, "value")
 
         def pull(event, widget=widget):
-            if widget.value != event.new:
-                widget.value = event.new
+            if _to_param(widget, widget.value) != event.new:
+                widget.value = _to_widget(widget, event.new)
 
         obj.param.watch(pull, name)
     # Omega first: the knob the notebooks are about.

@@ -28,7 +28,7 @@ class TrajectoryMap:
         self.max_points = int(max_points)
         self.live = None
         self.problem = None
-        self._paths: dict[int, list] = {}
+        self._kept: dict[int, int] = {}  # points kept at the current stride, per runner
         self._pending: dict[int, list] = {}
         self._stride: dict[int, int] = {}
         self._seen: dict[int, int] = {}
@@ -58,11 +58,11 @@ class TrajectoryMap:
             return
         x = runner.state.x
         self._pending.setdefault(key, []).append((float(x[0]), float(x[1])))
-        path = self._paths.setdefault(key, [])
-        path.append(None)
-        if len(path) >= self.max_points:
+        kept = self._kept.get(key, 0) + 1
+        if kept >= self.max_points:
             self._stride[key] = stride * 2
-            path.clear()
+            kept = 0
+        self._kept[key] = kept
 
     # -- companion protocol ------------------------------------------------------------
     def attach(self, live) -> None:
@@ -87,7 +87,7 @@ class TrajectoryMap:
 
     def reset(self, problem) -> None:
         self.problem = problem
-        self._paths.clear()
+        self._kept.clear()
         self._pending.clear()
         self._stride.clear()
         self._seen.clear()

@@ -39,6 +39,16 @@ def css_slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
 
 
+def slider_range(p: param.Number) -> tuple[float, float, float]:
+    """``(start, end, step)`` of a slider over a finitely bounded number: the param's step
+    (else 1 for integers, 1/200 of the range), ends moved in by one step at exclusive bounds."""
+    lo, hi = p.bounds
+    integer = isinstance(p, param.Integer)
+    step = p.step if getattr(p, "step", None) else (1 if integer else (hi - lo) / 200)
+    inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
+    return (lo if inc_lo else lo + step), (hi if inc_hi else hi - step), step
+
+
 def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: str = "") -> dict:
     """Per-parameter ``pn.Param`` widget options: throttled sliders whose ends respect
     exclusive bounds (omega in (0, 2) gets a slider from 0.01 to 1.99), and CSS classes
@@ -61,10 +71,7 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
                 out[name] = {"type": pn.widgets.IntInput if integer else pn.widgets.FloatInput,
                              "start": lo, "end": hi, "css_classes": classes}
                 continue
-            step = p.step if getattr(p, "step", None) else (1 if integer else (hi - lo) / 200)
-            inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
-            start = lo if inc_lo else lo + step
-            end = hi if inc_hi else hi - step
+            start, end, step = slider_range(p)
             if integer and end - start > 10_000:
                 # A slider over millions of values is unusable; type the number instead.
                 out[name] = {"type": pn.widgets.IntInput, "start": int(start), "end": int(end),
