@@ -28,15 +28,6 @@ class Minibatch(Objective):
     def _indices(self, n):
         return self.rng.integers(0, n, self.batch_size)
 
-    def value_and_grad(self, x):
-        raise NotImplementedError
-
-    def grad(self, x):
-        return self.value_and_grad(x)[1]
-
-    def value(self, x):
-        return self.value_and_grad(x)[0]
-
     def evaluate(self, x):
         f, g = self.value_and_grad(x)
         return f, g, {}

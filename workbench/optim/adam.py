@@ -8,6 +8,8 @@ import param
 
 from ..core import register_method
 from .base import Optimizer, check_beta
+from .kernels import adam_update
+from .kernels.adaptive import kernel_param, use_numba
 
 __all__ = ["Adam", "AdamW"]
 
@@ -48,9 +50,7 @@ class Adam(Optimizer):
     eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator.")
     weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Coupled L2 penalty lambda (added to the gradient).")
     amsgrad = param.Boolean(default=False, doc="Use the running maximum of v (AMSGrad).")
-    kernel = param.Selector(default="auto", objects=["auto", "numba", "numpy"], doc=(
-        "Update kernel: a fused numba loop or numpy; 'auto' uses numba from 1000 parameters on "
-        "(AMSGrad always runs in numpy)."))
+    kernel = kernel_param(" (AMSGrad always runs in numpy)")
 
     decoupled: bool = False
 
@@ -58,18 +58,11 @@ class Adam(Optimizer):
         n = state.x.size
         return {"m": np.zeros(n), "v": np.zeros(n), "vmax": None, "tmp": np.empty(n)}
 
-    def _use_numba(self, n):
-        if self._hp["amsgrad"] or self._hp["kernel"] == "numpy":
-            return False
-        return self._hp["kernel"] == "numba" or n >= 1000
-
     def update(self, problem, state, lr):
         check_beta("beta1", self._hp["beta1"])
         b1, b2, wd = self._hp["beta1"], self._hp["beta2"], self._hp["weight_decay"]
         buf = state.buffers
-        if self._use_numba(state.x.size):
-            from .kernels import adam_update
-
+        if not self._hp["amsgrad"] and use_numba(self._hp["kernel"], state.x.size):
             state.x = adam_update(state.x, state.grad, buf["m"], buf["v"], lr=lr, beta1=b1, beta2=b2,
                                   eps=self._hp["eps"], weight_decay=wd, decoupled=self.decoupled, t=state.t + 1)
             return None

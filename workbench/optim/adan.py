@@ -8,7 +8,7 @@ import param
 
 from ..core import register_method
 from .base import Optimizer, check_beta
-from .kernels.adaptive import kernels, use_numba
+from .kernels.adaptive import kernel_param, kernels, use_numba
 
 __all__ = ["Adan"]
 
@@ -44,9 +44,7 @@ class Adan(Optimizer):
     eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator.")
     weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Weight decay lambda.")
     decoupled_decay = param.Boolean(default=False, doc="Multiply x by (1 - eta lambda) before the step.")
-    kernel = param.Selector(default="auto", objects=["auto", "numba", "numpy"], doc=(
-        "Update kernel: a fused numba loop or the numpy reference; 'auto' uses numba from 1000 "
-        "parameters on."))
+    kernel = kernel_param()
 
     def init_buffers(self, problem, state):
         n = state.x.size
@@ -75,7 +73,6 @@ class Adan(Optimizer):
         u = g + b2 * diff
         n *= b3
         n += (1.0 - b3) * u * u
-        t = state.t + 1
         denom = np.sqrt(n)
         denom /= math.sqrt(1.0 - b3 ** t)
         denom += self._hp["eps"]

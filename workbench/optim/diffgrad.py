@@ -9,7 +9,7 @@ from scipy.special import expit
 
 from ..core import register_method
 from .base import Optimizer, check_beta
-from .kernels.adaptive import kernels, use_numba
+from .kernels.adaptive import kernel_param, kernels, use_numba
 
 __all__ = ["DiffGrad"]
 
@@ -38,9 +38,7 @@ class DiffGrad(Optimizer):
     beta1 = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="First-moment decay.")
     beta2 = param.Number(default=0.999, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Second-moment decay.")
     eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator.")
-    kernel = param.Selector(default="auto", objects=["auto", "numba", "numpy"], doc=(
-        "Update kernel: a fused numba loop or the numpy reference; 'auto' uses numba from 1000 "
-        "parameters on."))
+    kernel = kernel_param()
 
     def init_buffers(self, problem, state):
         n = state.x.size

@@ -6,7 +6,7 @@ import param
 
 from ..core import register_method
 from .base import Optimizer, check_beta
-from .kernels.adaptive import kernels, use_numba
+from .kernels.adaptive import kernel_param, kernels, use_numba
 
 __all__ = ["Lion"]
 
@@ -36,9 +36,7 @@ class Lion(Optimizer):
     beta1 = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Interpolation weight.")
     beta2 = param.Number(default=0.99, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Momentum decay.")
     weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Decoupled weight decay lambda.")
-    kernel = param.Selector(default="auto", objects=["auto", "numba", "numpy"], doc=(
-        "Update kernel: a fused numba loop or the numpy reference; 'auto' uses numba from 1000 "
-        "parameters on."))
+    kernel = kernel_param()
 
     def init_buffers(self, problem, state):
         return {"m": np.zeros_like(state.x)}

@@ -1,7 +1,6 @@
 """The batch perceptron: the limit of GD on logistic regression as the step grows."""
 from __future__ import annotations
 
-import numpy as np
 import param
 
 from ..core import register_method

@@ -8,7 +8,7 @@ import param
 
 from ..core import register_method
 from .base import Optimizer, check_beta
-from .kernels.adaptive import kernels, use_numba
+from .kernels.adaptive import kernel_param, kernels, use_numba
 
 __all__ = ["Prodigy"]
 
@@ -49,9 +49,7 @@ class Prodigy(Optimizer):
     weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Decoupled weight decay.")
     eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator (times d).")
     bias_correction = param.Boolean(default=False, doc="Adam-style bias correction of the step.")
-    kernel = param.Selector(default="auto", objects=["auto", "numba", "numpy"], doc=(
-        "Update kernel: a fused numba loop or the numpy reference; 'auto' uses numba from 1000 "
-        "parameters on."))
+    kernel = kernel_param()
 
     def init_buffers(self, problem, state):
         n = state.x.size
@@ -65,6 +63,16 @@ class Prodigy(Optimizer):
 
     def initial_lr(self, state):
         return self._d_lr(state.buffers["d"], self.step_size(0), 0)
+
+    def _grow_d(self, buf, d, d0, s_l1):
+        """d_{t+1} = min(max d_hat so far, d_t * growth_rate) from d_hat = d_coef r_t / ||s_t||_1
+        (the first step takes d_hat outright); stored in ``buf["d"]`` and returned."""
+        d_hat = self._hp["d_coef"] * buf["numerator"] / s_l1
+        if d == d0:
+            d = max(d, d_hat)
+        buf["d_max"] = max(buf["d_max"], d_hat)
+        d = buf["d"] = min(buf["d_max"], d * self._hp["growth_rate"])
+        return d
 
     def update(self, problem, state, lr):
         b1, b2 = self._hp["beta1"], self._hp["beta2"]
@@ -88,11 +96,7 @@ class Prodigy(Optimizer):
         if s_l1 == 0.0:  # zero gradient: nothing to learn from, no move (as the reference)
             state.x = x.copy()
             return d_lr
-        d_hat = self._hp["d_coef"] * buf["numerator"] / s_l1
-        if d == d0:
-            d = max(d, d_hat)
-        buf["d_max"] = max(buf["d_max"], d_hat)
-        d = buf["d"] = min(buf["d_max"], d * self._hp["growth_rate"])
+        d = self._grow_d(buf, d, d0, s_l1)
         if self._hp["weight_decay"]:
             x = x * (1.0 - d_lr * self._hp["weight_decay"])
         state.x = x - d_lr * m / (np.sqrt(v) + d * self._hp["eps"])
@@ -106,11 +110,7 @@ class Prodigy(Optimizer):
         if s_l1 == 0.0:
             state.x = x.copy()
             return d_lr
-        d_hat = self._hp["d_coef"] * buf["numerator"] / s_l1
-        if d == d0:
-            d = max(d, d_hat)
-        buf["d_max"] = max(buf["d_max"], d_hat)
-        d = buf["d"] = min(buf["d_max"], d * self._hp["growth_rate"])
+        d = self._grow_d(buf, d, d0, s_l1)
         state.x = k["prodigy_step"](x, buf["m"], buf["v"], d_lr, d * self._hp["eps"],
                                     1.0 - d_lr * self._hp["weight_decay"])
         return d_lr

@@ -1,14 +1,12 @@
 """Schedule-free SGD and AdamW (Defazio et al., "The Road Less Scheduled")."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import param
 
 from ..core import register_method
 from .base import Optimizer, check_beta
-from .kernels.adaptive import kernels, use_numba
+from .kernels.adaptive import kernel_param, kernels, use_numba
 
 __all__ = ["ScheduleFreeSGD", "ScheduleFreeAdamW"]
 
@@ -114,9 +112,7 @@ class ScheduleFreeAdamW(_ScheduleFree):
     beta2 = param.Number(default=0.999, bounds=(0.0, 1.0), inclusive_bounds=(True, False),
                          doc="Second-moment decay.")
     eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator.")
-    kernel = param.Selector(default="auto", objects=["auto", "numba", "numpy"], doc=(
-        "Update kernel: a fused numba loop or the numpy reference; 'auto' uses numba from 1000 "
-        "parameters on."))
+    kernel = kernel_param()
 
     def init_buffers(self, problem, state):
         buf = super().init_buffers(problem, state)

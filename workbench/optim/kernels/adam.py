@@ -2,7 +2,8 @@ r"""Fused Adam / AdamW update in one pass over the parameters (numba).
 
 Numpy needs about a dozen passes over memory per Adam step (moments, square
 root, division, ...); at 10 000 parameters each costs a few microseconds, so the
-step overhead was well above the 20 us target. The kernel does everything in one
+step overhead was well above the 20 us target. The kernel (compiled with the
+others in :func:`workbench.optim.kernels.adaptive.kernels`) does everything in one
 loop, bit-for-bit the same arithmetic order as :func:`adam_update_reference`
 (the numpy path of :class:`workbench.optim.Adam`), up to floating-point
 rounding of the fused operations.
@@ -17,33 +18,7 @@ import math
 
 import numpy as np
 
-_KERNELS = {}
-
-
-def _compile():
-    if _KERNELS:
-        return _KERNELS
-    import numba
-
-    # error_model="numpy": no ZeroDivisionError check per division, which would
-    # block vectorisation (3x slower at 10 000 parameters).
-    @numba.njit(cache=True, error_model="numpy")
-    def _adam(x, g, m, v, b1, b2, step, inv_sqrt_bc2, eps, l2, decay):
-        # Branch-free body so LLVM vectorises it: l2 = 0 for AdamW, decay = 1 for Adam.
-        n = x.shape[0]
-        out = np.empty(n)
-        for i in range(n):
-            xi = x[i] * decay
-            gi = g[i] + l2 * x[i]
-            mi = b1 * m[i] + (1.0 - b1) * gi
-            vi = b2 * v[i] + (1.0 - b2) * gi * gi
-            m[i] = mi
-            v[i] = vi
-            out[i] = xi - step * (mi / (math.sqrt(vi) * inv_sqrt_bc2 + eps))
-        return out
-
-    _KERNELS["adam"] = _adam
-    return _KERNELS
+from .adaptive import kernels
 
 
 def adam_update(x, g, m, v, *, lr, beta1, beta2, eps, weight_decay, decoupled, t):
@@ -51,7 +26,7 @@ def adam_update(x, g, m, v, *, lr, beta1, beta2, eps, weight_decay, decoupled, t
 
     ``m`` and ``v`` are updated in place; ``t`` counts from 1.
     """
-    k = _compile()["adam"]
+    k = kernels()["adam"]
     bc1 = 1.0 - beta1 ** t
     bc2 = 1.0 - beta2 ** t
     l2 = 0.0 if decoupled else weight_decay

@@ -1,8 +1,9 @@
-"""Fused numba updates of the other adaptive methods (Adan, Lion, diffGrad, Prodigy,
-schedule-free AdamW).
+"""Fused numba updates of the adaptive methods (Adam/AdamW, Adan, Lion, diffGrad,
+Prodigy, schedule-free AdamW).
 
 Each kernel does in one loop what the method's numpy code (its readable
-reference, selected with ``kernel="numpy"``) does in many passes; tests run
+reference, selected with ``kernel="numpy"``; for Adam also
+:func:`workbench.optim.kernels.adam.adam_update_reference`) does in many passes; tests run
 both and require the same trajectories. ``error_model="numpy"`` drops the
 per-division zero check that would stop LLVM from vectorising the loops.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import param
 
 _KERNELS = {}
 
@@ -22,6 +24,20 @@ def kernels():
     import numba
 
     jit = numba.njit(cache=True, error_model="numpy")
+
+    @jit
+    def adam(x, g, m, v, b1, b2, step, inv_sqrt_bc2, eps, l2, decay):
+        # Branch-free body so LLVM vectorises it: l2 = 0 for AdamW, decay = 1 for Adam.
+        out = np.empty(x.shape[0])
+        for i in range(x.shape[0]):
+            xi = x[i] * decay
+            gi = g[i] + l2 * x[i]
+            mi = b1 * m[i] + (1.0 - b1) * gi
+            vi = b2 * v[i] + (1.0 - b2) * gi * gi
+            m[i] = mi
+            v[i] = vi
+            out[i] = xi - step * (mi / (math.sqrt(vi) * inv_sqrt_bc2 + eps))
+        return out
 
     @jit
     def adan(x, g, g_prev, m, d, n, b1, b2, b3, step1, step2, sqrt_bc3, eps, decay, shrink):
@@ -97,11 +113,22 @@ def kernels():
             out[i] = xi
         return out
 
-    _KERNELS.update(adan=adan, lion=lion, diffgrad=diffgrad, prodigy_moments=prodigy_moments,
+    _KERNELS.update(adam=adam, adan=adan, lion=lion, diffgrad=diffgrad, prodigy_moments=prodigy_moments,
                     prodigy_step=prodigy_step, sf_adamw=sf_adamw)
     return _KERNELS
 
 
+#: With ``kernel="auto"`` the numba kernel runs from this many parameters on.
+NUMBA_FROM = 1000
+
+
+def kernel_param(note: str = "") -> param.Selector:
+    """The ``kernel`` hyperparameter of a method with a fused kernel (``note`` ends its doc)."""
+    return param.Selector(default="auto", objects=["auto", "numba", "numpy"], doc=(
+        "Update kernel: a fused numba loop or the numpy reference; 'auto' uses numba from "
+        f"{NUMBA_FROM} parameters on{note}."))
+
+
 def use_numba(kernel: str, n: int) -> bool:
-    """The rule of the ``kernel`` param: numba when asked, or from 1000 parameters with 'auto'."""
-    return kernel == "numba" or (kernel == "auto" and n >= 1000)
+    """The rule of the ``kernel`` param: numba when asked, or from NUMBA_FROM parameters with 'auto'."""
+    return kernel == "numba" or (kernel == "auto" and n >= NUMBA_FROM)
