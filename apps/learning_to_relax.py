@@ -290,12 +290,16 @@ def page():
         "grid size and seed under *Problem*.",
         sizing_mode="stretch_width")
     from workbench.ui import controls
+    from workbench.ui.live import after_first_render
 
-    cards = [pn.Card(controls(lane.method, LANE_CONTROLS, name=lane.label), title=lane.label, collapsed=i > 1,
-                     header_color=lane.color, sizing_mode="stretch_width")
-             for i, lane in enumerate(race.lanes)]
-    sidebar = pn.Column(race.transport(), tolerance, race.chooser.view(),
-                        pn.pane.Markdown("**Policies**", margin=(0, 10)), *cards, width=330)
+    def sidebar_items():
+        cards = [pn.Card(controls(lane.method, LANE_CONTROLS, name=lane.label), title=lane.label,
+                         collapsed=i > 1, header_color=lane.color, sizing_mode="stretch_width")
+                 for i, lane in enumerate(race.lanes)]
+        return pn.Column(race.transport(), tolerance, race.chooser.view(),
+                         pn.pane.Markdown("**Policies**", margin=(0, 10)), *cards, width=330)
+
+    sidebar = after_first_render(sidebar_items, width=330)
     main = pn.Column(intro, race.readout(), *race.plot_panes(), race.lanes_pane, views.view(), race.events_pane,
                      sizing_mode="stretch_width")
     return pn.Row(sidebar, main, sizing_mode="stretch_width")

@@ -68,5 +68,4 @@ def page():
     button = pn.widgets.Button(name="Set SOR omega to omega*", button_type="primary",
                                sizing_mode="stretch_width")
     button.on_click(set_optimal)
-    return pn.Row(pn.Column(race.sidebar(), button, width=340),
-                  race.main(), sizing_mode="stretch_width")
+    return pn.Row(race.sidebar(button, width=340), race.main(), sizing_mode="stretch_width")

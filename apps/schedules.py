@@ -177,7 +177,7 @@ def race_section():
             lane.method.lr = float(event.new)
 
     lr.param.watch(set_lr, "value")
-    sidebar = pn.Column(race.sidebar(), pn.pane.Markdown("**Every lane**", margin=(0, 10)), horizon, lr, width=340)
+    sidebar = race.sidebar(pn.pane.Markdown("**Every lane**", margin=(0, 10)), horizon, lr, width=340)
     return race, pn.Row(sidebar, pn.Column(race.main(), refine_section(race), sizing_mode="stretch_width"),
                         sizing_mode="stretch_width")
 

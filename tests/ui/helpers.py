@@ -27,7 +27,24 @@ def open_page(page, server_url: str, slug: str, query: str = "", wait_for: str |
     page.wait_for_function(_BOKEH_READY, timeout=timeout)
     if wait_for:
         page.locator(wait_for).first.wait_for(state="visible", timeout=timeout)
+    wait_for_deferred(page, timeout)
     return page
+
+
+_NO_PLACEHOLDER_JS = """() => {
+  // Panel marks a deferred part that has not arrived yet with the class pn-loading,
+  // inside the (nested) shadow roots of Bokeh's views.
+  const walk = (root) => { for (const n of root.querySelectorAll('*')) {
+      if (n.classList && n.classList.contains('pn-loading')) return true;
+      if (n.shadowRoot && walk(n.shadowRoot)) return true; } return false; };
+  return !walk(document);
+}"""
+
+
+def wait_for_deferred(page, timeout: float = 30_000) -> None:
+    """Wait until the parts sent after the first render (the controls, see
+    ``workbench.ui.live.after_first_render``) have replaced their loading placeholders."""
+    page.wait_for_function(_NO_PLACEHOLDER_JS, timeout=timeout, polling=50)
 
 
 _TEXT_JS = """(el) => {

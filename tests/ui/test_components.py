@@ -164,3 +164,60 @@ def test_controls_handle_unset_parameters_and_the_name_is_the_function():
     beta3 = panel_obj._widgets["beta3"]
     assert isinstance(beta3, pn.widgets.FloatInput) and beta3.value is None
     assert isinstance(panel_obj._widgets["beta1"], pn.widgets.FloatSlider)
+
+
+def test_controls_are_built_at_once_outside_a_served_session():
+    """Notebooks, exports and tests get the controls themselves; a served session a deferred panel."""
+    import panel as pn
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    from workbench.ui.live import after_first_render
+
+    built = pn.Column(pn.widgets.FloatSlider(name="omega"))
+    assert after_first_render(lambda: built) is built
+
+    class Request:
+        arguments, cookies, headers = {}, {}, {}
+
+    class SessionContext:  # what Bokeh's server attaches to a session's document
+        id, request = "session", Request()
+
+    doc = Document()
+    doc._session_context = lambda: SessionContext()
+    with set_curdoc(doc):
+        deferred = after_first_render(lambda: built, width=330)
+    assert deferred is not built and deferred.defer_load and deferred.width == 330
+
+
+def test_served_websockets_send_frames_without_nagle_delay():
+    """``workbench serve`` sets TCP_NODELAY on each session's websocket before Bokeh opens it."""
+    import pytest
+    from bokeh.protocol.exceptions import ProtocolError
+    from bokeh.server.views.ws import WSHandler
+
+    from workbench.ui.server import send_websocket_frames_at_once
+
+    send_websocket_frames_at_once()
+    patched = WSHandler.open
+    send_websocket_frames_at_once()
+    assert WSHandler.open is patched  # idempotent: one wrapper, however many servers
+
+    class Connection:  # a handshake Bokeh refuses: it closes before doing anything else
+        selected_subprotocol = "not-bokeh"
+        _token = None
+        current_user = "student"  # past Bokeh's authentication check
+
+        def __init__(self):
+            self.calls = []
+
+        def set_nodelay(self, flag):
+            self.calls.append(("nodelay", flag))
+
+        def close(self):
+            self.calls.append(("close",))
+
+    conn = Connection()
+    with pytest.raises(ProtocolError):
+        WSHandler.open(conn)
+    assert conn.calls == [("nodelay", True), ("close",)]

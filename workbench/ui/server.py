@@ -189,6 +189,32 @@ def warm_up(pages: list[PageInfo]) -> None:
     gc.collect()
 
 
+def send_websocket_frames_at_once() -> None:
+    """Turn off Nagle's algorithm on the sessions' websockets (idempotent).
+
+    Bokeh sends every document message as several websocket frames (header,
+    metadata, content, buffers). With Nagle's algorithm on, a small frame that
+    follows an unacknowledged one waits for the browser's delayed ACK, about
+    40 ms on Linux: the first document, and then every batched plot update,
+    reaches the browser that much later. Tornado leaves the flag to the
+    application ("applications that send many small messages may want to call
+    this"); Bokeh's websocket handler does not set it, so it is set here as
+    each connection opens.
+    """
+    from bokeh.server.views.ws import WSHandler
+
+    if getattr(WSHandler.open, "_workbench_nodelay", False):
+        return
+    bokeh_open = WSHandler.open
+
+    def open_without_delay(self, *args, **kwargs):
+        self.set_nodelay(True)
+        return bokeh_open(self, *args, **kwargs)
+
+    open_without_delay._workbench_nodelay = True
+    WSHandler.open = open_without_delay
+
+
 LOCAL_CDN_ROOT = "/panel-cdn/"
 
 
@@ -232,6 +258,7 @@ def make_server(pages: list[PageInfo], *, port: int = 5006, address: str = "127.
 
     if not pages:
         raise MalformedInput("there are no pages to serve; add apps/<slug>.py files with a page() function.")
+    send_websocket_frames_at_once()
     if warm:
         warm_up(pages)
     seen = set()
