@@ -31,8 +31,13 @@ class NormalizedGD(Optimizer):
     >>> import workbench as wb
     >>> prob = wb.problems.logistic_separable()
     >>> res = wb.run(wb.optim.NormalizedGD(lr=1.0, normalize_by="loss"), prob, max_steps=100)
-    >>> int(res.trace["misclassified"].argmin()), float(res.trace["misclassified"].min())  # separated at step 86
-    (86, 0.0)
+    >>> first = int(res.trace["misclassified"].argmin())  # first step with every point classified
+    >>> float(res.trace["misclassified"].min()), 70 <= first <= 95
+    (0.0, True)
+
+    The data are separated after 80-90 steps; the exact step at which the last
+    point flips is sensitive to rounding, and so to library versions (86 and 82
+    have both been seen).
 
     References
     ----------
