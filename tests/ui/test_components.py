@@ -221,3 +221,18 @@ def test_served_websockets_send_frames_without_nagle_delay():
     with pytest.raises(ProtocolError):
         WSHandler.open(conn)
     assert conn.calls == [("nodelay", True), ("close",)]
+
+
+def test_button_events_run_with_the_document_lock():
+    """A click that flushes a pending widget change must hold the document lock (see server.py)."""
+    from functools import partial
+
+    import panel as pn
+
+    from workbench.ui.server import run_widget_events_with_the_document_lock
+
+    run_widget_events_with_the_document_lock()
+    button = pn.widgets.Button(name="Step")
+    # panel.io.server.async_execute runs a scheduled partial unlocked unless its function has `lock`.
+    scheduled = partial(button._event_coroutine, None, None)
+    assert getattr(scheduled.func, "lock", False) is True

@@ -215,6 +215,25 @@ def send_websocket_frames_at_once() -> None:
     WSHandler.open = open_without_delay
 
 
+def run_widget_events_with_the_document_lock() -> None:
+    """Have Panel process button clicks with the session's document lock held (idempotent).
+
+    Works around Panel 1.9 behaviour seen in the browser tests. A widget change
+    (a problem setting chosen from a drop-down) waits about 50 ms, its debounce
+    window, before Panel processes it. A click that arrives in that window
+    (Step, straight after choosing) goes through ``Syncable._event_coroutine``,
+    which first runs the pending change and then the click, without the document
+    lock. A change handler that updates Bokeh models (the plots being cleared
+    for the new problem) then fails with "_pending_writes should be non-None
+    when we have a document lock", and the click is lost. Marking the coroutine
+    ``lock``, the flag that ``panel.io.with_lock`` sets on a callback, makes
+    Panel run it under the lock, as it runs a change that arrives on its own.
+    """
+    from panel.reactive import Syncable
+
+    Syncable._event_coroutine.lock = True
+
+
 LOCAL_CDN_ROOT = "/panel-cdn/"
 
 
@@ -259,6 +278,7 @@ def make_server(pages: list[PageInfo], *, port: int = 5006, address: str = "127.
     if not pages:
         raise MalformedInput("there are no pages to serve; add apps/<slug>.py files with a page() function.")
     send_websocket_frames_at_once()
+    run_widget_events_with_the_document_lock()
     if warm:
         warm_up(pages)
     seen = set()
