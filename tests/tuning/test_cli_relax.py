@@ -1,6 +1,10 @@
 """``workbench relax``: summary table, JSON records, clear errors."""
 import json
 
+import pytest
+
+import workbench as wb
+
 from workbench.cli import main
 
 
@@ -19,6 +23,15 @@ def test_relax_command_writes_records_and_a_summary(tmp_path, capsys):
     for rec in data["policies"].values():
         assert rec["status"] == "converged" and len(rec["per_instance"]["iterations"]) == 40
         assert rec["total_iterations"] >= best
+    # the last quarter (instances 31-40) against the best fixed omega on those instances
+    assert "last quarter: instances 31-40" in text
+    seq = wb.problems.shifted_laplacian_sequence("low", instances=40, seed=0)
+    late_best = wb.tuning.cost_table(seq).best_fixed(start=30)[2]
+    for name in ("fixed:1.8", "tsallis", "best"):
+        rec = data["policies"][name]
+        expected = sum(rec["per_instance"]["iterations"][30:]) / late_best
+        assert rec["last_quarter_vs_best_fixed"] == pytest.approx(expected)
+        assert f"{expected:.3f}x" in text
 
 
 def test_relax_command_rejects_bad_input(capsys):

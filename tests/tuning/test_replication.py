@@ -10,25 +10,33 @@ iterations to the best fixed grid omega in hindsight:
 ============  ================  ======================  ========  ===============  ======
 setting       Tsallis-INF       Tsallis-INF, reference  ChebCB    binned Tsallis   vs GS
 ============  ================  ======================  ========  ===============  ======
-high, T=2000  1.30 - 1.34       1.16 - 1.25             0.71      1.09 - 1.16      0.22
-low, T=2000   1.22 - 1.26       1.09 - 1.16             0.85      1.18 - 1.24      0.27
+high, T=2000  1.30 - 1.34       1.21 - 1.25             0.71      1.09 - 1.16      0.22
+low, T=2000   1.22 - 1.26       1.12 - 1.21             0.85      1.18 - 1.24      0.27
 ============  ================  ======================  ========  ===============  ======
 
-The issue asked for Tsallis-INF <= 1.2x (high) and <= 1.15x (low). The exact
-Tsallis-INF does not reach that at T = 2000 on this setup (its regret over 20
-arms with cost noise shared by all arms is about 30 % at T = 2000 and shrinks
-as T grows, see test_tsallis_ratio_falls...); the reference code's variant
-(``normaliser="reference"``) gets closer only because its Newton solve breaks
-after ~140 instances and it then mostly follows the leader. The bounds below
-assert what holds, with a margin over the measured spread.
+On instances 1501-2000 alone, against the best fixed omega on those instances,
+the exact Tsallis-INF is at 1.03 - 1.17 (high) and 1.07 - 1.10 (low), over
+sequence seeds 0, 1 x policy seeds 0-5. That is the claim of METHODS.md 1.2 ("an
+independent re-simulation found Tsallis-INF within 5-16 % of the best fixed
+omega after 1500 instances"), and it meets the issue's bounds (<= 1.2x high,
+<= 1.15x low): test_tsallis_inf_is_near_the_best_fixed_omega_after_1500_instances.
 
-Over more seeds (sequence seeds 0-3 x policy seeds 0-7, 32 runs per cell) the
-T = 2000 means are: high 1.31 (exact) and 1.29 (reference normaliser, spread
-1.11 - 1.61); low 1.25 and 1.17. At the reference setup's own horizon,
-T = 5000 (METHODS.md 1.2), the exact Tsallis-INF meets both of the issue's
-bounds on every seed measured (sequence seed 0, policy seeds 0-7): high
-1.14 - 1.19 (mean 1.16), low 1.12 - 1.14 (mean 1.13); over instances
-2001 - 5000 alone it is within 5 - 7 % of the best fixed omega.
+The issue states those bounds for the total over all 2000 instances. The total
+also carries the first 1500 instances' exploration (20 arms, cost noise shared
+by all arms: one hard instance costs every omega more), and no faithful variant
+gets it under them: the exact Tsallis-INF is at 1.28 - 1.35 (high) and 1.21 -
+1.27 (low) over those 12 runs, 1.31 / 1.25 on average over sequence seeds 0-3 x
+policy seeds 0-7. The reference code's variant (``normaliser="reference"``) is
+1.29 / 1.17 on average with a wide spread (1.11 - 1.61), and gets closer only
+because its Newton solve breaks after ~140 instances and it then mostly follows
+the leader. The total-ratio bounds at T = 2000 below assert what holds, with a
+margin over the measured spread.
+
+At the reference setup's own horizon, T = 5000 (METHODS.md 1.2; its experiment
+scripts plot the totals at T = 5000), the totals meet the issue's bounds on
+every seed measured (sequence seed 0, policy seeds 0-7): high 1.14 - 1.19
+(mean 1.16), low 1.12 - 1.14 (mean 1.13); over instances 2001 - 5000 alone it
+is within 5 - 7 % of the best fixed omega.
 test_tsallis_inf_meets_the_bounds_at_the_reference_horizon checks that.
 """
 import numpy as np
@@ -95,7 +103,24 @@ def test_the_reference_normaliser_reproduces_the_reference_code(high_2000):
     """The reference code's Newton start: close to best fixed here, by exploiting the leader early."""
     seq, table = high_2000
     cost = run_policy(seq, table, "tsallis_inf", normaliser="reference")
-    assert cost[-1] / table.best_fixed()[2] <= 1.3  # measured 1.16 - 1.25
+    assert cost[-1] / table.best_fixed()[2] <= 1.3  # measured 1.21 - 1.25
+
+
+def test_tsallis_inf_is_near_the_best_fixed_omega_after_1500_instances(high_2000, low_2000):
+    """METHODS.md 1.2: "within 5-16 % of the best fixed omega after 1500 instances".
+
+    Over instances 1501-2000, the exact Tsallis-INF against the best fixed omega on the
+    same instances, with the issue's bounds: <= 1.2x (high variance), <= 1.15x (low).
+    """
+    # measured (policy seeds 0, 1, 2): high 1.030, 1.074, 1.174; low 1.102, 1.067, 1.088
+    for (seq, table), bound in ((high_2000, 1.2), (low_2000, 1.15)):
+        best_late = table.best_fixed(start=1500)[2]
+        for seed in (0, 1, 2):
+            cost = run_policy(seq, table, "tsallis_inf", seed=seed)
+            late = (cost[-1] - cost[1499]) / best_late
+            assert late <= bound
+            # ... while the total still carries the exploration of the first 1500 instances
+            assert cost[-1] / table.best_fixed()[2] > late + 0.1
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

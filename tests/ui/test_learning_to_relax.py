@@ -46,6 +46,11 @@ def test_learning_to_relax_live(page, server_url):
     summary = wait_until(lambda: (s := text_of(page, ".wb-relax-summary")) and "best fixed omega" in s and s,
                          timeout=120, message="the comparator summary")
     assert re.search(r"Tsallis-INF: \d+ iterations over \d+ instances", summary)
+    summary = wait_until(lambda: (s := text_of(page, ".wb-relax-summary")) and "last quarter" in s and s,
+                         timeout=60, message="the last-quarter ratios")
+    late = re.search(r"Tsallis-INF: \d+ iterations over \d+ instances = [\d.]+ x best fixed( over the first \d+)? "
+                     r"\(last quarter: ([\d.]+) x\)", summary)
+    assert late and 0.5 < float(late.group(2)) < 5, summary
     wait_until(lambda: column_points(page, "top") >= 20, timeout=60, message="arm-probability bars")
     wait_until(lambda: column_points(page, "c") > 30, timeout=60, message="chosen omega vs context points")
     screenshot(page, "learning_to_relax")

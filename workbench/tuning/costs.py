@@ -114,13 +114,17 @@ class CostTable:
     def __len__(self) -> int:
         return self.iterations.shape[0]
 
-    def totals(self, stop: int | None = None) -> np.ndarray:
-        """Total iterations of each fixed grid omega over the first ``stop`` instances."""
-        return self.iterations[:stop].sum(axis=0)
+    def totals(self, stop: int | None = None, start: int = 0) -> np.ndarray:
+        """Total iterations of each fixed grid omega over instances ``start .. stop - 1`` (default: the first ``stop``)."""
+        return self.iterations[start:stop].sum(axis=0)
 
-    def best_fixed(self, stop: int | None = None) -> tuple[int, float, int]:
-        """``(index, omega, total)`` of the best fixed grid omega in hindsight (ties: smallest omega)."""
-        totals = self.totals(stop)
+    def best_fixed(self, stop: int | None = None, start: int = 0) -> tuple[int, float, int]:
+        """``(index, omega, total)`` of the best fixed grid omega in hindsight (ties: smallest omega).
+
+        Over instances ``start .. stop - 1``; ``start > 0`` asks how close a learner
+        is once it has had ``start`` instances to learn from.
+        """
+        totals = self.totals(stop, start)
         j = int(np.argmin(totals))
         return j, float(self.omegas[j]), int(totals[j])
 
