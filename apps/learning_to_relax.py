@@ -38,7 +38,6 @@ class RelaxViews:
 
         self.live = None
         self.problem = None
-        self.rows_done = 0
         self.totals = None
         self.rows = []  # the comparator rows: iterations of every grid omega, one row per instance
         self._drawn = 0.0
@@ -82,6 +81,11 @@ class RelaxViews:
     AHEAD = 200
 
     @property
+    def rows_done(self) -> int:
+        """Instances the comparator has solved with every grid omega."""
+        return len(self.rows)
+
+    @property
     def done(self) -> bool:
         # Not done while the comparator rows lag behind the lanes, so the ticks (and
         # the refreshes that draw the rows) go on until they catch up.
@@ -103,7 +107,6 @@ class RelaxViews:
         with self._lock:
             self._generation += 1  # the previous worker, if any, stops
             self.problem = problem
-            self.rows_done = 0
             self.totals = None
             self.rows = []
             self.gauss_seidel = 0
@@ -174,7 +177,6 @@ class RelaxViews:
                 self.totals = row if self.totals is None else self.totals + row
                 self.rows.append(row)
                 self.gauss_seidel += int(row[gs[0]]) if gs.size else 0
-                self.rows_done += 1
                 self.best_trace.append({"iteration": float(self.rows_done), "time": 0.0,
                                         "cumulative_iterations": float(self.totals.min())})
 
@@ -220,7 +222,7 @@ class RelaxViews:
     LAST_QUARTER_FROM = 40
 
     def _update_summary(self) -> None:
-        import numpy as np
+        from workbench.tuning import last_quarter_ratio
 
         if self.live is None:
             return
@@ -246,11 +248,9 @@ class RelaxViews:
                 covered = "" if m == k else f" over the first {m}"
                 ratio = f" = {int(r.state.iterations[:m].sum()) / ref:.3f} x best fixed{covered}"
                 # The total carries a learner's exploration; the last quarter shows where it has got to.
-                start = (3 * m) // 4
-                late_ref = int(np.sum(self.rows[start:m], axis=0).min()) if m >= self.LAST_QUARTER_FROM else 0
-                if late_ref:
-                    late = int(r.state.iterations[start:m].sum())
-                    ratio += f" (last quarter: {late / late_ref:.3f} x)"
+                if m >= self.LAST_QUARTER_FROM:
+                    late = last_quarter_ratio(r.state.iterations[:m], self.rows[:m])
+                    ratio += f" (last quarter: {late:.3f} x)"
             items.append(f"<span style='color:{lane.color}'>&#9632;</span> {lane.label}: {total} iterations "
                          f"over {k} instances{ratio}")
         self.summary.object = "<br>".join(items)

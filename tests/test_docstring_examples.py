@@ -7,7 +7,7 @@ import pytest
 
 import workbench
 
-PACKAGES = ["workbench.core", "workbench.problems", "workbench.linear"]
+PACKAGES = ["workbench.core", "workbench.problems", "workbench.linear", "workbench.tuning"]
 
 
 def _modules():

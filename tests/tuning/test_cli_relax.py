@@ -1,10 +1,10 @@
 """``workbench relax``: summary table, JSON records, clear errors."""
 import json
 
+import numpy as np
 import pytest
 
 import workbench as wb
-
 from workbench.cli import main
 
 
@@ -40,3 +40,11 @@ def test_relax_command_rejects_bad_input(capsys):
     assert main(["relax", "--instances", "10", "--policies", "fixed:2.5", "--quiet"]) == 2
     assert "(0, 2)" in capsys.readouterr().err
     assert main(["relax", "--instances", "10", "--omega-min", "1.9", "--omega-max", "1.2", "--quiet"]) == 2
+
+
+def test_last_quarter_ratio_is_the_late_cost_against_the_best_fixed_omega_there():
+    costs = np.array([[10, 20]] * 6 + [[40, 20]] * 2)   # omega 0 is best overall, omega 1 on the last quarter
+    assert wb.tuning.last_quarter_ratio([10] * 6 + [40, 40], costs) == 2.0
+    assert wb.tuning.last_quarter_ratio([10] * 6 + [20, 20], costs) == 1.0
+    with pytest.raises(wb.WorkbenchError, match="cost rows of all 8"):
+        wb.tuning.last_quarter_ratio([10] * 8, costs[:5])

@@ -68,7 +68,7 @@ def main(args) -> int:
     from tqdm import tqdm
 
     from ..core import Runner, jsonable
-    from ..tuning import LearningToRelax, cost_table, parse_policy
+    from ..tuning import LearningToRelax, cost_table, last_quarter_ratio, last_quarter_start, parse_policy
 
     specs = [s for s in (x.strip() for x in args.policies.split(",")) if s]
     if not specs:
@@ -120,10 +120,6 @@ def main(args) -> int:
         best = table.best_fixed()
         gs = table.summary()["gauss_seidel_total"]
         print(f"best fixed omega in hindsight: {best[1]:.3f} ({best[2]} iterations); cost table {table_time:.1f} s")
-    # A learner's total carries its exploration; the last quarter shows where it has got to
-    # (METHODS.md 1.2: "within 5-16 % of the best fixed omega after 1500 instances" of 2000).
-    late = (3 * T) // 4
-    best_late = table.best_fixed(start=late)[2] if table is not None and late < T else None
     header = (f"{'policy':<16}{'total iters':>14}{'per instance':>14}{'vs best fixed':>15}"
               f"{'last quarter':>14}{'vs GS':>9}{'wall s':>9}")
     print(header)
@@ -133,12 +129,13 @@ def main(args) -> int:
         vs_best = f"{total / best[2]:.3f}x" if best else "-"
         vs_gs = f"{total / gs:.3f}x" if gs else "-"
         vs_late = "-"
-        if best_late:
-            rec["last_quarter_vs_best_fixed"] = sum(rec["per_instance"]["iterations"][late:]) / best_late
+        if table is not None:
+            rec["last_quarter_vs_best_fixed"] = last_quarter_ratio(rec["per_instance"]["iterations"],
+                                                                   table.iterations)
             vs_late = f"{rec['last_quarter_vs_best_fixed']:.3f}x"
         print(f"{text:<16}{total:>14d}{total / T:>14.1f}{vs_best:>15}{vs_late:>14}{vs_gs:>9}{rec['wall_time']:>9.2f}")
-    if best_late:
-        print(f"last quarter: instances {late + 1}-{T} against the best fixed omega on those instances")
+    if table is not None:
+        print(f"last quarter: instances {last_quarter_start(T) + 1}-{T} against the best fixed omega on those instances")
     if args.out:
         payload = {"sequence": jsonable(seq.spec()), "instances": T, "contexts": jsonable(seq.contexts),
                    "solver": args.solver, "rtol": args.rtol, "policies": results,

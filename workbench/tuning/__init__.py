@@ -16,7 +16,7 @@ Examples
 >>> len(res.trace["omega"])
 21
 """
-from .costs import CostTable, cost_row, cost_table, default_omegas
+from .costs import CostTable, cost_row, cost_table, default_omegas, last_quarter_ratio, last_quarter_start
 from .learn_omega import LearningToRelax, SequenceState
 from .policies import (
     POLICIES,
@@ -31,6 +31,6 @@ from .policies import (
     parse_policy,
 )
 
-__all__ = ["LearningToRelax", "SequenceState", "CostTable", "cost_table", "cost_row", "default_omegas",
+__all__ = ["LearningToRelax", "SequenceState", "CostTable", "cost_table", "cost_row", "default_omegas", "last_quarter_ratio", "last_quarter_start",
            "Policy", "TsallisINF", "ChebCB", "BinnedTsallisINF", "FixedOmega", "GaussSeidelPolicy",
            "BestFixedInHindsight", "InstanceOptimal", "POLICIES", "parse_policy"]

@@ -155,6 +155,39 @@ class CostTable:
         return out
 
 
+def last_quarter_start(instances: int) -> int:
+    """First instance (0-based) of the last quarter of ``instances``."""
+    return (3 * instances) // 4
+
+
+def last_quarter_ratio(iterations, costs) -> float:
+    r"""A policy's cost over the last quarter of its instances, relative to the best fixed omega there.
+
+    .. math::
+        \frac{\sum_{t \ge s} k_t}{\min_j \sum_{t \ge s} K_{t,j}},\qquad s = \lfloor 3T/4 \rfloor,
+
+    with :math:`k_t` the policy's iterations on its :math:`T` instances and :math:`K_{t,j}` the
+    cost of grid omega :math:`j` on instance :math:`t` (the rows of a :class:`CostTable`). A
+    learner's total keeps the cost of its early exploration; this ratio shows where it has got
+    to (METHODS.md 1.2: "within 5-16 % of the best fixed omega after 1500 instances" of 2000).
+
+    Examples
+    --------
+    >>> costs = np.array([[10, 20], [10, 20], [10, 20], [30, 20]])
+    >>> last_quarter_ratio([20, 20, 20, 30], costs)   # the last instance: 30 against 20
+    1.5
+    """
+    iterations = np.asarray(iterations)
+    costs = np.asarray(costs)
+    T = len(iterations)
+    if T == 0 or len(costs) < T:
+        raise InvalidParameter(f"last_quarter_ratio needs at least one instance and the cost rows of all "
+                               f"{T} of them (got {len(costs)}); pass the cost table's rows for the same instances.")
+    start = last_quarter_start(T)
+    best = costs[start:T].sum(axis=0).min()
+    return float(iterations[start:].sum() / best) if best > 0 else float("nan")
+
+
 def _cache(sequence) -> dict:
     cache = getattr(sequence, "_wb_cost_cache", None)
     if cache is None:

@@ -34,8 +34,9 @@ class FixedOmega(_Deterministic):
     --------
     >>> import numpy as np
     >>> pol = FixedOmega(omega=1.8); pol.reset(np.linspace(1, 1.95, 20))
-    >>> pol.choose(0.0)
-    1.8
+    >>> omega = pol.choose(0.0)      # the grid's arm for 1.8 (linspace gives 1.7999999999999998)
+    >>> round(omega, 12), pol.last_arm
+    (1.8, 16)
     """
 
     label = "fixed omega"
