@@ -13,9 +13,11 @@ LANES = {
     "binned Tsallis-INF": {"policy": "binned_tsallis_inf"},
     "instance-optimal": {"policy": "instance_optimal"},
 }
-#: The lane settings shown in each card (the rest keep the reference defaults).
-LANE_CONTROLS = ["policy", "omega", "degree", "bins", "normaliser", "solver", "seed"]
+#: The lane settings shown in each card (the rest keep the reference defaults). The solver and
+#: the tolerance are page-wide: the comparators (best fixed omega, Gauss-Seidel) use the same.
+LANE_CONTROLS = ["policy", "omega", "degree", "bins", "normaliser", "seed"]
 TOLERANCES = {"1e-4": 1e-4, "1e-6": 1e-6, "1e-8 (reference)": 1e-8, "1e-10": 1e-10}
+SOLVERS = {"SOR": "sor", "CG preconditioned by SSOR(omega)": "ssor_pcg"}
 
 
 class RelaxViews:
@@ -253,6 +255,12 @@ class RelaxViews:
                     ratio += f" (last quarter: {late:.3f} x)"
             items.append(f"<span style='color:{lane.color}'>&#9632;</span> {lane.label}: {total} iterations "
                          f"over {k} instances{ratio}")
+            if r.state.capped:
+                items.append(f"&#9888; {lane.label}: {r.state.capped} instances stopped at the iteration cap "
+                             f"({lane.method.max_iterations}) without reaching the tolerance; they count at the cap.")
+        if self.live.lanes and self.live.lanes[0].method.solver == "ssor_pcg":
+            items.append("instance-optimal uses Young's omega*, the optimal parameter of SOR; for CG "
+                         "preconditioned by SSOR it is a heuristic.")
         self.summary.object = "<br>".join(items)
 
     def view(self):
@@ -290,20 +298,26 @@ def page():
     tolerance = pn.widgets.Select(name="Tolerance (relative residual per instance)", options=TOLERANCES,
                                   value=1e-8, css_classes=["wb-relax-tolerance"], sizing_mode="stretch_width")
 
-    def set_tolerance(event):
-        # A new tolerance is a new experiment: every lane and the comparators start again.
-        playing = race.playing
-        for lane in race.lanes:
-            lane.method.rtol = event.new
-        race.reset()
-        if playing:
-            race.play()
+    solver = pn.widgets.Select(name="Solver of each instance", options=SOLVERS, value="sor",
+                               css_classes=["wb-relax-solver"], sizing_mode="stretch_width")
 
-    tolerance.param.watch(set_tolerance, "value")
+    def set_for_every_lane(name):
+        def handler(event):
+            # A new tolerance or solver is a new experiment: every lane and the comparators start again.
+            playing = race.playing
+            for lane in race.lanes:
+                setattr(lane.method, name, event.new)
+            race.reset()
+            if playing:
+                race.play()
+        return handler
+
+    tolerance.param.watch(set_for_every_lane("rtol"), "value")
+    solver.param.watch(set_for_every_lane("solver"), "value")
     intro = pn.pane.Markdown(
         "Before each system **A_t x = b_t** (a shifted 5-point Laplacian, A + c_t I, or a heat-equation "
-        "step) each policy picks omega from the grid 1.00, 1.05, ..., 1.95 and is told only how many SOR "
-        "iterations the solve took. **Tsallis-INF** ignores the shift, **ChebCB** and **binned "
+        "step) each policy picks omega from the grid 1.00, 1.05, ..., 1.95 and is told only how many "
+        "iterations the solve (SOR, or CG preconditioned by SSOR) took. **Tsallis-INF** ignores the shift, **ChebCB** and **binned "
         "Tsallis-INF** use it as context; **instance-optimal** is Young's omega* of each system. "
         "The black curve is the best fixed omega in hindsight over the instances so far. "
         "Switch a lane's policy in its card; change the distribution (high / low / custom Beta), "
@@ -316,7 +330,7 @@ def page():
         cards = [pn.Card(controls(lane.method, LANE_CONTROLS, name=lane.label), title=lane.label,
                          collapsed=i > 1, header_color=lane.color, sizing_mode="stretch_width")
                  for i, lane in enumerate(race.lanes)]
-        return pn.Column(race.transport(), tolerance, race.chooser.view(),
+        return pn.Column(race.transport(), tolerance, solver, race.chooser.view(),
                          pn.pane.Markdown("**Policies**", margin=(0, 10)), *cards, width=330)
 
     sidebar = after_first_render(sidebar_items, width=330)

@@ -54,4 +54,12 @@ def test_learning_to_relax_live(page, server_url):
     wait_until(lambda: column_points(page, "top") >= 20, timeout=60, message="arm-probability bars")
     wait_until(lambda: column_points(page, "c") > 30, timeout=60, message="chosen omega vs context points")
     screenshot(page, "learning_to_relax")
+
+    # The solver is page-wide (the comparators solve with it too): switching it restarts
+    # every lane, and the summary says what instance-optimal means for SSOR-PCG.
+    k = read_iteration(page)
+    choose(page, "wb-relax-solver", "CG preconditioned by SSOR(omega)")
+    wait_until(lambda: read_iteration(page) < k, timeout=60, message="the lanes to restart with SSOR-PCG")
+    wait_until(lambda: "heuristic" in (text_of(page, ".wb-relax-summary") or ""), timeout=60,
+               message="the SSOR-PCG note in the summary")
     assert_no_console_errors(page)

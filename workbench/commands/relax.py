@@ -58,30 +58,61 @@ def build_sequence(args):
 
     if args.instances < 1:
         raise InvalidParameter("--instances must be at least 1.")
+    if args.m is not None and args.m < 2:
+        raise InvalidParameter(f"--m must be at least 2 grid points per side, got {args.m}.")
     if args.setting == "heat":
-        return problems.heat_sequence(m=args.m or 24, instances=args.instances)
-    return problems.shifted_laplacian_sequence(args.setting, m=args.m or 10, instances=args.instances,
-                                               seed=args.seed, alpha=args.alpha, beta=args.beta)
+        return problems.heat_sequence(m=24 if args.m is None else args.m, instances=args.instances)
+    return problems.shifted_laplacian_sequence(args.setting, m=10 if args.m is None else args.m,
+                                               instances=args.instances, seed=args.seed, alpha=args.alpha,
+                                               beta=args.beta)
+
+
+def parse_policies(text: str) -> list[tuple[str, str, dict]]:
+    """``--policies`` as ``(text, name, params)`` triples; refuses an empty list and repeats."""
+    from ..core import InvalidParameter
+    from ..tuning import parse_policy
+
+    specs = [s for s in (x.strip() for x in text.split(",")) if s]
+    if not specs:
+        raise InvalidParameter("--policies is empty; name at least one, e.g. --policies tsallis,fixed:1.8.")
+    parsed, seen = [], {}
+    for spec in specs:
+        name, params = parse_policy(spec)
+        key = (name, tuple(sorted(params.items())))
+        if key in seen:
+            raise InvalidParameter(f"{spec!r} names the same policy as {seen[key]!r}; list each policy once.")
+        seen[key] = spec
+        parsed.append((spec, name, params))
+    return parsed
+
+
+def finite_or_none(value):
+    """``value`` with every NaN or infinity replaced by ``None`` (strict JSON has neither)."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite_or_none(v) for v in value]
+    return value
 
 
 def main(args) -> int:
     from tqdm import tqdm
 
-    from ..core import Runner, jsonable
-    from ..tuning import LearningToRelax, cost_table, last_quarter_ratio, last_quarter_start, parse_policy
+    from ..core import Runner, get_method, jsonable
+    from ..tuning import cost_table, last_quarter_ratio, last_quarter_start
 
-    specs = [s for s in (x.strip() for x in args.policies.split(",")) if s]
-    if not specs:
-        from ..core import InvalidParameter
-
-        raise InvalidParameter("--policies is empty; name at least one, e.g. --policies tsallis,fixed:1.8.")
-    parsed = [(text, *parse_policy(text)) for text in specs]
+    parsed = parse_policies(args.policies)
     common = dict(solver=args.solver, rtol=args.rtol, max_iterations=args.max_iterations,
                   omega_min=args.omega_min, omega_max=args.omega_max, arms=args.arms, degree=args.degree,
                   bins=args.bins, normaliser=args.normaliser, seed=args.policy_seed)
     methods = []
     for text, name, params in parsed:
-        method = LearningToRelax(policy=name, **common, **params)
+        # Through the registry, so a bad option is a one-line InvalidParameter (exit 2).
+        method = get_method("learning_to_relax", policy=name, **{**common, **params})
         method.grid()  # validates the grid before any long computation
         methods.append((text, method))
     seq = build_sequence(args)
@@ -96,52 +127,77 @@ def main(args) -> int:
         for _, method in methods:
             method.costs = table
 
+    # Every run is set up (and its settings checked against the sequence) before any is
+    # advanced, so a refused policy stops the command before, not after, long runs.
+    runners = [(text, method, Runner(method, seq, max_steps=T)) for text, method in methods]
     results = {}
     bar = tqdm(total=T * len(methods), disable=args.quiet, unit="instance", dynamic_ncols=True, file=sys.stderr)
-    for text, method in methods:
+    for text, method, runner in runners:
         bar.set_description(text)
-        runner = Runner(method, seq, max_steps=T)
         t0 = time.perf_counter()
         while not runner.done:
             bar.update(runner.advance(max_seconds=0.2))
         state = runner.state
+        done = 0 if state is None else state.t
         results[text] = {
             "policy": method.policy, "status": runner.status.label, "message": runner.message,
-            "total_iterations": int(state.iterations.sum()), "wall_time": time.perf_counter() - t0,
-            "method": method.spec(),
-            "per_instance": {"omega": state.omega.tolist(), "iterations": state.iterations.tolist(),
-                             "arm": state.arm.tolist()},
+            "instances_done": done,
+            "total_iterations": 0 if state is None else int(state.iterations[:done].sum()),
+            "capped_instances": 0 if state is None else int(state.capped),
+            "wall_time": time.perf_counter() - t0, "method": method.spec(),
+            "per_instance": {} if state is None else {"omega": state.omega.tolist(),
+                                                      "iterations": state.iterations.tolist(),
+                                                      "arm": state.arm.tolist()},
         }
     bar.close()
 
     best = gs = None
-    print(f"\n{seq.name}: {T} instances, solver {args.solver}, rtol {args.rtol:g}")
+    print(f"\n{seq.name}: {T} instance{'' if T == 1 else 's'}, solver {args.solver}, rtol {args.rtol:g}")
     if table is not None:
         best = table.best_fixed()
         gs = table.summary()["gauss_seidel_total"]
         print(f"best fixed omega in hindsight: {best[1]:.3f} ({best[2]} iterations); cost table {table_time:.1f} s")
-    header = (f"{'policy':<16}{'total iters':>14}{'per instance':>14}{'vs best fixed':>15}"
+    width = max(16, *(len(t) + 2 for t in results))
+    header = (f"{'policy':<{width}}{'total iters':>14}{'per instance':>14}{'vs best fixed':>15}"
               f"{'last quarter':>14}{'vs GS':>9}{'wall s':>9}")
     print(header)
     print("-" * len(header))
     for text, rec in results.items():
+        if rec["status"] != "converged":
+            print(f"{text:<{width}}failed after {rec['instances_done']} of {T} instances: {rec['message']}")
+            continue
         total = rec["total_iterations"]
-        vs_best = f"{total / best[2]:.3f}x" if best else "-"
+        vs_best = f"{total / best[2]:.3f}x" if best and best[2] else "-"
         vs_gs = f"{total / gs:.3f}x" if gs else "-"
         vs_late = "-"
         if table is not None:
-            rec["last_quarter_vs_best_fixed"] = last_quarter_ratio(rec["per_instance"]["iterations"],
-                                                                   table.iterations)
-            vs_late = f"{rec['last_quarter_vs_best_fixed']:.3f}x"
-        print(f"{text:<16}{total:>14d}{total / T:>14.1f}{vs_best:>15}{vs_late:>14}{vs_gs:>9}{rec['wall_time']:>9.2f}")
+            late = last_quarter_ratio(rec["per_instance"]["iterations"], table.iterations)
+            rec["last_quarter_vs_best_fixed"] = late
+            vs_late = f"{late:.3f}x" if late == late else "-"
+        print(f"{text:<{width}}{total:>14d}{total / T:>14.1f}{vs_best:>15}{vs_late:>14}{vs_gs:>9}"
+              f"{rec['wall_time']:>9.2f}")
     if table is not None:
-        print(f"last quarter: instances {last_quarter_start(T) + 1}-{T} against the best fixed omega on those instances")
+        print(f"last quarter: instances {last_quarter_start(T) + 1}-{T} against the best fixed omega on those "
+              "instances; wall s of grid policies is the time to read the cost table")
+    if args.solver == "ssor_pcg" and any(m.policy == "instance_optimal" for _, m in methods):
+        print("note: instance_optimal uses Young's omega*, the optimal parameter of SOR; for SSOR-PCG it is "
+              "a heuristic, not the best omega of each instance")
+    capped = {t: r["capped_instances"] for t, r in results.items() if r["capped_instances"]}
+    if capped:
+        listed = ", ".join(f"{t} {n}" for t, n in capped.items())
+        print(f"warning: instances stopped at the iteration cap {args.max_iterations} without reaching rtol "
+              f"({listed}); their cost is the cap. Raise --max-iterations or loosen --rtol.")
+    if table is not None and table.capped():
+        print(f"warning: {table.capped()} of {table.iterations.size} cost-table cells stopped at the cap "
+              f"{args.max_iterations}; the comparators count them at the cap.")
     if args.out:
         payload = {"sequence": jsonable(seq.spec()), "instances": T, "contexts": jsonable(seq.contexts),
                    "solver": args.solver, "rtol": args.rtol, "policies": results,
                    "comparators": None if table is None else jsonable(table.summary())}
         with open(args.out, "w") as fh:
-            json.dump(payload, fh)
+            json.dump(finite_or_none(jsonable(payload)), fh, allow_nan=False)
         print(f"wrote {args.out}")
     failed = [t for t, r in results.items() if r["status"] != "converged"]
+    if failed:
+        print(f"{len(failed)} of {len(results)} policies failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

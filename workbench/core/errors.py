@@ -14,6 +14,7 @@ __all__ = [
     "TooLarge",
     "MalformedInput",
     "UnknownName",
+    "OutOfRange",
 ]
 
 
@@ -46,3 +47,7 @@ class UnknownName(WorkbenchError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; a sentence reads better.
         return str(self.args[0]) if self.args else ""
+
+
+class OutOfRange(WorkbenchError, IndexError):
+    """An index lies outside what exists (e.g. instance 5000 of a 5000-instance sequence)."""

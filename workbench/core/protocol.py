@@ -115,6 +115,8 @@ class Method(param.Parameterized):
     default_rtol : tolerance used when ``run`` is given none (``None``: no tolerance test).
     divergence_factor : the run is "diverged" once the stop metric exceeds this
         multiple of its initial value (``None`` disables the test).
+    step_noun : what one step is, in the Runner's messages ("iterations"; a
+        sequence run's steps are "instances").
     """
 
     registry_name: ClassVar[str] = ""
@@ -124,6 +126,7 @@ class Method(param.Parameterized):
     stop_metric: ClassVar[str] = "residual"
     default_rtol: ClassVar[float | None] = 1e-8
     divergence_factor: ClassVar[float | None] = 1e8
+    step_noun: ClassVar[str] = "iterations"
     #: Property sets on which the method is *claimed* to converge (any one suffices);
     #: the solver x problem test matrix runs exactly these pairs.
     converges_on: ClassVar[tuple] = ()

@@ -198,7 +198,7 @@ class Runner:
             self.detail = f"{self.metric} = {value} at iteration {self.iteration}."
         elif self.threshold > 0 and value <= self.threshold:
             self.status = Status.CONVERGED
-            self.detail = f"{self.metric} = {value:.3e} <= {self.threshold:.3e} after {self.iteration} iterations."
+            self.detail = f"{self.metric} = {value:.3e} <= {self.threshold:.3e} after {self.iteration} {getattr(self.method, 'step_noun', 'iterations')}."
         elif (
             self.divergence is not None
             and abs(value) > self.divergence * max(abs(self.reference), 1e-300)

@@ -22,6 +22,7 @@ import importlib as _importlib
 
 #: Further gallery modules, each owned by one family; their ``__all__`` is re-exported here.
 _OPTIONAL_MODULES = ("heat_sequence", "objectives", "transport", "regression", "sparse_systems")
+_optional_names: list[str] = []
 for _name in _OPTIONAL_MODULES:
     try:
         _module = _importlib.import_module(f".{_name}", __name__)
@@ -30,6 +31,7 @@ for _name in _OPTIONAL_MODULES:
             raise
         continue
     globals().update({_n: getattr(_module, _n) for _n in getattr(_module, "__all__", ())})
+    _optional_names.extend(getattr(_module, "__all__", ()))
 
 
 def poisson1d(n: int = 64, **kw) -> LinearProblem:
@@ -68,6 +70,18 @@ def pyamg_mesh(mesh: str = "airfoil", **kw) -> LinearProblem:
 
 
 def shifted_laplacian_sequence(setting: str = "high", m: int = 10, instances: int = 5000, **kw):
+    """The Learning-to-Relax sequence :math:`A_t = A + c_t I` (:class:`~workbench.problems.sequences.ShiftedLaplacianSequence`).
+
+    ``setting`` is ``"high"`` (Beta(0.5, 1.5) shifts), ``"low"`` (Beta(2, 6)) or
+    ``"custom"`` (``alpha=``, ``beta=``); ``seed=`` seeds shifts and right-hand sides.
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> seq = wb.problems.shifted_laplacian_sequence("low", instances=10, seed=3)
+    >>> len(seq), bool(-0.15 <= seq.contexts.min() and seq.contexts.max() <= 0.45)
+    (10, True)
+    """
     return get_problem("shifted_laplacian_sequence", setting=setting, m=m, instances=instances, **kw)
 
 
@@ -75,4 +89,5 @@ __all__ = [
     "LinearProblem", "LinearSequence", "analyse_matrix", "from_matrix", "load_matrix_market",
     "poisson1d", "poisson2d", "poisson3d", "anisotropic2d", "convection_diffusion2d",
     "random_spd_matrix", "matrix_market_file", "pyamg_mesh", "shifted_laplacian_sequence",
+    *_optional_names,
 ]

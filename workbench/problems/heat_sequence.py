@@ -34,7 +34,7 @@ import param
 import pyamg.gallery
 import scipy.sparse as sp
 
-from ..core import InvalidParameter, ProblemFactory, TooLarge, register_problem
+from ..core import InvalidParameter, OutOfRange, ProblemFactory, TooLarge, register_problem
 from .linear_problem import LinearProblem
 from .sequences import LinearSequence
 
@@ -121,8 +121,10 @@ class HeatEquationInstances(LinearSequence):
         return 4.0 * s * math.cos(math.pi * self.h) / (1.0 + 4.0 * s)
 
     def instance(self, t: int) -> LinearProblem:
+        """Step ``t`` (0-based): the Crank-Nicolson system, started from the state after step t - 1."""
         if not 0 <= t < self.length:
-            raise IndexError(f"instance {t} is outside 0..{self.length - 1}")
+            raise OutOfRange(f"instance {t} is outside 0..{self.length - 1}; ask for one of the sequence's "
+                             f"{self.length} instances.")
         meta = {"grid": (self.m, self.m), "dim": 2, "context": float(self.contexts[t]),
                 "rho_jacobi": self.rho_jacobi(t), "time": self.dt * t, "stencil": "heat2d_crank_nicolson",
                 "x_exact": None}
@@ -162,7 +164,15 @@ class HeatEquationSequence(ProblemFactory):
 
 
 def heat_sequence(m: int = 24, instances: int = 5000, **kw):
-    """Shortcut for ``workbench.get_problem("heat_sequence", ...)``."""
+    """The heat-equation sequence (:class:`HeatEquationSequence`), built by name with its spec.
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> seq = wb.problems.heat_sequence(m=8, instances=20)
+    >>> seq.instance(0).x0.shape
+    (64,)
+    """
     from ..core.registry import get_problem
 
     return get_problem("heat_sequence", m=m, instances=instances, **kw)

@@ -13,13 +13,40 @@ import param
 import pyamg.gallery
 import scipy.sparse as sp
 
-from ..core import InvalidParameter, Problem, ProblemFactory, register_problem
+from ..core import InvalidParameter, OutOfRange, Problem, ProblemFactory, register_problem
 from .linear_problem import LinearProblem
 
-__all__ = ["LinearSequence", "ShiftedLaplacianSequence"]
+__all__ = ["LinearSequence", "ShiftedLaplacianSequence", "ShiftedLaplacianInstances", "shift_scale"]
 
 #: Beta(a, b) parameters of the shift distributions in the reference setup.
 SETTINGS = {"high": (0.5, 1.5), "low": (2.0, 6.0)}
+#: The reference shifts c = -0.15 + 0.6 Beta(a, b) lie in this interval (at m = 10).
+REFERENCE_SHIFTS = (-0.15, 0.45)
+
+
+def laplacian_min_eigenvalue(m: int) -> float:
+    r"""Smallest eigenvalue :math:`8 \sin^2(\pi / (2(m + 1)))` of the 5-point Laplacian (diagonal 4), m x m grid."""
+    return 8.0 * math.sin(math.pi / (2 * (m + 1))) ** 2
+
+
+def shift_scale(m: int) -> float:
+    r"""Factor :math:`s_m = \lambda_{\min}(L_m) / \lambda_{\min}(L_{10})` applied to the reference shifts.
+
+    The reference shifts were chosen for the 10 x 10 grid, whose Laplacian has
+    :math:`\lambda_{\min} = 0.162`: at :math:`c = -0.15` the systems are nearly
+    singular but still positive definite. On a finer grid :math:`\lambda_{\min}`
+    is smaller (0.136 at m = 11) and the same shifts would make some
+    :math:`A_t` indefinite, where SOR diverges. Measuring the shift in units of
+    the grid's :math:`\lambda_{\min}` keeps the reference's spread of
+    conditioning, :math:`\lambda_{\min}(A_t)/\lambda_{\min}(L_m) \in [0.074, 3.78]`,
+    on every grid size; :math:`s_{10} = 1` exactly.
+
+    Examples
+    --------
+    >>> shift_scale(10), round(shift_scale(20), 4)
+    (1.0, 0.2757)
+    """
+    return laplacian_min_eigenvalue(m) / laplacian_min_eigenvalue(10)
 
 
 class LinearSequence(Problem):
@@ -45,10 +72,16 @@ class LinearSequence(Problem):
 
 
 class ShiftedLaplacianInstances(LinearSequence):
-    """``A_t = A + c_t I`` with ``A`` the 5-point Laplacian (diagonal 4) on an m x m grid."""
+    """``A_t = A + c_t I`` with ``A`` the 5-point Laplacian (diagonal 4) on an m x m grid.
+
+    Built by :class:`ShiftedLaplacianSequence`; ``contexts[t]`` is the shift
+    :math:`c_t`, ``rhs[t]`` the right-hand side and :meth:`rho_jacobi` the
+    Jacobi spectral radius of instance t (in closed form).
+    """
 
     def __init__(self, m: int, shifts: np.ndarray, rhs: np.ndarray, **kw):
-        super().__init__(len(shifts), shifts, (-0.15, 0.45), **kw)
+        scale = shift_scale(m)
+        super().__init__(len(shifts), shifts, (REFERENCE_SHIFTS[0] * scale, REFERENCE_SHIFTS[1] * scale), **kw)
         self.m = m
         self.base = pyamg.gallery.poisson((m, m), format="csr").astype(float)
         self.identity = sp.identity(m * m, format="csr")
@@ -57,11 +90,14 @@ class ShiftedLaplacianInstances(LinearSequence):
         self.base_rho_numerator = 4 * math.cos(math.pi / (m + 1))
 
     def rho_jacobi(self, t: int) -> float:
+        r"""Jacobi spectral radius of :math:`A_t`: :math:`4 \cos(\pi/(m+1)) / (4 + c_t)`."""
         return self.base_rho_numerator / (4.0 + self.contexts[t])
 
     def instance(self, t: int) -> LinearProblem:
+        """Instance ``t`` (0-based) as a :class:`LinearProblem` with its context in the metadata."""
         if not 0 <= t < self.length:
-            raise IndexError(f"instance {t} is outside 0..{self.length - 1}")
+            raise OutOfRange(f"instance {t} is outside 0..{self.length - 1}; ask for one of the sequence's "
+                             f"{self.length} instances.")
         c = float(self.contexts[t])
         A = (self.base + c * self.identity).tocsr()
         meta = {"grid": (self.m, self.m), "dim": 2, "context": c, "rho_jacobi": self.rho_jacobi(t),
@@ -74,7 +110,7 @@ class ShiftedLaplacianInstances(LinearSequence):
 
 @register_problem("shifted_laplacian_sequence")
 class ShiftedLaplacianSequence(ProblemFactory):
-    r"""The Learning-to-Relax sequence: ``A_t = A + c_t I``, ``c_t = -0.15 + 0.6 Beta(a, b)``.
+    r"""The Learning-to-Relax sequence: :math:`A_t = A + c_t I`, :math:`c_t = s_m(-0.15 + 0.6\,\mathrm{Beta}(a, b))`.
 
     ``A`` is the 5-point Laplacian on an ``m x m`` grid (``m = 10`` gives the
     reference ``n = 100``). ``setting="high"`` uses Beta(0.5, 1.5), ``"low"``
@@ -82,6 +118,18 @@ class ShiftedLaplacianSequence(ProblemFactory):
     are radially truncated standard Gaussians, as in the reference code's
     ``truncated_normal``: a whole vector is redrawn until ``||b_t|| <= sqrt(n)``.
     The context of instance t is ``c_t``.
+
+    The factor :math:`s_m` (:func:`shift_scale`) is 1 on the reference grid
+    m = 10; on other grids it scales the shifts with the Laplacian's smallest
+    eigenvalue, so every :math:`A_t` stays positive definite (unscaled, the
+    reference shifts make some systems indefinite from m = 11 on).
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> seq = wb.problems.shifted_laplacian_sequence("high", m=10, instances=100, seed=0)
+    >>> len(seq), seq.instance(0).n, seq.context_range
+    (100, 100, (-0.15, 0.45))
 
     References
     ----------
@@ -102,7 +150,8 @@ class ShiftedLaplacianSequence(ProblemFactory):
         if a <= 0 or b <= 0:
             raise InvalidParameter("Beta parameters must be positive.")
         rng = np.random.default_rng(self.seed)
-        shifts = -0.15 + 0.6 * rng.beta(a, b, size=self.instances)
+        low, high = REFERENCE_SHIFTS
+        shifts = shift_scale(self.m) * (low + (high - low) * rng.beta(a, b, size=self.instances))
         n = self.m * self.m
         rhs = rng.standard_normal((self.instances, n))
         # Radial truncation by rejection (reference utils/truncated_normal.m): redraw

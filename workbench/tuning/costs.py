@@ -16,8 +16,8 @@ import numpy as np
 from ..core import InvalidParameter, InvalidProblem
 from .kernels import SOLVERS, diagonal_positions, iterations_batch
 
-__all__ = ["CostTable", "cost_table", "cost_row", "default_omegas", "cached_instance", "system_arrays",
-           "SystemArrays"]
+__all__ = ["CostTable", "cost_table", "cost_row", "default_omegas", "check_grid", "check_stopping",
+           "cached_instance", "system_arrays", "SystemArrays", "last_quarter_ratio", "last_quarter_start"]
 
 #: Instances kept per sequence by :func:`cached_instance` (several policies racing
 #: over one sequence build each instance once, not once per policy).
@@ -88,10 +88,46 @@ def system_arrays(sequence, t: int) -> SystemArrays:
 
 
 def default_omegas(low: float = 1.0, high: float = 1.95, arms: int = 20) -> np.ndarray:
-    """The reference grid ``linspace(1, 1.95, 20)``."""
-    if not (0 < low <= high < 2) or arms < 1:
-        raise InvalidParameter("the omega grid needs 0 < low <= high < 2 and at least one arm.")
+    """The arm grid ``linspace(low, high, arms)``; the defaults are the reference's ``linspace(1, 1.95, 20)``.
+
+    Examples
+    --------
+    >>> default_omegas()[[0, 1, -1]]
+    array([1.  , 1.05, 1.95])
+    >>> default_omegas(1.5, 1.5, 1)
+    array([1.5])
+    """
+    if not (0 < low <= high < 2):
+        raise InvalidParameter(f"the omega grid needs 0 < omega_min <= omega_max < 2 (SOR converges only "
+                               f"there), got {low:g} .. {high:g}.")
+    if arms != int(arms) or arms < 1:
+        raise InvalidParameter(f"the number of arms must be a whole number >= 1, got {arms!r}.")
+    if arms > 1 and not high > low:
+        raise InvalidParameter(f"{int(arms)} arms need omega_min < omega_max (got both {low:g}); "
+                               "widen the range or use one arm.")
     return np.linspace(low, high, int(arms))
+
+
+def check_grid(omegas) -> np.ndarray:
+    """``omegas`` as a float array, refused unless it is a non-empty 1-D list of values in (0, 2)."""
+    try:
+        omegas = np.asarray(omegas, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameter("the omega grid must be a list of numbers in (0, 2), e.g. "
+                               "numpy.linspace(1, 1.95, 20).") from None
+    if omegas.ndim != 1 or omegas.size < 1 or not np.all((omegas > 0) & (omegas < 2)):
+        raise InvalidParameter(f"the omega grid must be a non-empty 1-D list of values in (0, 2); got shape "
+                               f"{omegas.shape} with values {np.array2string(omegas.ravel()[:5], precision=3)}.")
+    return omegas
+
+
+def check_stopping(rtol: float, max_iterations: int) -> tuple[float, int]:
+    """The per-instance stopping rule, refused unless ``0 < rtol < 1`` and ``max_iterations >= 1``."""
+    if not (isinstance(rtol, (int, float, np.floating)) and 0 < rtol < 1):
+        raise InvalidParameter(f"rtol must lie in (0, 1) (the residual is measured against ||b||), got {rtol!r}.")
+    if max_iterations != int(max_iterations) or max_iterations < 1:
+        raise InvalidParameter(f"max_iterations must be a whole number >= 1, got {max_iterations!r}.")
+    return float(rtol), int(max_iterations)
 
 
 @dataclasses.dataclass
@@ -129,7 +165,12 @@ class CostTable:
         return j, float(self.omegas[j]), int(totals[j])
 
     def cumulative(self, j: int) -> np.ndarray:
+        """Cumulative cost of grid omega ``j`` over the instances."""
         return np.cumsum(self.iterations[:, j])
+
+    def capped(self) -> int:
+        """Cells that stopped at ``max_iterations`` (their cost is the cap, not a converged count)."""
+        return int(np.count_nonzero(self.iterations >= self.max_iterations))
 
     def best_fixed_cumulative(self) -> np.ndarray:
         """The best fixed omega's cumulative cost, re-chosen in hindsight at every prefix."""
@@ -140,13 +181,15 @@ class CostTable:
         return self.iterations.min(axis=1)
 
     def index_of(self, omega: float) -> int | None:
+        """Column of ``omega`` on the grid (to 1e-12), or ``None`` when it is off the grid."""
         hit = np.flatnonzero(np.isclose(self.omegas, omega, rtol=0, atol=1e-12))
         return int(hit[0]) if hit.size else None
 
     def summary(self) -> dict:
+        """Totals of the comparators: best fixed omega, Gauss-Seidel, per-instance best grid omega, omega*."""
         j, omega, total = self.best_fixed()
         out = {"instances": len(self), "best_fixed_omega": omega, "best_fixed_total": total,
-               "gauss_seidel_total": None, "oracle_total": int(self.oracle().sum())}
+               "gauss_seidel_total": None, "oracle_total": int(self.oracle().sum()), "capped_cells": self.capped()}
         gs = self.index_of(1.0)
         if gs is not None:
             out["gauss_seidel_total"] = int(self.iterations[:, gs].sum())
@@ -247,8 +290,24 @@ def _solve_block(sequence, ts, omega_rows, solver, rtol, max_iterations) -> np.n
 
 def cost_row(sequence, t: int, omegas, solver: str = "sor", rtol: float = 1e-8,
              max_iterations: int = 10_000) -> np.ndarray:
-    """Iterations of every grid omega on instance ``t`` (cached on the sequence)."""
+    """Iterations of every grid omega on instance ``t`` (cached on the sequence).
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> seq = wb.problems.shifted_laplacian_sequence("high", instances=5, seed=0)
+    >>> row = cost_row(seq, 2, default_omegas())
+    >>> row.shape, bool(row[0] > row.min())    # Gauss-Seidel (omega = 1) is not the best arm
+    ((20,), True)
+    """
     _check_solver(solver)
+    omegas = check_grid(omegas)
+    rtol, max_iterations = check_stopping(rtol, max_iterations)
+    if not 0 <= t < len(sequence):
+        from ..core import OutOfRange
+
+        raise OutOfRange(f"instance {t} is outside 0..{len(sequence) - 1}; ask for one of the sequence's "
+                         f"{len(sequence)} instances.")
     cache = _cache(sequence).setdefault(_key(omegas, solver, rtol, max_iterations), {"rows": {}, "table": None})
     table = cache["table"]
     if table is not None:
@@ -287,7 +346,12 @@ def cost_table(sequence, omegas=None, solver: str = "sor", rtol: float = 1e-8, m
     if getattr(sequence, "kind", None) != "sequence":
         raise InvalidProblem("cost_table needs a sequence of linear systems (kind 'sequence'), e.g. "
                              "workbench.problems.shifted_laplacian_sequence().")
-    omegas = default_omegas() if omegas is None else np.asarray(omegas, dtype=float)
+    omegas = default_omegas() if omegas is None else check_grid(omegas)
+    rtol, max_iterations = check_stopping(rtol, max_iterations)
+    if instances is not None and (instances != int(instances) or instances < 1):
+        raise InvalidParameter(f"instances must be a whole number >= 1 (or None for all), got {instances!r}.")
+    if chunk != int(chunk) or chunk < 1:
+        raise InvalidParameter(f"chunk must be a whole number >= 1, got {chunk!r}.")
     T = len(sequence) if instances is None else min(int(instances), len(sequence))
     cache = _cache(sequence).setdefault(_key(omegas, solver, rtol, max_iterations), {"rows": {}, "table": None})
     table = cache["table"]

@@ -21,7 +21,8 @@ class SequenceState:
 
     ``omega[t]``, ``iterations[t]``, ``arm[t]`` (-1 off the grid) and
     ``probabilities[t]`` (the distribution the policy sampled from) describe
-    instance t; ``t`` instances are done.
+    instance t; ``t`` instances are done. ``capped`` counts the instances whose
+    solve stopped at ``max_iterations`` (their cost is the cap, not a converged count).
     """
 
     t: int
@@ -33,6 +34,7 @@ class SequenceState:
     arm: np.ndarray
     probabilities: np.ndarray
     cumulative: int = 0
+    capped: int = 0
     key: tuple = ()
     comparators: dict = dataclasses.field(default_factory=dict)
 
@@ -76,6 +78,7 @@ class LearningToRelax(Method):
     """
 
     problem_kind = "sequence"
+    step_noun = "instances"
     stop_metric = "remaining"
     # ``remaining`` counts instances left: the run "converges" when it reaches 0.
     default_rtol = 0.5
@@ -111,15 +114,21 @@ class LearningToRelax(Method):
 
     # -- configuration ---------------------------------------------------------
     def grid(self) -> np.ndarray:
+        """The arms: ``linspace(omega_min, omega_max, arms)``."""
         if self.omega_min > self.omega_max:
             raise InvalidParameter(f"omega_min = {self.omega_min} exceeds omega_max = {self.omega_max}; swap them.")
         return default_omegas(self.omega_min, self.omega_max, self.arms)
 
     def context_range(self, sequence) -> tuple[float, float]:
+        """The context interval the contextual policies work on: the sequence's unless set.
+
+        Only contextual policies need a non-empty interval (a one-instance
+        sequence has a single context, which Tsallis-INF does not mind).
+        """
         lo, hi = getattr(sequence, "context_range", (0.0, 1.0))
         lo = lo if self.context_low is None else self.context_low
         hi = hi if self.context_high is None else self.context_high
-        if not hi > lo:
+        if not hi > lo and POLICIES[self.policy].contextual:
             raise InvalidParameter(f"the context interval ({lo:g}, {hi:g}) is empty; set context_low < context_high.")
         return float(lo), float(hi)
 
@@ -127,7 +136,8 @@ class LearningToRelax(Method):
         return (self.policy, self.omega, self.omega_min, self.omega_max, self.arms, self.degree, self.bins,
                 self.normaliser, self.context_low, self.context_high, self.seed)
 
-    def make_policy(self, sequence, state_t: int = 0) -> Policy:
+    def make_policy(self, sequence, start: int = 0) -> Policy:
+        """A fresh policy as configured, starting at instance ``start`` of ``sequence``."""
         cls = POLICIES[self.policy]
         kwargs: dict[str, Any] = {}
         if self.policy == "fixed":
@@ -143,13 +153,30 @@ class LearningToRelax(Method):
         if cls.needs_costs:
             table = self.costs if self.costs is not None else cost_table(
                 sequence, self.grid(), self.solver, self.rtol, self.max_iterations, instance_optimal=False)
-        pol.reset(self.grid(), self.context_range(sequence), sequence, self.seed, costs=table)
-        pol.t = state_t
+        pol.reset(self.grid(), self.context_range(sequence), sequence, self.seed, costs=table, start=start)
         return pol
+
+    def check_costs(self, sequence) -> None:
+        """Refuse a cost table made with other solver settings or for another sequence."""
+        table = self.costs
+        if table is None:
+            return
+        mismatched = [f"{name} {ours!r} (table: {theirs!r})" for name, ours, theirs in (
+            ("solver", self.solver, table.solver), ("rtol", float(self.rtol), float(table.rtol)),
+            ("max_iterations", int(self.max_iterations), int(table.max_iterations))) if ours != theirs]
+        T = min(len(table), len(sequence))
+        contexts = np.asarray(getattr(sequence, "contexts", table.contexts))[:T]
+        if not np.array_equal(np.asarray(table.contexts)[:T], contexts):
+            mismatched.append("the sequence (its contexts differ)")
+        if mismatched:
+            raise InvalidParameter("the cost table was computed with other settings: " + ", ".join(mismatched)
+                                   + "; compute it with cost_table(sequence, solver=..., rtol=..., "
+                                   "max_iterations=...) for this run, or leave costs unset.")
 
     # -- the protocol ------------------------------------------------------------
     def init(self, problem) -> SequenceState:
         self.check_problem(problem)
+        self.check_costs(problem)
         T = len(problem)
         if T < 1:
             raise InvalidProblem("the sequence has no instances; give it instances >= 1.")
@@ -188,6 +215,8 @@ class LearningToRelax(Method):
         if policy.last_probs is not None and len(policy.last_probs) == state.probabilities.shape[1]:
             state.probabilities[t] = policy.last_probs
         state.cumulative += int(k)
+        if k >= self.max_iterations:
+            state.capped += 1
         if state.comparators:
             self._track(problem, state, t)
         state.t = t + 1
@@ -195,8 +224,8 @@ class LearningToRelax(Method):
 
     def solve(self, problem, t: int, omega: float, arm: int | None = None) -> int:
         """Iterations of the solver with ``omega`` on instance ``t``."""
-        table = self.costs
-        if table is not None and arm is not None and t < len(table) and table.solver == self.solver:
+        table = self._usable_table()
+        if table is not None and arm is not None and t < len(table):
             j = table.index_of(omega)
             if j is not None:
                 return int(table.iterations[t, j])
@@ -213,9 +242,18 @@ class LearningToRelax(Method):
         return solve_csr(self.solver, a.indptr, a.indices, a.data, a.diag, a.b, a.x0, omega, self.rtol,
                          self.max_iterations)
 
+    def _usable_table(self):
+        # The table holds costs for one (solver, rtol, cap); after a mid-run change of
+        # any of them the run solves instead of reading it.
+        table = self.costs
+        if table is None or (table.solver, float(table.rtol), int(table.max_iterations)) != (
+                self.solver, float(self.rtol), int(self.max_iterations)):
+            return None
+        return table
+
     def _track(self, problem, state: SequenceState, t: int) -> None:
         comp = state.comparators
-        table = self.costs
+        table = self._usable_table()
         if table is not None and np.array_equal(table.omegas, state.omegas) and t < len(table):
             row = table.iterations[t]
         else:
@@ -238,7 +276,7 @@ class LearningToRelax(Method):
     def metrics(self, problem, state: SequenceState) -> dict[str, float]:
         t = state.t
         out = {"instance": float(t), "remaining": float(len(problem) - t),
-               "cumulative_iterations": float(state.cumulative)}
+               "cumulative_iterations": float(state.cumulative), "capped": float(state.capped)}
         if t == 0:
             out.update(context=np.nan, omega=np.nan, iterations=np.nan, arm=np.nan)
             probs = np.full(len(state.omegas), np.nan)

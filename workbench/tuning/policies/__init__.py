@@ -25,14 +25,24 @@ ALIASES = {"tsallis": "tsallis_inf", "tinf": "tsallis_inf", "cheb": "chebcb", "b
 
 
 def parse_policy(text: str) -> tuple[str, dict]:
-    """``"fixed:1.8"`` -> ``("fixed", {"omega": 1.8})``; ``"tsallis"`` -> ``("tsallis_inf", {})``."""
-    name, _, arg = str(text).strip().partition(":")
+    """A policy named on the command line, as ``(name, parameters)``.
+
+    Examples
+    --------
+    >>> parse_policy("fixed:1.8")
+    ('fixed', {'omega': 1.8})
+    >>> parse_policy("tsallis")
+    ('tsallis_inf', {})
+    """
+    name, colon, arg = str(text).strip().partition(":")
     key = name.strip().lower().replace("-", "_")
     key = ALIASES.get(key, key)
     if key not in POLICIES:
         raise UnknownName(f"there is no policy called {name!r}; choose from {', '.join(POLICIES)} "
                           "(fixed takes an omega, e.g. fixed:1.8).")
     params = {}
+    if colon and not arg.strip():
+        raise InvalidParameter(f"{text!r} ends in ':' without a value; write e.g. fixed:1.8, or {name} alone.")
     if arg:
         if key != "fixed":
             raise InvalidParameter(f"only the fixed policy takes a value (fixed:1.8), not {text!r}.")

@@ -31,7 +31,11 @@ class Policy(param.Parameterized):
     * :meth:`observe` -- the cost (iterations) the solver took with that omega.
 
     Attributes after :meth:`choose`: ``last_arm`` (index on the grid or
-    ``None``) and ``last_probs``.
+    ``None``) and ``last_probs``. ``t`` counts the rounds this policy has
+    observed (a learner's clock: its learning rate and cost scale use it);
+    ``instance`` is the index in the sequence of the next instance, which
+    differs from ``t`` when a policy is started mid-sequence (a control moved
+    during a run: a fresh learner takes over from that instance on).
     """
 
     #: Short label for legends and tables.
@@ -41,19 +45,26 @@ class Policy(param.Parameterized):
     #: True when the policy needs every grid omega's cost on every instance (hindsight).
     needs_costs: ClassVar[bool] = False
 
-    def reset(self, omegas, context_range=(0.0, 1.0), sequence=None, seed: int = 0, costs=None) -> None:
+    def reset(self, omegas, context_range=(0.0, 1.0), sequence=None, seed: int = 0, costs=None,
+              start: int = 0) -> None:
+        """Start afresh on the grid ``omegas``; ``start`` is the sequence index of the first instance.
+
+        ``context_range`` is checked only by contextual policies (a policy that
+        ignores the context runs on sequences whose contexts are all equal).
+        """
         omegas = np.asarray(omegas, dtype=float)
         if omegas.ndim != 1 or omegas.size < 1 or np.any((omegas <= 0) | (omegas >= 2)):
             raise InvalidParameter("the omega grid must be a non-empty list of values in (0, 2).")
         self.omegas = omegas
         self.d = omegas.size
         lo, hi = (float(v) for v in context_range)
-        if not hi > lo:
+        if self.contextual and not hi > lo:
             raise InvalidParameter(f"the context interval ({lo:g}, {hi:g}) is empty; give low < high.")
         self.context_range = (lo, hi)
         self.sequence = sequence
         self.rng = np.random.default_rng(seed)
         self.t = 0
+        self.instance = int(start)
         self.last_arm: int | None = None
         self.last_probs: np.ndarray | None = None
         self.last_omega = float("nan")
@@ -67,6 +78,7 @@ class Policy(param.Parameterized):
         return None
 
     def choose(self, context: float, arm: int | None = None) -> float:
+        """Draw the omega for this context (``arm=`` replays a recorded choice) and return it."""
         probs = self.distribution(context)
         if arm is None:
             arm = self._pick(context, probs)
@@ -82,8 +94,10 @@ class Policy(param.Parameterized):
         raise NotImplementedError
 
     def observe(self, cost: float) -> None:
+        """Learn from the cost (iterations) of the last choice; the next round begins."""
         self._observe(float(cost))
         self.t += 1
+        self.instance += 1
 
     def _observe(self, cost: float) -> None:
         """Learn from the cost of the last choice (subclasses)."""

@@ -42,7 +42,7 @@ class BinnedTsallisINF(Policy):
         self.learners = []
         for j in range(self.bins):
             learner = TsallisINF(normaliser=self.normaliser)
-            learner.reset(self.omegas, self.context_range, self.sequence, int(seeds[j]))
+            learner.reset(self.omegas, self.context_range, self.sequence, int(seeds[j]), start=self.instance)
             self.learners.append(learner)
         self.active = 0
 

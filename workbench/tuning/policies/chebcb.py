@@ -6,6 +6,7 @@ import math
 import numpy as np
 import param
 
+from ...core import InvalidParameter
 from .base import Policy
 
 __all__ = ["ChebCB", "chebyshev_features"]
@@ -86,7 +87,12 @@ class ChebCB(Policy):
         self._prediction = 0.0
 
     def _phi(self, context: float) -> np.ndarray:
-        z = 2.0 / self.bma * (float(context) - self.a) - 1.0
+        c = float(context)
+        if not math.isfinite(c):
+            raise InvalidParameter(f"ChebCB needs a finite context, got {c}; check the sequence's contexts.")
+        # Chebyshev polynomials grow like |z|^m outside [-1, 1]: a context outside the
+        # interval is treated as the nearest end rather than extrapolated.
+        z = min(max(2.0 / self.bma * (c - self.a) - 1.0, -1.0), 1.0)
         return chebyshev_features(z, self.m)
 
     def distribution(self, context) -> np.ndarray:
@@ -107,7 +113,9 @@ class ChebCB(Policy):
     def _grow(self, n: int) -> None:
         if n <= len(self._costs):
             return
-        cap = 2 * len(self._costs)
+        cap = len(self._costs)
+        while cap < n:
+            cap *= 2
         self._X = np.vstack([self._X, np.zeros((cap - len(self._X), self.m))])
         self._costs = np.concatenate([self._costs, np.zeros(cap - len(self._costs))])
         self._predicted = np.concatenate([self._predicted, np.zeros(cap - len(self._predicted))])
@@ -120,7 +128,9 @@ class ChebCB(Policy):
         self._costs[t - 1] = cost
         self._predicted[t - 1] = self._prediction
         self.per_arm[i].append(t - 1)
-        K = max(self.max_cost, cost)
+        # The reference's costs are at least one iteration; a warm-started instance can
+        # cost 0, so the scale K is at least 1 (all-zero costs would divide by zero).
+        K = max(self.max_cost, cost, 1.0)
         self.max_cost = K
         L = K / self.bma
         N = 2.0 + 4.0 * self.bma * L / K * (1.0 + math.log(self.m))

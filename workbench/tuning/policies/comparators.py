@@ -74,9 +74,10 @@ class BestFixedInHindsight(_Deterministic):
                                    "sequence; pass costs=workbench.tuning.cost_table(sequence).")
         self.best_omega = costs.best_fixed()[1]
 
-    def reset(self, omegas, context_range=(0.0, 1.0), sequence=None, seed: int = 0, costs=None) -> None:
+    def reset(self, omegas, context_range=(0.0, 1.0), sequence=None, seed: int = 0, costs=None,
+              start: int = 0) -> None:
         self._costs_table = costs
-        super().reset(omegas, context_range, sequence, seed, costs)
+        super().reset(omegas, context_range, sequence, seed, costs, start)
 
     def _omega(self, context) -> float:
         return float(self.best_omega)
@@ -100,4 +101,4 @@ class InstanceOptimal(_Deterministic):
     def _omega(self, context) -> float:
         from ...linear.theory import optimal_omega
 
-        return optimal_omega(self.sequence.rho_jacobi(self.t))
+        return optimal_omega(self.sequence.rho_jacobi(self.instance))
