@@ -64,7 +64,49 @@ def forcing(t: float, points: np.ndarray) -> np.ndarray:
 
 
 class HeatEquationInstances(LinearSequence):
-    """The systems ``A_t u = b_t`` of a Crank-Nicolson heat simulation (see the module docstring)."""
+    r"""The systems ``A_t u = b_t`` of a Crank-Nicolson heat simulation (see the module docstring).
+
+    With :math:`P` the unscaled 5-point Laplacian (diagonal 4, :math:`L = -P/h^2`)
+    and :math:`s_t = a_{t+1/2}\,\Delta t / (2h^2)`, step t is
+
+    .. math::
+        A_t = I + s_t P, \qquad b_t = (I - s_t P)\, u_t + \Delta t\, f(t_{1/2}, x),
+
+    with initial guess :math:`u_t` and solution :math:`u_{t+1}`. Built by
+    :class:`HeatEquationSequence`. The exact trajectory ``u`` (shape
+    ``(T + 1, m^2)``) is computed once at construction, by the sine transform;
+    ``contexts[t]`` is :math:`a_{t+1/2}`, ``s[t]`` is :math:`s_t`.
+
+    Parameters
+    ----------
+    m : int
+        Interior grid points per side (:math:`h = 1/(m+1)`, n = m^2 unknowns).
+    steps : int
+        Number of time steps T (instances).
+    dt : float
+        Time step :math:`\Delta t`.
+    **kw
+        Passed to :class:`~workbench.problems.LinearSequence` (``name``, ``properties``, ``metadata``).
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> seq = wb.problems.heat_sequence(m=8, instances=20)
+    >>> p = seq.instance(3)
+    >>> bool(np.allclose(p.A @ seq.u[4], p.b)), bool(np.array_equal(p.x0, seq.u[3]))
+    (True, True)
+    >>> round(float(seq.contexts[3]), 4), bool(p.metadata["context"] == seq.contexts[3])
+    (7.0711, True)
+    >>> J = np.eye(p.n) - p.A.toarray() / p.A.diagonal()[:, None]   # Jacobi iteration matrix
+    >>> bool(np.isclose(np.abs(np.linalg.eigvals(J)).max(), seq.rho_jacobi(3)))
+    True
+
+    References
+    ----------
+    M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
+    Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024,
+    section 5 and reference code ``scripts/h2d.m``, ``utils/Heat2D.m``.
+    """
 
     def __init__(self, m: int, steps: int, dt: float, **kw):
         h = 1.0 / (m + 1)
@@ -93,6 +135,7 @@ class HeatEquationInstances(LinearSequence):
         return sp.csr_matrix((data, self.P.indices.copy(), self.P.indptr.copy()), shape=self.P.shape)
 
     def rhs(self, t: int, u: np.ndarray | None = None) -> np.ndarray:
+        """``b_t = (I - s_t P) u + dt f(t_{1/2}, x)``, with ``u`` the state ``u_t`` unless given."""
         u = self.u[t] if u is None else u
         return u - self.s[t] * (self.P @ u) + self.dt * forcing(self.dt * (t + 0.5), self.points)
 
@@ -116,6 +159,7 @@ class HeatEquationInstances(LinearSequence):
         return u
 
     def rho_jacobi(self, t: int) -> float:
+        r"""Jacobi spectral radius of :math:`A_t`: :math:`4 s_t \cos(\pi h) / (1 + 4 s_t)` (0 when a = 0)."""
         # Jacobi on I + s P: the off-diagonal part is s times the Laplacian's, over 1 + 4 s.
         s = self.s[t]
         return 4.0 * s * math.cos(math.pi * self.h) / (1.0 + 4.0 * s)
@@ -147,6 +191,12 @@ class HeatEquationSequence(ProblemFactory):
     >>> seq = wb.problems.heat_sequence(m=8, instances=50)
     >>> len(seq), seq.instance(3).n
     (50, 64)
+
+    References
+    ----------
+    M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
+    Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024,
+    section 5 and reference code ``scripts/h2d.m``, ``utils/Heat2D.m``.
     """
 
     problem_kind = "sequence"
@@ -155,6 +205,7 @@ class HeatEquationSequence(ProblemFactory):
     stop_time = param.Number(default=5.0, bounds=(1e-6, 1e6), doc="Simulated time; dt = stop_time / instances.")
 
     def build(self) -> HeatEquationInstances:
+        """Make the sequence (this computes the whole trajectory)."""
         if self.instances < 1:
             raise InvalidParameter("instances must be at least 1.")
         dt = self.stop_time / self.instances

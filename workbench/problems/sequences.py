@@ -25,7 +25,13 @@ REFERENCE_SHIFTS = (-0.15, 0.45)
 
 
 def laplacian_min_eigenvalue(m: int) -> float:
-    r"""Smallest eigenvalue :math:`8 \sin^2(\pi / (2(m + 1)))` of the 5-point Laplacian (diagonal 4), m x m grid."""
+    r"""Smallest eigenvalue :math:`8 \sin^2(\pi / (2(m + 1)))` of the 5-point Laplacian (diagonal 4), m x m grid.
+
+    Examples
+    --------
+    >>> round(laplacian_min_eigenvalue(10), 4)
+    0.162
+    """
     return 8.0 * math.sin(math.pi / (2 * (m + 1))) ** 2
 
 
@@ -54,6 +60,31 @@ class LinearSequence(Problem):
 
     Subclasses set ``contexts`` (array of length ``length``) and implement
     :meth:`instance`.
+
+    Parameters
+    ----------
+    length : int
+        Number of instances :math:`T` (``len(sequence)``).
+    contexts : array_like
+        The context :math:`c_t` of each instance, shape ``(T,)``.
+    context_range : tuple of float
+        The interval the contexts come from (contextual policies work on it).
+    **kw
+        Passed to :class:`~workbench.core.Problem` (``name``, ``properties``, ``metadata``).
+
+    Examples
+    --------
+    >>> class Scaled(LinearSequence):
+    ...     def instance(self, t):
+    ...         return LinearProblem(sp.identity(4, format="csr") * (1 + self.contexts[t]), np.ones(4))
+    >>> seq = Scaled(3, [0.0, 0.5, 1.0], (0.0, 1.0), name="scaled")
+    >>> len(seq), seq.kind, seq.instance(2).A.diagonal()
+    (3, 'sequence', array([2., 2., 2., 2.]))
+
+    References
+    ----------
+    M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
+    Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024.
     """
 
     kind = "sequence"
@@ -68,6 +99,7 @@ class LinearSequence(Problem):
         return self.length
 
     def instance(self, t: int) -> LinearProblem:  # pragma: no cover - abstract
+        """Instance ``t`` (0-based) as a :class:`LinearProblem` (subclasses)."""
         raise NotImplementedError
 
 
@@ -77,6 +109,22 @@ class ShiftedLaplacianInstances(LinearSequence):
     Built by :class:`ShiftedLaplacianSequence`; ``contexts[t]`` is the shift
     :math:`c_t`, ``rhs[t]`` the right-hand side and :meth:`rho_jacobi` the
     Jacobi spectral radius of instance t (in closed form).
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> seq = wb.problems.shifted_laplacian_sequence("high", instances=5, seed=0)
+    >>> A = seq.instance(2).A
+    >>> bool(np.allclose((A - seq.base).diagonal(), seq.contexts[2]))
+    True
+    >>> J = np.eye(A.shape[0]) - A.toarray() / A.diagonal()[:, None]   # Jacobi iteration matrix
+    >>> bool(np.isclose(np.abs(np.linalg.eigvals(J)).max(), seq.rho_jacobi(2)))
+    True
+
+    References
+    ----------
+    M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
+    Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024.
     """
 
     def __init__(self, m: int, shifts: np.ndarray, rhs: np.ndarray, **kw):
@@ -146,6 +194,7 @@ class ShiftedLaplacianSequence(ProblemFactory):
     seed = param.Integer(default=0, bounds=(0, None), doc="Seed of shifts and right-hand sides.")
 
     def build(self) -> ShiftedLaplacianInstances:
+        """Draw the shifts and right-hand sides from ``seed`` and make the sequence."""
         a, b = SETTINGS.get(self.setting, (self.alpha, self.beta))
         if a <= 0 or b <= 0:
             raise InvalidParameter("Beta parameters must be positive.")

@@ -39,6 +39,7 @@ class SystemArrays:
 
     @property
     def nbytes(self) -> int:
+        """Bytes of the per-instance arrays (``data``, ``diag``, ``b``, ``x0``; the pattern may be shared)."""
         return sum(a.nbytes for a in (self.data, self.diag, self.b, self.x0))
 
 
@@ -132,10 +133,45 @@ def check_stopping(rtol: float, max_iterations: int) -> tuple[float, int]:
 
 @dataclasses.dataclass
 class CostTable:
-    """Iteration counts ``iterations[t, j]`` of the solver with ``omegas[j]`` on instance t.
+    r"""Iteration counts ``iterations[t, j]`` of the solver with ``omegas[j]`` on instance t.
 
-    ``optimal_omega[t]`` / ``optimal_iterations[t]`` hold Young's omega* of each
-    instance and its cost, when the sequence knows its Jacobi spectral radius.
+    The full-information view of a sequence, :math:`K_{t,j} = k_t(\omega_j)`;
+    the comparators are read off it, the best fixed omega in hindsight
+    (:meth:`best_fixed`) and the best grid omega of each instance (:meth:`oracle`):
+
+    .. math::
+        j^* = \arg\min_j \sum_{t<T} K_{t,j}, \qquad o_t = \min_j K_{t,j}.
+
+    Usually built by :func:`cost_table`. ``optimal_omega[t]`` /
+    ``optimal_iterations[t]`` hold Young's omega* of each instance and its cost,
+    when the sequence knows its Jacobi spectral radius.
+
+    Parameters
+    ----------
+    omegas : numpy.ndarray
+        The grid, shape ``(W,)``.
+    iterations : numpy.ndarray
+        Integer costs, shape ``(T, W)``; a cell equal to ``max_iterations`` is a capped solve.
+    contexts : numpy.ndarray
+        The context of each instance, shape ``(T,)``.
+    solver, rtol, max_iterations
+        The settings the costs were computed with (``"sor"`` or ``"ssor_pcg"``).
+    optimal_omega, optimal_iterations : numpy.ndarray or None
+        Young's omega* of each instance and its cost, or ``None``.
+
+    Examples
+    --------
+    >>> table = CostTable(omegas=np.array([1.0, 1.5, 1.8]), contexts=np.zeros(2),
+    ...                   iterations=np.array([[90, 40, 30], [80, 35, 50]]))
+    >>> table.totals(), table.best_fixed()
+    (array([170,  75,  80]), (1, 1.5, 75))
+    >>> table.oracle(), table.best_fixed_cumulative()   # after one instance 1.8 leads, after two 1.5
+    (array([30, 35]), array([30, 75]))
+
+    References
+    ----------
+    M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
+    Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024.
     """
 
     omegas: np.ndarray
@@ -173,11 +209,19 @@ class CostTable:
         return int(np.count_nonzero(self.iterations >= self.max_iterations))
 
     def best_fixed_cumulative(self) -> np.ndarray:
-        """The best fixed omega's cumulative cost, re-chosen in hindsight at every prefix."""
+        r"""The best fixed omega's cumulative cost, re-chosen in hindsight at every prefix.
+
+        Entry :math:`s` is :math:`\min_j \sum_{t \le s} K_{t,j}` (the omega attaining
+        it may change with :math:`s`), the curve a learner's cumulative cost is
+        compared with; shape ``(T,)``.
+        """
         return np.cumsum(self.iterations, axis=0).min(axis=1)
 
     def oracle(self) -> np.ndarray:
-        """Per-instance minimum over the grid (the best grid omega of each instance)."""
+        r"""Per-instance minimum over the grid, :math:`\min_j K_{t,j}` (the best grid omega of each instance).
+
+        A lower bound for every policy restricted to the grid; shape ``(T,)``.
+        """
         return self.iterations.min(axis=1)
 
     def index_of(self, omega: float) -> int | None:
@@ -199,7 +243,26 @@ class CostTable:
 
 
 def last_quarter_start(instances: int) -> int:
-    """First instance (0-based) of the last quarter of ``instances``."""
+    r"""First instance (0-based) of the last quarter of ``instances``: :math:`s = \lfloor 3T/4 \rfloor`.
+
+    The window :func:`last_quarter_ratio` measures a learner on (instances
+    ``s .. T - 1``).
+
+    Parameters
+    ----------
+    instances : int
+        The number of instances :math:`T`.
+
+    Returns
+    -------
+    int
+        :math:`\lfloor 3T/4 \rfloor`.
+
+    Examples
+    --------
+    >>> last_quarter_start(2000), last_quarter_start(10)
+    (1500, 7)
+    """
     return (3 * instances) // 4
 
 
@@ -219,6 +282,11 @@ def last_quarter_ratio(iterations, costs) -> float:
     >>> costs = np.array([[10, 20], [10, 20], [10, 20], [30, 20]])
     >>> last_quarter_ratio([20, 20, 20, 30], costs)   # the last instance: 30 against 20
     1.5
+
+    References
+    ----------
+    M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
+    Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024.
     """
     iterations = np.asarray(iterations)
     costs = np.asarray(costs)
@@ -322,17 +390,41 @@ def cost_row(sequence, t: int, omegas, solver: str = "sor", rtol: float = 1e-8,
 def cost_table(sequence, omegas=None, solver: str = "sor", rtol: float = 1e-8, max_iterations: int = 10_000,
                instances: int | None = None, instance_optimal: bool = True, chunk: int = 256,
                progress: bool = False) -> CostTable:
-    """Every grid omega's iteration count on every instance of ``sequence`` (cached).
+    r"""Every grid omega's iteration count on every instance of ``sequence`` (cached).
+
+    .. math::
+        K_{t,j} = k_t(\omega_j), \qquad j^* = \arg\min_j \sum_t K_{t,j},
+
+    with :math:`k_t(\omega_j)` the iterations of :math:`\omega_j` on instance
+    :math:`t` (the first :math:`k` with
+    :math:`\|b_t - A_t x_k\| \le \mathrm{rtol}\,\|b_t\|`, or ``max_iterations``) and
+    :math:`\omega_{j^*}` the best fixed omega in hindsight.
+    A full table is kept on the sequence and reused by later calls with the
+    same grid and stopping rule (a shorter ``instances`` reads its prefix).
 
     Parameters
     ----------
-    sequence : a problem of kind ``"sequence"`` (``instance(t)``, ``contexts``, ``len``).
-    omegas : the arm grid; default ``linspace(1, 1.95, 20)``.
-    solver : ``"sor"`` or ``"ssor_pcg"``.
-    rtol, max_iterations : the per-instance stopping rule ``||b - A x|| <= rtol ||b||``.
-    instances : only the first ``instances`` instances (default: all).
-    instance_optimal : also solve each instance at Young's omega* (needs ``rho_jacobi``).
-    progress : show a tqdm progress bar.
+    sequence : LinearSequence
+        A problem of kind ``"sequence"`` (``instance(t)``, ``contexts``, ``len``).
+    omegas : array_like, optional
+        The arm grid; default ``linspace(1, 1.95, 20)``.
+    solver : {"sor", "ssor_pcg"}
+        SOR, or CG preconditioned by SSOR(omega).
+    rtol, max_iterations : float, int
+        The per-instance stopping rule ``||b - A x|| <= rtol ||b||``, at most ``max_iterations``.
+    instances : int, optional
+        Only the first ``instances`` instances (default: all).
+    instance_optimal : bool
+        Also solve each instance at Young's omega* (when the sequence has ``rho_jacobi``).
+    chunk : int
+        Instances solved per batch of the compiled kernel.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    CostTable
+        ``iterations`` of shape ``(T, W)``, with the settings it was computed with.
 
     Examples
     --------
@@ -341,6 +433,12 @@ def cost_table(sequence, omegas=None, solver: str = "sor", rtol: float = 1e-8, m
     >>> table = cost_table(seq)
     >>> table.iterations.shape, table.best_fixed()[1] > 1.5
     ((50, 20), True)
+
+    References
+    ----------
+    M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
+    Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024.
+    D. M. Young, *Iterative Solution of Large Linear Systems*, 1971 (omega*).
     """
     _check_solver(solver)
     if getattr(sequence, "kind", None) != "sequence":

@@ -175,6 +175,7 @@ class LearningToRelax(Method):
 
     # -- the protocol ------------------------------------------------------------
     def init(self, problem) -> SequenceState:
+        """Check the sequence (and ``costs``, if given), make a fresh policy and empty per-instance records."""
         self.check_problem(problem)
         self.check_costs(problem)
         T = len(problem)
@@ -192,6 +193,13 @@ class LearningToRelax(Method):
         )
 
     def step(self, problem, state: SequenceState) -> SequenceState:
+        r"""Solve instance ``state.t`` with the omega the policy picks, and record its cost.
+
+        The policy picks :math:`\omega_t` for the context :math:`c_t` and observes
+        :math:`k_t(\omega_t)`; the records (and comparators, if tracked) are updated.
+        A control changed since the previous step starts a fresh policy from
+        this instance on (on a new grid, the probability records are reset).
+        """
         t = state.t
         if t >= len(problem):
             raise InvalidProblem(f"all {len(problem)} instances are solved; reset to start again.")
@@ -223,7 +231,12 @@ class LearningToRelax(Method):
         return state
 
     def solve(self, problem, t: int, omega: float, arm: int | None = None) -> int:
-        """Iterations of the solver with ``omega`` on instance ``t``."""
+        """Iterations of the solver with ``omega`` on instance ``t``.
+
+        Read from ``costs`` when a grid arm was played, the table matches the
+        solver settings and ``omega`` is on its grid; otherwise solved with the
+        compiled kernel or, for ``kernel="reference"``, with ``wb.run``.
+        """
         table = self._usable_table()
         if table is not None and arm is not None and t < len(table):
             j = table.index_of(omega)
@@ -274,6 +287,7 @@ class LearningToRelax(Method):
                 comp["instance_optimal"] += self.solve(problem, t, optimal_omega(problem.rho_jacobi(t)))
 
     def metrics(self, problem, state: SequenceState) -> dict[str, float]:
+        """The record of the last instance solved (NaN before the first), counts and arm probabilities."""
         t = state.t
         out = {"instance": float(t), "remaining": float(len(problem) - t),
                "cumulative_iterations": float(state.cumulative), "capped": float(state.capped)}
@@ -296,4 +310,5 @@ class LearningToRelax(Method):
         return out
 
     def stop_scale(self, problem, metrics0) -> float:
+        """1: the run's ``rtol`` (default 0.5) bounds ``remaining`` itself, so it stops once all are solved."""
         return 1.0

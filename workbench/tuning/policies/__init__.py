@@ -1,4 +1,25 @@
-"""Policies that choose omega before each instance of a sequence (bandits and comparators)."""
+"""Policies that choose omega before each instance of a sequence (bandits and comparators).
+
+Every policy follows the protocol of :class:`Policy`: ``reset(omegas, ...)`` once,
+then per instance ``choose(context) -> omega`` and ``observe(iterations)``.
+:data:`POLICIES` maps the names that ``learning_to_relax`` and the CLI accept to
+the classes; :func:`parse_policy` reads a name from the command line.
+
+Examples
+--------
+>>> import numpy as np
+>>> pol = POLICIES["tsallis_inf"](); pol.reset(np.linspace(1, 1.95, 20), seed=0)
+>>> omega = pol.choose(None); pol.observe(100)
+>>> pol.t, pol.last_arm == int(np.flatnonzero(pol.omegas == omega)[0])
+(1, True)
+
+References
+----------
+M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
+Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024.
+J. Zimmert, Y. Seldin. *Tsallis-INF: An optimal algorithm for stochastic and
+adversarial bandits*. JMLR 22 (2021).
+"""
 from __future__ import annotations
 
 from ...core import InvalidParameter, UnknownName

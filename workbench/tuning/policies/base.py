@@ -12,7 +12,37 @@ __all__ = ["Policy", "sample_index"]
 
 
 def sample_index(rng: np.random.Generator, probs: np.ndarray) -> int:
-    """Draw an index with probability proportional to ``probs`` (inverse-CDF, one uniform)."""
+    r"""Draw an index with probability proportional to ``probs`` (inverse-CDF, one uniform).
+
+    With :math:`u \sim U[0, 1)` from ``rng`` and the cumulative weights
+    :math:`C_i = \sum_{j \le i} p_j`, the index is
+
+    .. math:: I = \min\{\, i : C_i > u\, C_{d-1} \,\},
+
+    so the weights need not sum to 1 (as MATLAB's ``randsample``), and an arm of
+    weight 0 is never drawn; rounding cannot push :math:`I` past the last index.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The source of the single uniform draw.
+    probs : numpy.ndarray
+        Non-negative weights with a positive sum.
+
+    Returns
+    -------
+    int
+        The drawn index in ``0 .. len(probs) - 1``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> sample_index(rng, np.array([0.0, 1.0, 0.0]))
+    1
+    >>> draws = [sample_index(rng, np.array([1.0, 3.0])) for _ in range(1000)]
+    >>> bool(0.7 < np.mean(draws) < 0.8)     # index 1 about 3 times in 4
+    True
+    """
     cdf = np.cumsum(probs)
     u = rng.random() * cdf[-1]
     return int(min(np.searchsorted(cdf, u, side="right"), len(probs) - 1))
@@ -36,6 +66,35 @@ class Policy(param.Parameterized):
     ``instance`` is the index in the sequence of the next instance, which
     differs from ``t`` when a policy is started mid-sequence (a control moved
     during a run: a fresh learner takes over from that instance on).
+
+    A subclass allocates its state in :meth:`_reset`, returns its arm
+    probabilities from :meth:`distribution` (the default :meth:`choose` samples
+    them with :func:`sample_index`) and learns in :meth:`_observe`.
+
+    Examples
+    --------
+    A follow-the-leader policy that plays the arm whose last cost was lowest
+    (an untried arm counts as 0, so each is tried once first):
+
+    >>> class Leader(Policy):
+    ...     def _reset(self):
+    ...         self.seen = np.zeros(self.d)
+    ...     def distribution(self, context):
+    ...         p = np.zeros(self.d)
+    ...         p[np.argmin(self.seen)] = 1.0
+    ...         return p
+    ...     def _observe(self, cost):
+    ...         self.seen[self.last_arm] = cost
+    >>> pol = Leader(); pol.reset([1.0, 1.5, 1.8], seed=0)
+    >>> for cost in (90, 40, 50):
+    ...     omega = pol.choose(0.0); pol.observe(cost)
+    >>> pol.choose(0.0), pol.last_arm, pol.t      # arms 0, 1, 2 tried; 1.5 was cheapest
+    (1.5, 1, 3)
+
+    References
+    ----------
+    M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
+    Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024.
     """
 
     #: Short label for legends and tables.
@@ -71,7 +130,11 @@ class Policy(param.Parameterized):
         self._reset()
 
     def _reset(self) -> None:
-        """Allocate the policy's own state (subclasses)."""
+        """Allocate the policy's own state (subclasses); a no-op here.
+
+        Called at the end of :meth:`reset`, when ``omegas``, ``d``,
+        ``context_range``, ``sequence``, ``rng``, ``t`` and ``instance`` are set.
+        """
 
     def distribution(self, context: float) -> np.ndarray | None:
         """Probabilities over the arms for this context; ``None`` if the policy is deterministic."""
@@ -100,4 +163,9 @@ class Policy(param.Parameterized):
         self.instance += 1
 
     def _observe(self, cost: float) -> None:
-        """Learn from the cost of the last choice (subclasses)."""
+        """Learn from the cost of the last choice (subclasses); a no-op here.
+
+        Called by :meth:`observe` with ``cost`` as a float, before ``t`` and
+        ``instance`` advance; ``last_arm``, ``last_probs`` and ``last_omega``
+        still describe the choice that cost it.
+        """

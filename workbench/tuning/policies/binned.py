@@ -11,11 +11,20 @@ __all__ = ["BinnedTsallisINF"]
 
 
 class BinnedTsallisINF(Policy):
-    r"""Discretise the context interval :math:`[a, b]` into ``bins`` equal bins and run
-    an independent :class:`TsallisINF` in each (own round counter, own cost scale).
+    r"""Binned Tsallis-INF: an independent :class:`TsallisINF` on each of ``bins`` equal context bins.
+
+    The context interval :math:`[a, b]` is split into ``bins`` equal bins, each
+    with its own learner (own round counter, own cost scale).
 
     A context goes to the bin whose centre :math:`a + (b - a)(j + 1/2)/\text{bins}`
-    is nearest, as in the reference's ``TsallisINFCB``.
+    is nearest, as in the reference's ``TsallisINFCB``:
+
+    .. math::
+        j(c) = \arg\min_j \bigl|c - a - (b - a)(j + \tfrac12)/\text{bins}\bigr|,
+
+    and only that bin's learner samples the arm and is updated with the cost
+    (the :class:`TsallisINF` rule, with that bin's :math:`t` and cost scale).
+    Each bin's learner is seeded from the policy's seed.
 
     Examples
     --------
@@ -26,7 +35,10 @@ class BinnedTsallisINF(Policy):
 
     References
     ----------
-    M. Khodak et al., *Learning to Relax*, ICLR 2024, reference code ``learners/TsallisINFCB.m``.
+    M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
+    Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024,
+    reference code ``learners/TsallisINFCB.m``. J. Zimmert, Y. Seldin. *Tsallis-INF:
+    An optimal algorithm for stochastic and adversarial bandits*. JMLR 22 (2021).
     """
 
     label = "binned Tsallis-INF"
@@ -47,12 +59,24 @@ class BinnedTsallisINF(Policy):
         self.active = 0
 
     def bin_of(self, context: float) -> int:
+        """Index of the bin whose centre is nearest ``context`` (ties: the lower bin).
+
+        A context outside the interval goes to the end bin on its side.
+
+        Examples
+        --------
+        >>> pol = BinnedTsallisINF(bins=3); pol.reset([1.0, 1.5], (0.0, 3.0))
+        >>> [pol.bin_of(c) for c in (-1.0, 0.4, 1.5, 2.9, 9.0)]
+        [0, 0, 1, 2, 2]
+        """
         return int(np.argmin(np.abs(self.centres - float(context))))
 
     def distribution(self, context) -> np.ndarray:
+        """The arm probabilities of the learner of ``context``'s bin."""
         return self.learners[self.bin_of(context)].distribution()
 
     def choose(self, context, arm: int | None = None) -> float:
+        """Let the learner of ``context``'s bin draw omega (``arm=`` replays); it gets the next cost."""
         self.active = self.bin_of(context)
         learner = self.learners[self.active]
         omega = learner.choose(context, arm)

@@ -13,7 +13,38 @@ __all__ = ["ChebCB", "chebyshev_features"]
 
 
 def chebyshev_features(z: float, count: int) -> np.ndarray:
-    """``[T_0(z), ..., T_{count-1}(z)]`` by the three-term recurrence."""
+    r"""``[T_0(z), ..., T_{count-1}(z)]``, the Chebyshev polynomials at ``z``, by the three-term recurrence.
+
+    .. math::
+        T_0(z) = 1, \qquad T_1(z) = z, \qquad T_{j+1}(z) = 2 z\, T_j(z) - T_{j-1}(z),
+
+    the features :math:`\phi(c)` of :class:`ChebCB` (with :math:`z \in [-1, 1]`,
+    where :math:`|T_j(z)| \le 1`).
+
+    Parameters
+    ----------
+    z : float
+        The point, normally in :math:`[-1, 1]`.
+    count : int
+        Number of polynomials (degree ``count - 1`` is the highest).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(count,)``.
+
+    Examples
+    --------
+    >>> chebyshev_features(0.5, 4)          # T_2(z) = 2z^2 - 1, T_3(z) = 4z^3 - 3z
+    array([ 1. ,  0.5, -0.5, -1. ])
+    >>> chebyshev_features(1.0, 6)          # T_j(1) = 1
+    array([1., 1., 1., 1., 1., 1.])
+
+    References
+    ----------
+    M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
+    Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024.
+    """
     out = np.ones(count)
     if count > 1:
         out[1] = z
@@ -96,6 +127,7 @@ class ChebCB(Policy):
         return chebyshev_features(z, self.m)
 
     def distribution(self, context) -> np.ndarray:
+        """The inverse-gap-weighted probabilities :math:`p_i` above for this context."""
         yhat = self.theta @ self._phi(context)
         istar = int(np.argmin(yhat))
         probs = 1.0 / (self.d + self.eta * (yhat - yhat[istar]))
@@ -104,6 +136,7 @@ class ChebCB(Policy):
         return probs
 
     def choose(self, context, arm: int | None = None) -> float:
+        """Draw an arm from :meth:`distribution` and remember the context's features and prediction."""
         omega = super().choose(context, arm)
         phi = self._phi(context)
         self._feature = phi

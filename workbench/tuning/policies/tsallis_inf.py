@@ -33,6 +33,36 @@ def tsallis_probabilities(losses: np.ndarray, eta: float, normaliser: str = "exa
     to 1 and the leading arm's weight explodes, so the reference code in
     effect turns into follow-the-leader. Use it to reproduce the reference
     numbers, not as a bandit.
+
+    Parameters
+    ----------
+    losses : numpy.ndarray
+        The cumulative loss estimates :math:`\hat L_i`, one per arm.
+    eta : float
+        The learning rate :math:`\eta > 0`.
+    normaliser : {"exact", "reference"}
+        How the normaliser :math:`x` is found (above).
+
+    Returns
+    -------
+    numpy.ndarray
+        The probabilities :math:`p_i` (summing to 1 with ``"exact"``).
+
+    Examples
+    --------
+    >>> p = tsallis_probabilities(np.array([0.0, 1.0, 3.0]), eta=1.0)
+    >>> np.round(p, 3), bool(abs(p.sum() - 1) < 1e-12)   # the smallest loss gets the most weight
+    (array([0.573, 0.301, 0.126]), True)
+    >>> tsallis_probabilities(np.zeros(4), eta=2.0)       # equal losses: uniform
+    array([0.25, 0.25, 0.25, 0.25])
+
+    References
+    ----------
+    J. Zimmert, Y. Seldin. *Tsallis-INF: An optimal algorithm for stochastic and
+    adversarial bandits*. JMLR 22 (2021).
+    M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
+    Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024
+    (reference code ``learners/TsallisINF.m``).
     """
     losses = np.asarray(losses, dtype=float)
     if normaliser == "reference":
@@ -110,6 +140,7 @@ class TsallisINF(Policy):
             return tsallis_probabilities(self.cumulative / self.scale, eta, self.normaliser)
 
     def distribution(self, context=None) -> np.ndarray:
+        """:math:`p_t` normalised to sum 1 (uniform if the normaliser failed); the context is ignored."""
         p = self.raw_distribution()
         total = p.sum()
         if not np.all(np.isfinite(p)) or not total > 0:
@@ -117,6 +148,11 @@ class TsallisINF(Policy):
         return p / total
 
     def choose(self, context=None, arm: int | None = None) -> float:
+        r"""Sample arm :math:`I_t \sim p_t` (``arm=`` replays) and return its omega.
+
+        The importance weight of the coming update is the unnormalised
+        probability of the played arm, as in the reference.
+        """
         raw = self.raw_distribution()
         total = raw.sum()
         ok = bool(np.all(np.isfinite(raw)) and total > 0)
