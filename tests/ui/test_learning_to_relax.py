@@ -16,6 +16,11 @@ pytestmark = pytest.mark.browser
 def test_learning_to_relax_live(page, server_url):
     open_page(page, server_url, "learning_to_relax", timeout=120_000)
     assert read_iteration(page) == 0
+    # The lanes' policy choices leave out the best fixed omega in hindsight, which would
+    # solve the whole sequence before its first instance (the black curve shows it instead).
+    wait_until(lambda: page.locator(".wb-param-policy select").count() > 0, timeout=30, message="lane cards")
+    options = page.locator(".wb-param-policy select").first.locator("option").all_inner_texts()
+    assert "chebcb" in options and "instance_optimal" in options and "best_fixed" not in options, options
 
     # Controls first, while nothing runs: the low-variance distribution rebuilds the
     # sequence, Step solves one instance in every lane; back to the high variance.
