@@ -65,6 +65,7 @@ class RelaxViews:
         import workbench as wb
 
         self.live = live
+        self._first_policy = {lane.key: lane.method.policy for lane in live.lanes}
         n = len(live.lanes)
         for i, lane in enumerate(live.lanes):
             self.bar_sources[lane.key] = self._ColumnDataSource({"x": [], "top": []})
@@ -81,8 +82,10 @@ class RelaxViews:
         self.plot.add_curve("best_fixed", "best fixed omega so far (hindsight)", "black", width=1.5)
         self.best_trace = wb.Trace()
 
-    #: Instances the comparator rows may run ahead of the fastest lane.
-    AHEAD = 200
+    #: Instances the comparator rows may run ahead of the fastest lane: none, so the black
+    #: curve and the summary never show instances the lanes have not reached (Step by Step
+    #: teaching), and no rows are solved for a session nobody watches.
+    AHEAD = 0
 
     @property
     def rows_done(self) -> int:
@@ -135,19 +138,54 @@ class RelaxViews:
         threading.Thread(target=self._work, args=(self._generation, problem, *self._settings()),
                          name="relax-comparators", daemon=True).start()
 
-    def advance(self, seconds: float) -> None:
-        """Nothing to do on the tick: a worker thread computes the comparator rows."""
+    #: Seconds a paused page's Step may spend catching the comparator up on the server thread.
+    CATCH_UP = 0.5
 
-    def _work(self, generation: int, problem, omegas, solver, rtol, cap) -> None:
-        # The compiled kernel releases the GIL, so these solves run on the second core
-        # while the server thread advances the lanes. The worker keeps at most AHEAD
-        # instances ahead of the lanes, and ends on reset or after a long idle spell.
+    def advance(self, seconds: float) -> None:
+        """While playing, a worker thread computes the comparator rows; on a Step (paused) the
+        rows the lanes have just reached are solved here, so the summary shows them at once."""
         import time
 
+        if self.live is None or self.live.playing or self.problem is None:
+            return
+        omegas, solver, rtol, cap = self._settings()
+        start = time.perf_counter()
+        while self.rows_done < min(len(self.problem), self._reached()) and \
+                time.perf_counter() - start < self.CATCH_UP:
+            self._add_row(self._generation, self.rows_done, self._solve_row(self.problem, self.rows_done, omegas,
+                                                                            solver, rtol, cap), omegas)
+
+    @staticmethod
+    def _solve_row(problem, t, omegas, solver, rtol, cap):
         import numpy as np
 
         from workbench.tuning.costs import system_arrays
         from workbench.tuning.kernels import solve_csr
+
+        a = system_arrays(problem, t)
+        return np.array([solve_csr(solver, a.indptr, a.indices, a.data, a.diag, a.b, a.x0, w, rtol, cap)
+                         for w in omegas], dtype=np.int64)
+
+    def _add_row(self, generation, t, row, omegas) -> bool:
+        # Rows come from the worker and from a Step; each instance's row is added once, in order.
+        import numpy as np
+
+        with self._lock:
+            if generation != self._generation or t != self.rows_done:
+                return False
+            gs = np.flatnonzero(np.isclose(omegas, 1.0))
+            self.totals = row if self.totals is None else self.totals + row
+            self.rows.append(row)
+            self.gauss_seidel += int(row[gs[0]]) if gs.size else 0
+            self.best_trace.append({"iteration": float(self.rows_done), "time": 0.0,
+                                    "cumulative_iterations": float(self.totals.min())})
+            return True
+
+    def _work(self, generation: int, problem, omegas, solver, rtol, cap) -> None:
+        # The compiled kernel releases the GIL, so these solves run on the second core
+        # while the server thread advances the lanes. The worker keeps at most AHEAD
+        # instances ahead of the lanes, and ends on reset or when the session closes.
+        import time
 
         try:  # Linux: a nice value per thread, so the server thread and the browser come first
             import os
@@ -156,33 +194,23 @@ class RelaxViews:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         except (AttributeError, OSError):
             pass
-        idle = 0.0
-        gs = np.flatnonzero(np.isclose(omegas, 1.0))
         while generation == self._generation and self.rows_done < len(problem):
+            if self.live is None or self.live.closed:
+                return
             if self.rows_done >= min(len(problem), self._reached() + self.AHEAD):
-                time.sleep(0.05)
-                idle += 0.05
-                if idle > 300:
-                    return
+                time.sleep(0.05)  # waiting for the lanes costs nothing; a paused page resumes later
                 continue
-            idle = 0.0
             started = time.perf_counter()
-            a = system_arrays(problem, self.rows_done)
-            row = np.array([solve_csr(solver, a.indptr, a.indices, a.data, a.diag, a.b, a.x0, w, rtol, cap)
-                            for w in omegas], dtype=np.int64)
+            t = self.rows_done
+            row = self._solve_row(problem, t, omegas, solver, rtol, cap)
             # A short pause after each row (a fifth of its time) on top of the nice value: the
             # server thread and the browser keep the lanes above 20 instances/s on 2 cores. At
             # the "max" speed the lanes (one solve each per instance) still outrun these rows
             # (one solve per grid omega); the summary then compares over the rows done.
             time.sleep(0.2 * (time.perf_counter() - started))
-            with self._lock:
-                if generation != self._generation:
-                    return
-                self.totals = row if self.totals is None else self.totals + row
-                self.rows.append(row)
-                self.gauss_seidel += int(row[gs[0]]) if gs.size else 0
-                self.best_trace.append({"iteration": float(self.rows_done), "time": 0.0,
-                                        "cumulative_iterations": float(self.totals.min())})
+            if generation != self._generation:
+                return
+            self._add_row(generation, t, row, omegas)
 
     #: Seconds between redraws of the bars, the scatter and the summary while playing.
     REDRAW = 0.5
@@ -236,8 +264,15 @@ class RelaxViews:
             omegas = self._settings()[0]
             j = int(self.totals.argmin())
             best = int(self.totals[j])
+            solver = self.live.lanes[0].method.solver
+            omega_one = "Gauss-Seidel" if solver == "sor" else "omega = 1 (symmetric Gauss-Seidel preconditioner)"
             items.append(f"best fixed omega over the first {self.rows_done} instances: "
-                         f"<b>{omegas[j]:.3f}</b> ({best} iterations); Gauss-Seidel: {self.gauss_seidel}")
+                         f"<b>{omegas[j]:.3f}</b> ({best} iterations); {omega_one}: {self.gauss_seidel}")
+            cap = self.live.lanes[0].method.max_iterations
+            capped = int(sum(int((row >= cap).sum()) for row in self.rows))
+            if capped:
+                items.append(f"&#9888; {capped} of {self.rows_done * len(omegas)} comparator solves stopped at the "
+                             f"iteration cap ({cap}); the best fixed omega and {omega_one} count them at the cap.")
         for lane in self.live.lanes:
             r = lane.runner
             if r is None or not r.iteration:
@@ -255,7 +290,10 @@ class RelaxViews:
                 if m >= self.LAST_QUARTER_FROM:
                     late = last_quarter_ratio(r.state.iterations[:m], self.rows[:m])
                     ratio += f" (last quarter: {late:.3f} x)"
-            items.append(f"<span style='color:{lane.color}'>&#9632;</span> {lane.label}: {total} iterations "
+            # A lane keeps its name and its running total when its card switches the policy.
+            label = lane.label if lane.method.policy == self._first_policy.get(lane.key) else (
+                f"{lane.label} lane (policy now {lane.method.policy})")
+            items.append(f"<span style='color:{lane.color}'>&#9632;</span> {label}: {total} iterations "
                          f"over {k} instances{ratio}")
             if r.state.capped:
                 items.append(f"&#9888; {lane.label}: {r.state.capped} instances stopped at the iteration cap "

@@ -170,3 +170,16 @@ def test_relax_command_reports_a_failed_policy_and_writes_strict_json(tmp_path, 
     assert data["policies"]["chebcb"]["status"] == "failed"
     assert data["policies"]["chebcb"]["per_instance"]["omega"][0] is None  # NaN written as null
     assert data["policies"]["gs"]["total_iterations"] == data["comparators"]["gauss_seidel_total"]
+
+
+def test_a_setting_the_policy_does_not_read_leaves_its_learner_alone(seq300):
+    method = LearningToRelax(policy="tsallis_inf", costs=cost_table(seq300))
+    runner = wb.Runner(method, seq300, max_steps=300)
+    runner.advance(max_steps=50)
+    learner = runner.state.policy
+    method.param.update(degree=9, bins=9, omega=1.3)      # ChebCB's, binned's and fixed's settings
+    runner.advance(max_steps=10)
+    assert runner.state.policy is learner and learner.t == 60
+    method.normaliser = "reference"                        # one Tsallis-INF reads: a fresh learner
+    runner.advance(max_steps=1)
+    assert runner.state.policy is not learner and runner.state.policy.t == 1

@@ -27,6 +27,10 @@ def test_learning_to_relax_live(page, server_url):
     choose(page, "wb-param-setting", "low")
     click(page, "Step")
     wait_until(lambda: read_iteration(page) == 1, timeout=60, message="one instance per lane")
+    # The comparator (black curve, summary) covers the instances the lanes have reached, no more.
+    first = wait_until(lambda: (s := text_of(page, ".wb-relax-summary")) and "best fixed omega over" in s and s,
+                       timeout=60, message="the comparator's first row")
+    assert "over the first 1 instances" in first, first
     choose(page, "wb-param-setting", "high")
     wait_until(lambda: read_iteration(page) == 0, timeout=60, message="the runs to restart on the new sequence")
 

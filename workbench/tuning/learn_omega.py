@@ -132,9 +132,19 @@ class LearningToRelax(Method):
             raise InvalidParameter(f"the context interval ({lo:g}, {hi:g}) is empty; set context_low < context_high.")
         return float(lo), float(hi)
 
+    #: The settings each policy reads (besides the grid); moving any other leaves its learner alone.
+    POLICY_SETTINGS = {
+        "tsallis_inf": ("normaliser", "seed"),
+        "chebcb": ("degree", "context_low", "context_high", "seed"),
+        "binned_tsallis_inf": ("bins", "normaliser", "context_low", "context_high", "seed"),
+        "fixed": ("omega",),
+    }
+
     def _key(self, sequence) -> tuple:
-        return (self.policy, self.omega, self.omega_min, self.omega_max, self.arms, self.degree, self.bins,
-                self.normaliser, self.context_low, self.context_high, self.seed)
+        # A fresh policy only when a setting it reads moved: changing ChebCB's degree on a
+        # Tsallis-INF lane must not wipe what that lane has learned.
+        own = tuple(getattr(self, name) for name in self.POLICY_SETTINGS.get(self.policy, ()))
+        return (self.policy, self.omega_min, self.omega_max, self.arms, *own)
 
     def make_policy(self, sequence, start: int = 0) -> Policy:
         """A fresh policy as configured, starting at instance ``start`` of ``sequence``."""

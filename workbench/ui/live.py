@@ -426,6 +426,11 @@ class _LiveBase(pn.viewable.Viewer):
                 self._callback = None
 
     @property
+    def closed(self) -> bool:
+        """True once the browser session has gone (background work should stop)."""
+        return self._closed
+
+    @property
     def playing(self) -> bool:
         return self._callback is not None and self._callback.running
 
