@@ -117,6 +117,7 @@ class RelaxViews:
             self.totals = None
             self.rows = []
             self.gauss_seidel = 0
+            self.capped_cells = 0  # comparator solves that stopped at the iteration cap
             self.best_trace = wb.Trace()
             self.best_trace.append({"iteration": 0, "time": 0.0, "cumulative_iterations": 0.0})
         self.plot.clear("best_fixed", empty=True)
@@ -146,25 +147,16 @@ class RelaxViews:
         rows the lanes have just reached are solved here, so the summary shows them at once."""
         import time
 
+        from workbench.tuning import cost_row
+
         if self.live is None or self.live.playing or self.problem is None:
             return
         omegas, solver, rtol, cap = self._settings()
         start = time.perf_counter()
         while self.rows_done < min(len(self.problem), self._reached()) and \
                 time.perf_counter() - start < self.CATCH_UP:
-            self._add_row(self._generation, self.rows_done, self._solve_row(self.problem, self.rows_done, omegas,
-                                                                            solver, rtol, cap), omegas)
-
-    @staticmethod
-    def _solve_row(problem, t, omegas, solver, rtol, cap):
-        import numpy as np
-
-        from workbench.tuning.costs import system_arrays
-        from workbench.tuning.kernels import solve_csr
-
-        a = system_arrays(problem, t)
-        return np.array([solve_csr(solver, a.indptr, a.indices, a.data, a.diag, a.b, a.x0, w, rtol, cap)
-                         for w in omegas], dtype=np.int64)
+            t = self.rows_done
+            self._add_row(self._generation, t, cost_row(self.problem, t, omegas, solver, rtol, cap), omegas)
 
     def _add_row(self, generation, t, row, omegas) -> bool:
         # Rows come from the worker and from a Step; each instance's row is added once, in order.
@@ -177,6 +169,7 @@ class RelaxViews:
             self.totals = row if self.totals is None else self.totals + row
             self.rows.append(row)
             self.gauss_seidel += int(row[gs[0]]) if gs.size else 0
+            self.capped_cells += int((row >= self._settings()[3]).sum())
             self.best_trace.append({"iteration": float(self.rows_done), "time": 0.0,
                                     "cumulative_iterations": float(self.totals.min())})
             return True
@@ -186,6 +179,8 @@ class RelaxViews:
         # while the server thread advances the lanes. The worker keeps at most AHEAD
         # instances ahead of the lanes, and ends on reset or when the session closes.
         import time
+
+        from workbench.tuning import cost_row
 
         try:  # Linux: a nice value per thread, so the server thread and the browser come first
             import os
@@ -202,7 +197,7 @@ class RelaxViews:
                 continue
             started = time.perf_counter()
             t = self.rows_done
-            row = self._solve_row(problem, t, omegas, solver, rtol, cap)
+            row = cost_row(problem, t, omegas, solver, rtol, cap)
             # A short pause after each row (a fifth of its time) on top of the nice value: the
             # server thread and the browser keep the lanes above 20 instances/s on 2 cores. At
             # the "max" speed the lanes (one solve each per instance) still outrun these rows
@@ -269,9 +264,8 @@ class RelaxViews:
             items.append(f"best fixed omega over the first {self.rows_done} instances: "
                          f"<b>{omegas[j]:.3f}</b> ({best} iterations); {omega_one}: {self.gauss_seidel}")
             cap = self.live.lanes[0].method.max_iterations
-            capped = int(sum(int((row >= cap).sum()) for row in self.rows))
-            if capped:
-                items.append(f"&#9888; {capped} of {self.rows_done * len(omegas)} comparator solves stopped at the "
+            if self.capped_cells:
+                items.append(f"&#9888; {self.capped_cells} of {self.rows_done * len(omegas)} comparator solves stopped at the "
                              f"iteration cap ({cap}); the best fixed omega and {omega_one} count them at the cap.")
         for lane in self.live.lanes:
             r = lane.runner

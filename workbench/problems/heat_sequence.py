@@ -34,9 +34,9 @@ import param
 import pyamg.gallery
 import scipy.sparse as sp
 
-from ..core import InvalidParameter, OutOfRange, ProblemFactory, TooLarge, register_problem
+from ..core import InvalidParameter, ProblemFactory, TooLarge, register_problem
 from .linear_problem import LinearProblem
-from .sequences import LinearSequence
+from .sequences import LinearSequence, check_instance
 
 __all__ = ["HeatEquationInstances", "HeatEquationSequence", "heat_sequence"]
 
@@ -166,9 +166,7 @@ class HeatEquationInstances(LinearSequence):
 
     def instance(self, t: int) -> LinearProblem:
         """Step ``t`` (0-based): the Crank-Nicolson system, started from the state after step t - 1."""
-        if not 0 <= t < self.length:
-            raise OutOfRange(f"instance {t} is outside 0..{self.length - 1}; ask for one of the sequence's "
-                             f"{self.length} instances.")
+        check_instance(t, self.length)
         meta = {"grid": (self.m, self.m), "dim": 2, "context": float(self.contexts[t]),
                 "rho_jacobi": self.rho_jacobi(t), "time": self.dt * t, "stencil": "heat2d_crank_nicolson",
                 "x_exact": None}

@@ -16,12 +16,20 @@ import scipy.sparse as sp
 from ..core import InvalidParameter, OutOfRange, Problem, ProblemFactory, register_problem
 from .linear_problem import LinearProblem
 
-__all__ = ["LinearSequence", "ShiftedLaplacianSequence", "ShiftedLaplacianInstances", "shift_scale"]
+__all__ = ["LinearSequence", "ShiftedLaplacianSequence", "ShiftedLaplacianInstances", "shift_scale",
+           "check_instance"]
 
 #: Beta(a, b) parameters of the shift distributions in the reference setup.
 SETTINGS = {"high": (0.5, 1.5), "low": (2.0, 6.0)}
 #: The reference shifts c = -0.15 + 0.6 Beta(a, b) lie in this interval (at m = 10).
 REFERENCE_SHIFTS = (-0.15, 0.45)
+
+
+def check_instance(t: int, length: int) -> int:
+    """``t`` if it indexes one of ``length`` instances, else :class:`~workbench.core.OutOfRange`."""
+    if not 0 <= t < length:
+        raise OutOfRange(f"instance {t} is outside 0..{length - 1}; ask for one of the sequence's {length} instances.")
+    return t
 
 
 def laplacian_min_eigenvalue(m: int) -> float:
@@ -143,9 +151,7 @@ class ShiftedLaplacianInstances(LinearSequence):
 
     def instance(self, t: int) -> LinearProblem:
         """Instance ``t`` (0-based) as a :class:`LinearProblem` with its context in the metadata."""
-        if not 0 <= t < self.length:
-            raise OutOfRange(f"instance {t} is outside 0..{self.length - 1}; ask for one of the sequence's "
-                             f"{self.length} instances.")
+        check_instance(t, self.length)
         c = float(self.contexts[t])
         A = (self.base + c * self.identity).tocsr()
         meta = {"grid": (self.m, self.m), "dim": 2, "context": c, "rho_jacobi": self.rho_jacobi(t),

@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 
 from ..core import InvalidParameter, InvalidProblem
+from ..problems.sequences import check_instance
 from .kernels import SOLVERS, diagonal_positions, iterations_batch
 
 __all__ = ["CostTable", "cost_table", "cost_row", "default_omegas", "check_grid", "check_stopping",
@@ -371,18 +372,21 @@ def cost_row(sequence, t: int, omegas, solver: str = "sor", rtol: float = 1e-8,
     _check_solver(solver)
     omegas = check_grid(omegas)
     rtol, max_iterations = check_stopping(rtol, max_iterations)
-    if not 0 <= t < len(sequence):
-        from ..core import OutOfRange
-
-        raise OutOfRange(f"instance {t} is outside 0..{len(sequence) - 1}; ask for one of the sequence's "
-                         f"{len(sequence)} instances.")
+    check_instance(t, len(sequence))
     cache = _cache(sequence).setdefault(_key(omegas, solver, rtol, max_iterations), {"rows": {}, "table": None})
     table = cache["table"]
     if table is not None:
         return table.iterations[t]
     row = cache["rows"].get(t)
     if row is None:
-        row = _solve_block(sequence, [t], np.asarray(omegas, dtype=float), solver, rtol, max_iterations)[0]
+        # One instance: the kernel's arrays straight from the sequence (no LinearProblem) and the
+        # omegas one after another on this thread (the dashboard's comparator thread calls this
+        # and must leave the other core to the server and the browser).
+        from .kernels import solve_csr
+
+        a = system_arrays(sequence, t)
+        row = np.array([solve_csr(solver, a.indptr, a.indices, a.data, a.diag, a.b, a.x0, w, rtol, max_iterations)
+                        for w in omegas], dtype=np.int64)
         cache["rows"][t] = row
     return row
 

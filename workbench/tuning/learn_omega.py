@@ -149,15 +149,10 @@ class LearningToRelax(Method):
     def make_policy(self, sequence, start: int = 0) -> Policy:
         """A fresh policy as configured, starting at instance ``start`` of ``sequence``."""
         cls = POLICIES[self.policy]
-        kwargs: dict[str, Any] = {}
-        if self.policy == "fixed":
-            kwargs["omega"] = self.omega
-        if self.policy == "chebcb":
-            kwargs["degree"] = self.degree
-        if self.policy == "binned_tsallis_inf":
-            kwargs.update(bins=self.bins, normaliser=self.normaliser)
-        if self.policy == "tsallis_inf":
-            kwargs["normaliser"] = self.normaliser
+        # The settings the policy reads that are its own parameters (seed and the context
+        # interval go to reset); the same table decides when a change needs a fresh policy.
+        kwargs: dict[str, Any] = {name: getattr(self, name) for name in self.POLICY_SETTINGS.get(self.policy, ())
+                                  if name in cls.param}
         pol = cls(**kwargs)
         table = None
         if cls.needs_costs:

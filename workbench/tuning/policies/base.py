@@ -7,6 +7,7 @@ import numpy as np
 import param
 
 from ...core import InvalidParameter
+from ..costs import check_grid
 
 __all__ = ["Policy", "sample_index"]
 
@@ -111,9 +112,7 @@ class Policy(param.Parameterized):
         ``context_range`` is checked only by contextual policies (a policy that
         ignores the context runs on sequences whose contexts are all equal).
         """
-        omegas = np.asarray(omegas, dtype=float)
-        if omegas.ndim != 1 or omegas.size < 1 or np.any((omegas <= 0) | (omegas >= 2)):
-            raise InvalidParameter("the omega grid must be a non-empty list of values in (0, 2).")
+        omegas = check_grid(omegas)
         self.omegas = omegas
         self.d = omegas.size
         lo, hi = (float(v) for v in context_range)
