@@ -45,6 +45,7 @@ class RelaxViews:
         self.totals = None
         self.rows = []  # the comparator rows: iterations of every grid omega, one row per instance
         self._drawn = 0.0
+        self._asked = 0.0  # when the worker last asked a paused session for a redraw
         self._generation = 0
         self._lock = threading.Lock()
         self.bars = figure(title="Arm probabilities for the last instance", height=height,
@@ -205,7 +206,28 @@ class RelaxViews:
             time.sleep(0.2 * (time.perf_counter() - started))
             if generation != self._generation:
                 return
-            self._add_row(generation, t, row, omegas)
+            if self._add_row(generation, t, row, omegas) and not self.live.playing:
+                self._ask_for_redraw(problem)
+
+    def _ask_for_redraw(self, problem) -> None:
+        # Paused with the rows behind the lanes (at "max" the lanes outrun them): nothing
+        # ticks, so the worker asks the session for the redraws that bring the black curve
+        # and the summary up to the lanes, every REDRAW seconds and once when caught up.
+        import time
+
+        now = time.perf_counter()
+        caught_up = self.rows_done >= min(len(problem), self._reached())
+        if caught_up or now - self._asked >= self.REDRAW:
+            self._asked = now
+            call_soon = getattr(self.live, "call_soon", None)
+            if call_soon is not None:
+                call_soon(self._redraw_held)
+
+    def _redraw_held(self) -> None:
+        import panel as pn
+
+        with pn.io.hold():  # one message to the browser for the bars, points and summary
+            self._redraw()
 
     #: Seconds between redraws of the bars, the scatter and the summary while playing.
     REDRAW = 0.5

@@ -162,6 +162,23 @@ def set_widget(page, css_class: str, value) -> None:
     assert result == "ok", f"no widget with CSS class {css_class!r}"
 
 
+_SET_DISCRETE_JS = """([cls, index]) => {
+  // a DiscreteSlider is a Column holding a Slider over the option index
+  for (const doc of Bokeh.documents)
+    for (const m of doc.all_models)
+      if (m.type === 'Slider' && m.css_classes && m.css_classes.includes(cls)) {
+        m.value = index; m.value_throttled = index; return 'ok';
+      }
+  return 'none';
+}"""
+
+
+def set_discrete(page, css_class: str, index: int) -> None:
+    """Set a ``DiscreteSlider`` carrying ``css_class`` to its option number ``index`` (released)."""
+    result = page.evaluate(_SET_DISCRETE_JS, [css_class, index])
+    assert result == "ok", f"no discrete slider with CSS class {css_class!r}"
+
+
 def slider_value(page, css_class: str):
     return page.evaluate("""(cls) => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
         if (m.css_classes && m.css_classes.includes(cls)) return m.value; return null; }""", css_class)

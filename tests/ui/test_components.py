@@ -236,3 +236,46 @@ def test_button_events_run_with_the_document_lock():
     # panel.io.server.async_execute runs a scheduled partial unlocked unless its function has `lock`.
     scheduled = partial(button._event_coroutine, None, None)
     assert getattr(scheduled.func, "lock", False) is True
+
+
+def test_inert_settings_are_disabled_and_change_nothing():
+    # Beta's alpha counts only for the custom setting, ChebCB's degree only on a ChebCB lane:
+    # their controls are disabled, and moving one neither rebuilds the sequence nor marks an event.
+    from workbench.ui import Race, controls
+
+    race = Race({"Tsallis-INF": wb.get_method("learning_to_relax", policy="tsallis_inf")},
+                ["shifted_laplacian_sequence"], problem_params={"shifted_laplacian_sequence": {"instances": 50}})
+    lane = race.lanes[0]
+    lane.runner.advance(max_steps=5)
+    factory = race.chooser.factory
+    sequence = race.problem
+    alpha = race.chooser.params_box.objects[0]._widgets["alpha"]
+    assert alpha.disabled and factory.inert_params() == {"alpha", "beta"}
+    factory.alpha = 3.0
+    assert race.problem is sequence and lane.runner.iteration == 5  # the runs go on
+    factory.setting = "custom"
+    assert not alpha.disabled and race.problem is not sequence and lane.runner.iteration == 0
+    lane.runner.advance(max_steps=5)
+    factory.alpha = 2.0  # now it counts: a new sequence
+    assert lane.runner.iteration == 0
+    assert race.problem.metadata["beta"] == (2.0, 1.5)
+
+    card = controls(lane.method, ["policy", "omega", "degree", "bins", "normaliser", "seed"])
+    widgets = card._widgets
+    assert [n for n in ("omega", "degree", "bins", "normaliser", "seed") if widgets[n].disabled] == \
+        ["omega", "degree", "bins"]
+    lane.runner.advance(max_steps=5)
+    lane.method.degree = 7
+    assert race.events == [] and lane.runner.iteration == 5
+    lane.method.policy = "chebcb"
+    assert not widgets["degree"].disabled and widgets["normaliser"].disabled and widgets["omega"].disabled
+    assert [e["param"] for e in race.events] == ["policy"]
+
+
+def test_a_live_run_refuses_an_unknown_keyword_with_the_ones_it_takes():
+    import pytest
+
+    from workbench.ui import LiveRun
+
+    with pytest.raises(wb.core.InvalidParameter, match="unknown keyword 'params'.*rtol.*problem_params"):
+        LiveRun(wb.linear.SOR(), "poisson2d", params={"poisson2d": {"n": 8}})

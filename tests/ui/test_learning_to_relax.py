@@ -9,7 +9,7 @@ import warnings
 import pytest
 
 from .helpers import (assert_no_console_errors, choose, click, column_points, open_page, read_iteration,
-                      screenshot, text_of, wait_for_iteration, wait_until)
+                      screenshot, set_discrete, text_of, wait_for_iteration, wait_until)
 
 pytestmark = pytest.mark.browser
 
@@ -63,6 +63,21 @@ def test_learning_to_relax_live(page, server_url):
     wait_until(lambda: column_points(page, "top") >= 20, timeout=60, message="arm-probability bars")
     wait_until(lambda: column_points(page, "c") > 30, timeout=60, message="chosen omega vs context points")
     screenshot(page, "learning_to_relax")
+
+    # Paused while the comparator trails the lanes (at "max" the lanes, one solve per instance,
+    # outrun its rows, one solve per grid omega): its worker's rows still reach the page, and the
+    # summary catches up with the lanes without another Step.
+    set_discrete(page, "wb-param-instances", 1)  # 500 instances: the race restarts and plays on
+    wait_until(lambda: read_iteration(page) < 200, timeout=60, message="the race to restart on 500 instances")
+    wait_for_iteration(page, above=250, timeout=60)
+    click(page, "Pause")
+    k = wait_until(lambda: (a := read_iteration(page)) == read_iteration(page) and a, timeout=20, message="paused")
+    behind = text_of(page, ".wb-relax-summary")
+    caught = wait_until(lambda: (s := text_of(page, ".wb-relax-summary")) and f"best fixed omega over the first {k} "
+                        in s and s, timeout=90, message=f"the paused summary to reach instance {k}")
+    # every lane's ratio now covers all its instances (none says "over the first m")
+    assert len(re.findall(r"instances = [\d.]+ x best fixed \(", caught)) == 4, caught
+    assert behind != caught  # it did trail when paused (else this checks nothing)
 
     # The solver is page-wide (the comparators solve with it too): switching it restarts
     # every lane, and the summary says what instance-optimal means for SSOR-PCG.

@@ -6,26 +6,18 @@ import re
 
 import pytest
 
-from .helpers import (lane, open_page, pause_and_check_frozen, plotted_points, press, read_iteration,
+from .helpers import (lane, open_page, pause_and_check_frozen, plotted_points, press, read_iteration, set_discrete,
                       screenshot, set_speed, text_of, wait_for_iteration, wait_until)
 
 pytestmark = pytest.mark.browser
 
 GAMMAS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 1e4]
 
-_SET_DISCRETE_JS = """([cls, index]) => {
-  // a DiscreteSlider is a Column holding a Slider over the option index
-  for (const doc of Bokeh.documents)
-    for (const m of doc.all_models)
-      if (m.type === 'Slider' && m.css_classes && m.css_classes.includes(cls)) {
-        m.value = index; m.value_throttled = index; return 'ok';
-      }
-  return 'none';
-}"""
+
 
 
 def set_gamma(page, gamma: float) -> None:
-    assert page.evaluate(_SET_DISCRETE_JS, ["wb-param-gd-lr", GAMMAS.index(gamma)]) == "ok"
+    set_discrete(page, "wb-param-gd-lr", GAMMAS.index(gamma))
 
 
 def test_step_size_live(page, server_url):

@@ -103,6 +103,12 @@ class ProblemFactory(param.Parameterized):
     def spec(self) -> dict:
         return {"kind": "problem", "name": self.registry_name, "params": _param_values(self)}
 
+    def inert_params(self) -> frozenset[str]:
+        """Params that, with the current values of the others, do not change the problem
+        built (Beta's ``alpha`` unless the setting is ``"custom"``). Controls disable them and
+        a change to one of them rebuilds nothing."""
+        return frozenset()
+
 
 class Method(param.Parameterized):
     """Base of every method (linear solver, optimizer, sequence policy runner ...).
@@ -168,6 +174,12 @@ class Method(param.Parameterized):
 
     def hyperparameters(self) -> dict:
         return _param_values(self)
+
+    def inert_params(self) -> frozenset[str]:
+        """Params that, with the current values of the others, the run does not read (a
+        ChebCB degree while the policy is Tsallis-INF). Controls disable them and a change
+        to one of them is not marked as an event of the run."""
+        return frozenset()
 
     @classmethod
     def claims(cls, problem: Problem) -> bool:

@@ -199,6 +199,10 @@ class ShiftedLaplacianSequence(ProblemFactory):
     instances = param.Integer(default=5000, bounds=(1, 1_000_000), doc="Number of systems T.")
     seed = param.Integer(default=0, bounds=(0, None), doc="Seed of shifts and right-hand sides.")
 
+    def inert_params(self) -> frozenset[str]:
+        """``alpha`` and ``beta`` count only for ``setting="custom"``."""
+        return frozenset() if self.setting == "custom" else frozenset({"alpha", "beta"})
+
     def build(self) -> ShiftedLaplacianInstances:
         """Draw the shifts and right-hand sides from ``seed`` and make the sequence."""
         a, b = SETTINGS.get(self.setting, (self.alpha, self.beta))

@@ -26,7 +26,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import panel as pn
 import param
 
-from ..core import Method, Problem, ProblemFactory, Runner, WorkbenchError
+from ..core import InvalidParameter, Method, Problem, ProblemFactory, Runner, WorkbenchError
 from ..core.registry import get_problem_factory
 from .param_widgets import controls
 from .plots import PALETTE, ConvergencePlot, wants_log_axis
@@ -268,8 +268,11 @@ class _ProblemChooser:
         self._show_params()
         self._rebuild()
 
-    def _on_param(self, event):
-        if event.obj is self.factory:
+    def _on_param(self, *events):
+        # A param the current values make inert (Beta's alpha while the setting is "high")
+        # builds the same problem: the runs go on.
+        factory = self.factory
+        if any(e.obj is factory and e.name not in factory.inert_params() for e in events):
             self._rebuild()
 
     def _rebuild(self):
@@ -330,6 +333,15 @@ class _LiveBase(pn.viewable.Viewer):
                       for i, n in enumerate(names)]
         if len(labels) != len(methods):
             raise WorkbenchError(f"got {len(labels)} labels for {len(methods)} methods.")
+        import inspect
+
+        accepted = [n for n, p in inspect.signature(Runner).parameters.items() if p.kind is p.KEYWORD_ONLY]
+        unknown = sorted(set(stop) - set(accepted))
+        if unknown:  # else every lane would fail with a TypeError from Runner
+            raise InvalidParameter(
+                f"unknown keyword {', '.join(map(repr, unknown))}: a live run takes the stopping rules "
+                f"{', '.join(accepted)} (the problem's settings go in problem_params)."
+            )
         self.lanes = [Lane(f"lane{i}", str(label), m, PALETTE[i % len(PALETTE)], dict(stop))
                       for i, (label, m) in enumerate(zip(labels, methods))]
 
@@ -394,7 +406,8 @@ class _LiveBase(pn.viewable.Viewer):
                                         margin=(0, 10))
         for lane in self.lanes:
             names = [n for n in lane.method.param if n != "name"]
-            lane.method.param.watch(lambda e, lane=lane: self._on_method_change(lane, e), names)
+            lane.method.param.watch(lambda *events, lane=lane: [self._on_method_change(lane, e) for e in events],
+                                    names)
         for companion in self.companions:
             companion.attach(self)
             companion.reset(self.problem)
@@ -429,6 +442,25 @@ class _LiveBase(pn.viewable.Viewer):
     def closed(self) -> bool:
         """True once the browser session has gone (background work should stop)."""
         return self._closed
+
+    def call_soon(self, callback: Callable[[], None]) -> bool:
+        """Run ``callback`` on the session's own thread at its next turn; safe from a worker
+        thread (Bokeh's ``add_next_tick_callback``), which is how a worker's results reach the
+        browser while nothing ticks. Returns False outside a served session or after it closed
+        (nothing is scheduled: a notebook shows the results at the next Step or redraw)."""
+        if self._doc is None or self._closed:
+            return False
+
+        def run():
+            if not self._closed:
+                callback()
+
+        try:
+            self._doc.add_next_tick_callback(run)
+        except Exception:  # the session is being torn down
+            log.debug("call_soon: the document took no callback", exc_info=True)
+            return False
+        return True
 
     @property
     def playing(self) -> bool:
@@ -503,6 +535,8 @@ class _LiveBase(pn.viewable.Viewer):
     def _on_method_change(self, lane: Lane, event=None):
         # A hyperparameter moved: the next step uses it (no reset). Mark the
         # iteration on the plots so the bend in the curve has a visible cause.
+        if event is not None and event.name in lane.method.inert_params():
+            return  # a setting the run does not read (ChebCB's degree on a Tsallis-INF lane)
         if event is not None and lane.runner is not None:
             k = lane.runner.iteration
             self.events.append({"lane": lane.label, "param": event.name, "old": event.old,

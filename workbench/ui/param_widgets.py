@@ -134,5 +134,25 @@ def controls(obj: param.Parameterized, parameters: Iterable[str] | None = None, 
             overrides[key] = {"css_classes": base.get("css_classes", []), **spec}
         else:
             overrides[key] = {"css_classes": base.get("css_classes", []), "type": spec}
-    return pn.Param(obj, parameters=names, widgets=overrides, name=title, show_name=show_name,
+    pane = pn.Param(obj, parameters=names, widgets=overrides, name=title, show_name=show_name,
                     sizing_mode="stretch_width", **kwargs)
+    if hasattr(obj, "inert_params") and names:
+        disable_inert(obj, pane, names)
+    return pane
+
+
+def disable_inert(obj: param.Parameterized, pane, names: Iterable[str]) -> None:
+    """Keep the widgets of ``obj.inert_params()`` disabled (ChebCB's degree while the policy is
+    Tsallis-INF, Beta's alpha while the setting is "high"), following every change of ``obj``."""
+    names = list(names)
+
+    def sync(*events):
+        inert = obj.inert_params()
+        widgets = getattr(pane, "_widgets", {})  # pn.Param's widget per parameter (rebuilt on re-render)
+        for name in names:
+            widget = widgets.get(name)
+            if widget is not None and "disabled" in widget.param:
+                widget.disabled = name in inert or bool(obj.param[name].constant)
+
+    obj.param.watch(sync, names)
+    sync()
