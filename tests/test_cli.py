@@ -29,6 +29,10 @@ def test_run_converges_and_writes_json(tmp_path, capsys):
         (["run", "sor", "--set", "omega"], "expects key=value"),
         (["run", "sor", "--set", "colour=red"], "neither method 'sor' nor problem 'poisson2d'"),
         (["run", "sor", "--problem", "matrix_market", "--problem-set", "path=/nonexistent.mtx"], "no Matrix Market file"),
+        (["run", "gd", "--problem", "quadratic", "--out", "/nonexistent/x.json"], "the folder /nonexistent does not exist"),
+        (["run", "sor", "--out", "/"], "is a folder; give a file name"),
+        (["relax", "--instances", "5", "--out", "/nonexistent/r.json"], "the folder /nonexistent does not exist"),
+        (["run", "gd", "--problem", "quadratic", "--set", "lr=0"], "greater than 0.0"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_reason(argv, needle, capsys):

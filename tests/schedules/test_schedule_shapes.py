@@ -195,3 +195,12 @@ def test_refine_from_trace_without_the_column():
         refine_from_trace(Trace.from_dict({"residual": [1.0, 0.5, 0.2]}))
     with pytest.raises(InvalidParameter, match="profile must be"):
         Refined(profile=[np.nan, 1.0])(0, 10)
+
+
+def test_refine_from_a_diverged_run_is_refused():
+    import workbench as wb
+
+    blown = wb.run(wb.optim.GD(lr=4.0), wb.problems.quadratic(dim=5, condition=10.0), max_steps=200)
+    assert blown.status.label == "diverged"
+    with pytest.raises(MalformedInput, match="this run ended diverged .*refine from a run that did not"):
+        refine_from_trace(blown)

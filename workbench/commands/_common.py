@@ -1,9 +1,36 @@
-"""Helpers shared by subcommands: ``key=value`` parsing and parameter tables."""
+"""Helpers shared by subcommands: ``key=value`` parsing, output paths and parameter tables."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
-from ..core import MalformedInput
+from ..core import InvalidParameter, MalformedInput
+
+
+def check_output_path(path: str | os.PathLike, option: str = "--out") -> Path:
+    """Refuse, before any long work, an output file that cannot be written: a folder that
+    does not exist or is not writable, or a path that is a folder."""
+    out = Path(path)
+    folder = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise InvalidParameter(f"{option} {out} is a folder; give a file name, e.g. {option} {out / 'results.json'}.")
+    if not folder.is_dir():
+        raise InvalidParameter(f"cannot write {option} {out}: the folder {folder} does not exist; create it "
+                               "or choose another path.")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise InvalidParameter(f"cannot write {option} {out}: permission denied; choose another path.")
+    return out
+
+
+def write_json(path: str | os.PathLike, payload, option: str = "--out", **dump) -> None:
+    """Write ``payload`` as JSON; an OS error (disk full, permissions) is a one-line error."""
+    try:
+        with open(path, "w") as fh:
+            json.dump(payload, fh, **dump)
+    except OSError as exc:
+        raise InvalidParameter(f"could not write {option} {path}: {exc.strerror or exc}; free some space "
+                               "or choose another path.") from None
 
 
 def parse_assignments(items: list[str] | None) -> dict:

@@ -12,7 +12,6 @@ their costs from it instead of solving again (same numbers, much faster).
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -105,6 +104,10 @@ def main(args) -> int:
     from ..core import Runner, get_method, jsonable
     from ..tuning import cost_table, last_quarter_ratio, last_quarter_start
 
+    from ._common import check_output_path, write_json
+
+    if args.out:
+        check_output_path(args.out)
     parsed = parse_policies(args.policies)
     common = dict(solver=args.solver, rtol=args.rtol, max_iterations=args.max_iterations,
                   omega_min=args.omega_min, omega_max=args.omega_max, arms=args.arms, degree=args.degree,
@@ -194,8 +197,7 @@ def main(args) -> int:
         payload = {"sequence": jsonable(seq.spec()), "instances": T, "contexts": jsonable(seq.contexts),
                    "solver": args.solver, "rtol": args.rtol, "policies": results,
                    "comparators": None if table is None else jsonable(table.summary())}
-        with open(args.out, "w") as fh:
-            json.dump(finite_or_none(jsonable(payload)), fh, allow_nan=False)
+        write_json(args.out, finite_or_none(jsonable(payload)), allow_nan=False)
         print(f"wrote {args.out}")
     failed = [t for t, r in results.items() if r["status"] != "converged"]
     if failed:

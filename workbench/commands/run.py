@@ -1,7 +1,6 @@
 """``workbench run METHOD --problem NAME``: one run with a live progress bar."""
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -28,7 +27,10 @@ def main(args) -> int:
     from tqdm import tqdm
 
     from ..core import InvalidParameter, Runner, get_method, get_method_class, get_problem, get_problem_factory, jsonable
-    from ._common import parse_assignments
+    from ._common import check_output_path, parse_assignments, write_json
+
+    if args.out:
+        check_output_path(args.out)
 
     method_cls = get_method_class(args.method)
     problem_cls = get_problem_factory(args.problem)
@@ -66,7 +68,6 @@ def main(args) -> int:
     if args.out:
         payload = {"spec": result.spec(), "summary": result.summary(),
                    "trace": {k: jsonable(v) for k, v in result.trace.to_dict().items()}}
-        with open(args.out, "w") as fh:
-            json.dump(payload, fh, indent=1, default=str)
+        write_json(args.out, payload, indent=1, default=str)
         print(f"  result written to {args.out}")
     return 0 if result.status.label in ("converged", "max_steps", "max_time", "stopped") else 1

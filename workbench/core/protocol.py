@@ -13,12 +13,13 @@ next step. The only loop is :func:`workbench.core.run` / :class:`Runner`.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, ClassVar
 
 import numpy as np
 import param
 
-from .errors import IncompatibleProblem
+from .errors import IncompatibleProblem, InvalidParameter
 
 __all__ = ["Method", "Problem", "ProblemFactory", "jsonable"]
 
@@ -82,7 +83,57 @@ class Problem:
         return self.name
 
 
-class ProblemFactory(param.Parameterized):
+class CheckedParams(param.Parameterized):
+    """Params whose bad values are an :class:`InvalidParameter` with a sentence, from the
+    constructor (an unknown name, a value out of bounds) and from an assignment mid-run
+    (``sor.omega = 2.5``), instead of param's bare ``ValueError`` / ``TypeError``."""
+
+    def __init__(self, **params):
+        unknown = set(params) - set(type(self).param)
+        if unknown:
+            raise InvalidParameter(
+                f"{_label(self)} has no parameter {', '.join(sorted(unknown))}; its parameters are "
+                f"{', '.join(p for p in type(self).param if p != 'name')}."
+            )
+        try:
+            super().__init__(**params)
+        except InvalidParameter:
+            raise
+        except ValueError as exc:  # param's bound and type checks
+            raise _bad_value(self, exc) from None
+
+    def __setattr__(self, name, value):
+        if isinstance(value, float) and not math.isfinite(value) and name in type(self).param:
+            p = type(self).param[name]
+            # NaN is never a setting; infinity only where it is the default ("no limit", as
+            # D-Adaptation's growth_rate). param's bounds let both through.
+            if isinstance(p, param.Number) and (math.isnan(value) or not (
+                    isinstance(p.default, float) and math.isinf(p.default))):
+                raise InvalidParameter(f"{_label(self)}.{name} = {value} is not a finite number; give it a finite value.")
+        try:
+            super().__setattr__(name, value)
+        except InvalidParameter:
+            raise
+        except ValueError as exc:
+            if name in type(self).param:
+                raise _bad_value(self, exc) from None
+            raise
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _label(obj) -> str:
+    return getattr(obj, "registry_name", "") or type(obj).__name__
+
+
+def _bad_value(obj, exc: Exception) -> InvalidParameter:
+    return InvalidParameter(f"bad value for {_label(obj)}: {exc} Choose a value in the range its "
+                            "parameter allows (`workbench list` shows them).")
+
+
+class ProblemFactory(CheckedParams):
     """A registered problem: its parameters are params, ``build()`` makes the problem.
 
     Subclasses set ``registry_name`` through :func:`workbench.core.register_problem`.
@@ -110,7 +161,7 @@ class ProblemFactory(param.Parameterized):
         return frozenset()
 
 
-class Method(param.Parameterized):
+class Method(CheckedParams):
     """Base of every method (linear solver, optimizer, sequence policy runner ...).
 
     Class attributes
@@ -121,6 +172,8 @@ class Method(param.Parameterized):
     default_rtol : tolerance used when ``run`` is given none (``None``: no tolerance test).
     divergence_factor : the run is "diverged" once the stop metric exceeds this
         multiple of its initial value (``None`` disables the test).
+    guard_metrics : other metrics that must stay finite and within the divergence
+        factor (of max(|initial value|, 1)); an optimizer guards its loss.
     step_noun : what one step is, in the Runner's messages ("iterations"; a
         sequence run's steps are "instances").
     """
@@ -132,6 +185,7 @@ class Method(param.Parameterized):
     stop_metric: ClassVar[str] = "residual"
     default_rtol: ClassVar[float | None] = 1e-8
     divergence_factor: ClassVar[float | None] = 1e8
+    guard_metrics: ClassVar[tuple] = ()
     step_noun: ClassVar[str] = "iterations"
     #: Property sets on which the method is *claimed* to converge (any one suffices);
     #: the solver x problem test matrix runs exactly these pairs.
@@ -155,7 +209,7 @@ class Method(param.Parameterized):
         if kind != self.problem_kind:
             raise IncompatibleProblem(
                 f"{label} solves {self.problem_kind} problems but was given a {kind} problem; "
-                f"pick a {self.problem_kind} problem (see `workbench list`)."
+                f"pick {_article(self.problem_kind)} {self.problem_kind} problem (see `workbench list`)."
             )
         missing = set(self.requires) - set(getattr(problem, "properties", ()))
         if missing:

@@ -54,6 +54,11 @@ def _load_providers() -> None:
 
 
 def _key(name: str) -> str:
+    if not isinstance(name, str):
+        from .errors import UnknownName
+
+        raise UnknownName(f"a method or problem is named by a string such as 'sor' or 'poisson2d', got "
+                          f"{name!r}; `workbench list` shows the names.")
     return name.strip().lower().replace("-", "_")
 
 
@@ -130,6 +135,8 @@ def _construct(cls, params: dict, what: str):
         )
     try:
         return cls(**params)
+    except InvalidParameter:  # the class's own sentence
+        raise
     except ValueError as exc:  # param's bound / type checks
         raise InvalidParameter(f"bad value for {what} {cls.registry_name!r}: {exc}") from None
 
@@ -150,18 +157,28 @@ def from_spec(spec: dict[str, Any]):
         raise MalformedInput(f"a spec is a dict, got {type(spec).__name__}.")
     kind = spec.get("kind") or ("run" if "method" in spec and "problem" in spec else None)
     if kind == "method":
-        return get_method(_need(spec, "name"), **spec.get("params", {}))
+        return get_method(_need(spec, "name"), **_mapping(spec, "params"))
     if kind == "problem":
-        return get_problem(_need(spec, "name"), **spec.get("params", {}))
+        return get_problem(_need(spec, "name"), **_mapping(spec, "params"))
     if kind == "run":
-        from .runner import Runner
+        from .runner import Runner, check_stop_keywords
 
-        method = from_spec({"kind": "method", **_need(spec, "method")})
-        problem = from_spec({"kind": "problem", **_need(spec, "problem")})
-        return Runner(method, problem, **spec.get("stop", {}))
+        method = from_spec({"kind": "method", **_mapping(spec, "method", required=True)})
+        problem = from_spec({"kind": "problem", **_mapping(spec, "problem", required=True)})
+        stop = _mapping(spec, "stop")
+        check_stop_keywords(stop, "a run spec's 'stop'")
+        return Runner(method, problem, **stop)
     raise MalformedInput(
         f"spec kind {kind!r} is not one of 'method', 'problem', 'run'; add a 'kind' key."
     )
+
+
+def _mapping(spec: dict, key: str, required: bool = False) -> dict:
+    value = _need(spec, key) if required else spec.get(key) or {}
+    if not isinstance(value, dict):
+        raise MalformedInput(f"the spec's {key!r} is a dict of names to values, got {type(value).__name__} "
+                             f"{value!r}.")
+    return value
 
 
 def _need(spec: dict, key: str):

@@ -123,25 +123,32 @@ class Runner:
                 f"expected a workbench method, got {type(method).__name__}; build one with "
                 "workbench.get_method(name, ...)."
             )
+        if isinstance(problem, str) or not hasattr(problem, "kind"):
+            raise InvalidParameter(
+                f"expected a workbench problem, got {problem!r}; build one with "
+                "workbench.get_problem(name, ...) or a constructor such as wb.problems.poisson2d(32)."
+            )
         self.method = method
         self.problem = problem
-        self.rtol = method.default_rtol if rtol is None else float(rtol)
-        self.atol = float(atol)
+        self.rtol = method.default_rtol if rtol is None else _number("rtol", rtol)
+        self.atol = _number("atol", atol)
         if (self.rtol is not None and (not math.isfinite(self.rtol) or self.rtol < 0)) or (
             not math.isfinite(self.atol) or self.atol < 0
         ):
             raise InvalidParameter("rtol and atol must be finite and non-negative.")
-        try:
-            self.max_steps = int(max_steps)
-        except (TypeError, ValueError):
-            raise InvalidParameter(f"max_steps must be an integer, got {max_steps!r}.") from None
-        if self.max_steps < 0:
-            raise InvalidParameter("max_steps must be 0 or more.")
-        if max_seconds is not None and not (max_seconds > 0):
+        self.max_steps = _count("max_steps", max_steps)
+        if max_seconds is not None and not (_number("max_seconds", max_seconds) > 0):
             raise InvalidParameter("max_seconds must be positive (or None for no budget).")
         self.max_seconds = max_seconds
         self.metric = metric or method.stop_metric
-        self.divergence = method.divergence_factor if divergence == "default" else divergence
+        if divergence == "default":
+            divergence = method.divergence_factor
+        elif divergence is not None:
+            divergence = _number("divergence", divergence)
+            if not divergence >= 1:  # a factor below 1 would call the first step "diverged"
+                raise InvalidParameter(f"divergence is a growth factor of at least 1 (e.g. 1e8), or None to "
+                                       f"switch the test off; got {divergence}.")
+        self.divergence = divergence
         self.observers = list(observers)
         self.reset()
 
@@ -163,6 +170,11 @@ class Runner:
                 f"reports {sorted(metrics0)}."
             )
         self.reference = float(metrics0[self.metric])
+        # Metrics besides the stop metric that must stay finite and must not grow by the
+        # divergence factor (an optimizer's loss: Adam with a huge step blows the loss up
+        # while its gradient norm, the stop metric, grows far slower).
+        self.guards = {name: float(metrics0[name]) for name in getattr(self.method, "guard_metrics", ())
+                       if name in metrics0 and name != self.metric}
         scale = self.method.stop_scale(self.problem, metrics0)
         self.threshold = max(self.atol, (self.rtol or 0.0) * scale)
         self.trace.append({"iteration": 0, "time": 0.0, "step_time": 0.0, **metrics0})
@@ -193,10 +205,14 @@ class Runner:
             value = float(value)
         except (TypeError, ValueError):
             value = math.nan
+        guard = self._guard(metrics)
         if not math.isfinite(value):
             self.status = Status.NONFINITE
             self.detail = f"{self.metric} = {value} at iteration {self.iteration}."
-        elif self.threshold > 0 and value <= self.threshold:
+        elif guard is not None:
+            self.status, self.detail = guard
+        elif value <= self.threshold and (self.threshold > 0 or (value == 0 and self.tolerance_set)):
+            # (a run that starts at a solution, stop metric exactly 0, has converged at once)
             self.status = Status.CONVERGED
             self.detail = f"{self.metric} = {value:.3e} <= {self.threshold:.3e} after {self.iteration} {getattr(self.method, 'step_noun', 'iterations')}."
         elif (
@@ -215,6 +231,26 @@ class Runner:
             self.status = Status.MAX_TIME
             self.detail = f"{self.elapsed:.3g} s; {self.metric} = {value:.3e}."
 
+    @property
+    def tolerance_set(self) -> bool:
+        """True when the run stops on a tolerance: a positive ``rtol`` or ``atol`` (``rtol=0``
+        runs to ``max_steps``)."""
+        return bool(self.rtol) or self.atol > 0
+
+    def _guard(self, metrics: dict):
+        for name, reference in self.guards.items():
+            try:
+                value = float(metrics.get(name, math.nan))
+            except (TypeError, ValueError):
+                value = math.nan
+            if not math.isfinite(value):
+                return Status.NONFINITE, f"{name} = {value} at iteration {self.iteration}."
+            # The floor of 1 keeps a loss that starts near 0 from "diverging" on a small move.
+            if self.divergence is not None and abs(value) > self.divergence * max(abs(reference), 1.0):
+                return Status.DIVERGED, (f"{name} = {value:.3e} exceeds {self.divergence:g} x "
+                                         f"max(|its initial value|, 1) at iteration {self.iteration}.")
+        return None
+
     def advance(self, max_steps: int | None = None, max_seconds: float | None = None) -> int:
         """Take up to ``max_steps`` steps or until ``max_seconds`` pass; return steps taken.
 
@@ -222,6 +258,10 @@ class Runner:
         the run with status ``failed`` and the error's message; they are not
         re-raised, so a dashboard or sweep keeps going.
         """
+        if max_steps is not None and not isinstance(max_steps, int):
+            max_steps = _count("max_steps", max_steps)
+        if max_seconds is not None and not isinstance(max_seconds, (int, float)):
+            max_seconds = _number("max_seconds", max_seconds)
         taken = 0
         deadline = None if max_seconds is None else time.perf_counter() + max_seconds
         method, problem, trace = self.method, self.problem, self.trace
@@ -282,6 +322,35 @@ class Runner:
         return self.result()
 
 
+def _number(name: str, value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidParameter(f"{name} must be a number, got {value!r}.") from None
+
+
+def _count(name: str, value) -> int:
+    number = _number(name, value)
+    if not (math.isfinite(number) and number == int(number) and number >= 0):
+        raise InvalidParameter(f"{name} must be a whole number, 0 or more, got {value!r}.")
+    return int(number)
+
+
+def check_stop_keywords(stop, what: str = "a run",
+                        hint: str = "a problem's settings go to its constructor or get_problem") -> None:
+    """Refuse keywords :class:`Runner` does not take, naming the ones it does (a typo such
+    as ``tol=`` would otherwise be a bare TypeError, or fail every lane of a live race)."""
+    import inspect
+
+    accepted = [n for n, p in inspect.signature(Runner).parameters.items() if p.kind is p.KEYWORD_ONLY]
+    unknown = sorted(set(stop) - set(accepted))
+    if unknown:
+        raise InvalidParameter(
+            f"unknown keyword {', '.join(map(repr, unknown))}: {what} takes the stopping rules "
+            f"{', '.join(accepted)}; {hint}."
+        )
+
+
 def run(method: Method, problem: Problem, **stop) -> Result:
     """Run ``method`` on ``problem`` until a stopping rule fires.
 
@@ -295,4 +364,5 @@ def run(method: Method, problem: Problem, **stop) -> Result:
     >>> res.status.label, res.iterations < 200
     ('converged', True)
     """
+    check_stop_keywords(stop)
     return Runner(method, problem, **stop).run()

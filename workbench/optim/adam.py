@@ -44,10 +44,10 @@ class Adam(Optimizer):
     D. P. Kingma, J. Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015.
     """
 
-    lr = param.Number(default=1e-3, bounds=(0.0, None), doc="Step size eta.")
+    lr = param.Number(default=1e-3, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta.")
     beta1 = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="First-moment decay.")
     beta2 = param.Number(default=0.999, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Second-moment decay.")
-    eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator.")
+    eps = param.Number(default=1e-8, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Added to the denominator.")
     weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Coupled L2 penalty lambda (added to the gradient).")
     amsgrad = param.Boolean(default=False, doc="Use the running maximum of v (AMSGrad).")
     kernel = kernel_param(" (AMSGrad always runs in numpy)")

@@ -37,11 +37,11 @@ class Adan(Optimizer):
     Algorithm for Faster Optimizing Deep Models*, 2022.
     """
 
-    lr = param.Number(default=1e-3, bounds=(0.0, None), doc="Step size eta.")
+    lr = param.Number(default=1e-3, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta.")
     beta1 = param.Number(default=0.98, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Gradient decay.")
     beta2 = param.Number(default=0.92, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Gradient-difference decay.")
     beta3 = param.Number(default=0.99, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Second-moment decay.")
-    eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator.")
+    eps = param.Number(default=1e-8, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Added to the denominator.")
     weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Weight decay lambda.")
     decoupled_decay = param.Boolean(default=False, doc="Multiply x by (1 - eta lambda) before the step.")
     kernel = kernel_param()

@@ -88,9 +88,11 @@ class Optimizer(Method):
     stop_metric: ClassVar[str] = "grad_norm"
     default_rtol: ClassVar[float | None] = None
     divergence_factor: ClassVar[float | None] = 1e8
+    #: Besides the gradient norm, the loss must stay finite and within the divergence factor.
+    guard_metrics: ClassVar[tuple] = ("loss",)
     converges_on: ClassVar[tuple] = (frozenset({"smooth", "convex"}),)
 
-    lr = param.Number(default=0.01, bounds=(0.0, None), doc="Base step size (learning rate).")
+    lr = param.Number(default=0.01, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Base step size (learning rate).")
     schedule = param.Parameter(default=None, doc=(
         "Step-size schedule: None (constant), a name such as 'cosine', a spec dict, or a Schedule."))
     horizon = param.Integer(default=1000, bounds=(1, None), allow_None=True,

@@ -35,11 +35,11 @@ class DAdaptation(Optimizer):
     A. Defazio, K. Mishchenko, *Learning-Rate-Free Learning by D-Adaptation*, ICML 2023.
     """
 
-    lr = param.Number(default=1.0, bounds=(0.0, None), doc="Multiplier on the adapted step.")
+    lr = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Multiplier on the adapted step.")
     momentum = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False),
                             doc="Primal averaging beta.")
     d0 = param.Number(default=1e-6, bounds=(0.0, None), inclusive_bounds=(False, True),
-                      doc="Initial D estimate.")
+                      doc="Initial D estimate (read at the start; a change acts on Reset).")
     growth_rate = param.Number(default=math.inf, bounds=(1.0, None), doc="Largest factor d may grow per step.")
 
     def init_buffers(self, problem, state):

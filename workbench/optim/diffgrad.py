@@ -34,10 +34,10 @@ class DiffGrad(Optimizer):
     Networks*, IEEE TNNLS 2019.
     """
 
-    lr = param.Number(default=1e-3, bounds=(0.0, None), doc="Step size eta.")
+    lr = param.Number(default=1e-3, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta.")
     beta1 = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="First-moment decay.")
     beta2 = param.Number(default=0.999, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Second-moment decay.")
-    eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator.")
+    eps = param.Number(default=1e-8, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Added to the denominator.")
     kernel = kernel_param()
 
     def init_buffers(self, problem, state):

@@ -33,7 +33,7 @@ class GD(Optimizer):
     A. Cauchy, *Méthode générale pour la résolution des systèmes d'équations simultanées*, 1847.
     """
 
-    lr = param.Number(default=0.1, bounds=(0.0, None), doc="Step size eta.")
+    lr = param.Number(default=0.1, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta.")
 
     def update(self, problem, state, lr):
         state.x = state.x - lr * state.grad

@@ -32,7 +32,7 @@ class HeavyBall(Optimizer):
     B. T. Polyak, *Some methods of speeding up the convergence of iteration methods*, 1964.
     """
 
-    lr = param.Number(default=0.1, bounds=(0.0, None), doc="Step size eta.")
+    lr = param.Number(default=0.1, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta.")
     momentum = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False),
                             doc="Momentum beta.")
 

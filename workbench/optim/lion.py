@@ -32,7 +32,7 @@ class Lion(Optimizer):
     Optimization: As Lyapunov Predicts*, 2023.
     """
 
-    lr = param.Number(default=1e-4, bounds=(0.0, None), doc="Step size eta (per-coordinate move).")
+    lr = param.Number(default=1e-4, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta (per-coordinate move).")
     beta1 = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Interpolation weight.")
     beta2 = param.Number(default=0.99, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Momentum decay.")
     weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Decoupled weight decay lambda.")

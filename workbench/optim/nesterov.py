@@ -39,7 +39,7 @@ class Nesterov(Optimizer):
     and momentum in deep learning*, ICML 2013.
     """
 
-    lr = param.Number(default=0.1, bounds=(0.0, None), doc="Step size eta.")
+    lr = param.Number(default=0.1, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta.")
     momentum = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False),
                             doc="Momentum beta (when convex_momentum is off).")
     convex_momentum = param.Boolean(default=False, doc="Use beta_t = t / (t + 3) instead of a constant.")

@@ -45,7 +45,7 @@ class NormalizedGD(Optimizer):
     Gradient Descent with Large Step Sizes*, 2024.
     """
 
-    lr = param.Number(default=0.1, bounds=(0.0, None), doc="Step size eta.")
+    lr = param.Number(default=0.1, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta.")
     normalize_by = param.Selector(default="grad_norm", objects=["grad_norm", "loss"],
                                   doc="Divide the gradient by its norm or by the loss.")
 

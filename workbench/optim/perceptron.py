@@ -40,7 +40,7 @@ class BatchPerceptron(Optimizer):
 
     requires = frozenset({"linear_classifier"})
     converges_on = (frozenset({"separable", "linear_classifier"}),)
-    lr = param.Number(default=1.0, bounds=(0.0, None), doc="Step size (only scales w).")
+    lr = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size (only scales w).")
 
     def update(self, problem, state, lr):
         m = problem.margins(state.x)

@@ -37,17 +37,17 @@ class Prodigy(Optimizer):
     Learner*, ICML 2024.
     """
 
-    lr = param.Number(default=1.0, bounds=(0.0, None), doc="Multiplier on the adapted step d.")
+    lr = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Multiplier on the adapted step d.")
     beta1 = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="First-moment decay.")
     beta2 = param.Number(default=0.999, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Second-moment decay.")
     beta3 = param.Number(default=None, allow_None=True, bounds=(0.0, 1.0), inclusive_bounds=(True, False),
                          doc="Decay of the D statistics (default sqrt(beta2)).")
-    d0 = param.Number(default=1e-6, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Initial D estimate.")
+    d0 = param.Number(default=1e-6, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Initial D estimate (acts on Reset).")
     d_coef = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True),
                           doc="Multiplier on the D estimate.")
     growth_rate = param.Number(default=math.inf, bounds=(1.0, None), doc="Largest factor d may grow per step.")
     weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Decoupled weight decay.")
-    eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator (times d).")
+    eps = param.Number(default=1e-8, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Added to the denominator (times d).")
     bias_correction = param.Boolean(default=False, doc="Adam-style bias correction of the step.")
     kernel = kernel_param()
 

@@ -72,7 +72,7 @@ class ScheduleFreeSGD(_ScheduleFree):
     *The Road Less Scheduled*, NeurIPS 2024.
     """
 
-    lr = param.Number(default=1.0, bounds=(0.0, None), doc="Step size eta of the base sequence z.")
+    lr = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta of the base sequence z.")
     momentum = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False),
                             doc="Interpolation beta between x and z.")
 
@@ -106,12 +106,12 @@ class ScheduleFreeAdamW(_ScheduleFree):
     A. Defazio et al., *The Road Less Scheduled*, NeurIPS 2024.
     """
 
-    lr = param.Number(default=0.0025, bounds=(0.0, None), doc="Step size eta of the base sequence z.")
+    lr = param.Number(default=0.0025, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta of the base sequence z.")
     beta1 = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False),
                          doc="Interpolation between x and z.")
     beta2 = param.Number(default=0.999, bounds=(0.0, 1.0), inclusive_bounds=(True, False),
                          doc="Second-moment decay.")
-    eps = param.Number(default=1e-8, bounds=(0.0, None), doc="Added to the denominator.")
+    eps = param.Number(default=1e-8, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Added to the denominator.")
     kernel = kernel_param()
 
     def init_buffers(self, problem, state):

@@ -46,14 +46,14 @@ class Shampoo(Optimizer):
     Optimization*, ICML 2018.
     """
 
-    lr = param.Number(default=0.1, bounds=(0.0, None), doc="Step size eta.")
+    lr = param.Number(default=0.1, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta.")
     eps = param.Number(default=1e-4, bounds=(0.0, None), inclusive_bounds=(False, True),
-                       doc="Initial diagonal of each preconditioner (epsilon I).")
+                       doc="Initial diagonal of each preconditioner (epsilon I); read at the start, a change acts on Reset.")
     momentum = param.Number(default=0.0, bounds=(0.0, 1.0), inclusive_bounds=(True, False),
                             doc="Momentum on the preconditioned direction.")
     update_every = param.Integer(default=1, bounds=(1, None), doc="Recompute inverse roots every this many steps.")
     max_preconditioner_dim = param.Integer(default=1024, bounds=(1, None),
-                                           doc="Largest dimension with a full preconditioner.")
+                                           doc="Largest dimension with a full preconditioner (read at the start; a change acts on Reset).")
 
     def init_buffers(self, problem, state):
         blocks = []

@@ -5,7 +5,7 @@ import math
 
 import param
 
-from ..core import register_method
+from ..core import InvalidParameter, register_method
 from .base import Optimizer
 
 __all__ = ["TheoryStep"]
@@ -33,18 +33,26 @@ class TheoryStep(Optimizer):
     Y. Nesterov, *Introductory Lectures on Convex Optimization*, 2004, Sec. 3.2.3.
     """
 
-    lr = param.Number(default=1.0, bounds=(0.0, None), doc="Multiplier on D / (G sqrt(T)).")
+    lr = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Multiplier on D / (G sqrt(T)).")
     d = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True),
                      doc="Distance estimate D ~ ||x0 - x_star||.")
     grad_bound = param.Number(default=None, allow_None=True, bounds=(0.0, None), inclusive_bounds=(False, True),
                               doc="Gradient bound G (default: the largest gradient norm seen so far).")
 
     def init_buffers(self, problem, state):
+        self._horizon()
         return {"g_max": state.grad_norm}
+
+    def _horizon(self) -> int:
+        T = self._hp["horizon"]
+        if T is None:  # the step is D / (G sqrt(T)): without T there is no step size
+            raise InvalidParameter("the theory step D / (G sqrt(T)) needs the horizon T; set horizon to the "
+                                   "planned number of steps.")
+        return T
 
     def _eta(self, state, lr):
         G = self._hp["grad_bound"] if self._hp["grad_bound"] is not None else state.buffers["g_max"]
-        T = self._hp["horizon"] or 1
+        T = self._horizon()
         return lr * self._hp["d"] / (max(G, 1e-300) * math.sqrt(T))
 
     def initial_lr(self, state):

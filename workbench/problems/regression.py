@@ -74,9 +74,21 @@ class SparseRegressionProblem(Problem):
             raise TooLarge(f"a {A.shape[0]} x {A.shape[1]} design is too large; use fewer rows or columns.")
         if not (np.all(np.isfinite(A)) and np.all(np.isfinite(y))):
             raise InvalidProblem("A or y contains NaN or infinite values; clean the data first.")
+        if not np.any(A):
+            # Every gradient step would divide by ||A||^2 = 0, and y says nothing about x.
+            raise InvalidProblem("A is all zeros, so the measurements y carry no information about x; "
+                                 "give a design with at least one non-zero entry.")
+        if x_true is not None:
+            try:
+                x_true = np.asarray(x_true, dtype=float).reshape(-1)
+            except (TypeError, ValueError):
+                raise InvalidProblem("x_true must be a numeric vector.") from None
+            if x_true.size != A.shape[1]:
+                raise InvalidProblem(f"x_true has {x_true.size} entries but A has {A.shape[1]} columns; they "
+                                     "must match.")
         super().__init__(name=name, properties=properties, metadata=metadata, spec=spec)
         self.A, self.y = A, y
-        self.x_true = None if x_true is None else np.asarray(x_true, dtype=float)
+        self.x_true = x_true
         self.x0 = np.zeros(A.shape[1])
         self.Aty = A.T @ y
         self.lambda_max = float(np.abs(self.Aty).max())

@@ -172,6 +172,11 @@ def refine_from_trace(trace, adam_like: bool = False, column: str = "grad_norm",
     >>> s(5, 10)
     0.5
     """
+    status = getattr(getattr(trace, "status", None), "label", None)
+    if status in ("diverged", "nonfinite", "failed"):
+        # The gradient norms of a run that blew up describe the blow-up, not the problem.
+        raise MalformedInput(f"this run ended {status} ({trace.message}); refine from a run that did not, "
+                             "e.g. with a smaller lr.")
     trace = getattr(trace, "trace", trace)
     if not hasattr(trace, "columns") or column not in trace:
         have = sorted(getattr(trace, "columns", [])) if hasattr(trace, "columns") else type(trace).__name__

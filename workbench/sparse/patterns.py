@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..core import InvalidParameter, InvalidProblem
+
 __all__ = ["pattern_image", "sparsity_summary"]
 
 
@@ -20,6 +22,8 @@ def pattern_image(A, pixels: int = 200) -> np.ndarray:
     array([[2., 0.],
            [0., 2.]])
     """
+    if not (isinstance(pixels, (int, np.integer)) and pixels >= 1):
+        raise InvalidParameter(f"pixels is the image's side, a whole number of at least 1; got {pixels!r}.")
     A = sp.coo_matrix(A)
     n, m = A.shape
     rows, cols = min(pixels, n), min(pixels, m)
@@ -39,6 +43,9 @@ def sparsity_summary(A) -> dict[str, float]:
 
     A = sp.csc_matrix(A)
     n = A.shape[0]
+    if A.shape[0] != A.shape[1] or n == 0:
+        raise InvalidProblem(f"the fill-in of a factorisation needs a non-empty square matrix; this one is "
+                             f"{A.shape[0]} x {A.shape[1]}.")
     coo = A.tocoo()
     out = {"n": float(n), "nnz": float(A.nnz), "density": A.nnz / float(n * A.shape[1]),
            "bandwidth": float(np.abs(coo.row - coo.col).max(initial=0))}

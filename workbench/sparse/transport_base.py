@@ -87,7 +87,7 @@ class TransportMethod(Method):
     converges_on = (frozenset(),)
 
     reg = param.Number(default=0.001, softbounds=(0.0005, 0.05), step=0.0005,
-                       doc="Entropic regularisation epsilon (costs are scaled to max 1); smaller "
+                       doc="Entropic regularisation epsilon, in the units of the cost (the gallery scales costs to max 1); smaller "
                            "is closer to exact transport and slower for Sinkhorn.")
 
     def __init__(self, **params):

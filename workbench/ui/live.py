@@ -26,7 +26,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 import panel as pn
 import param
 
-from ..core import InvalidParameter, Method, Problem, ProblemFactory, Runner, WorkbenchError
+from ..core.runner import check_stop_keywords
+from ..core import Method, Problem, ProblemFactory, Runner, WorkbenchError
 from ..core.registry import get_problem_factory
 from .param_widgets import controls
 from .plots import PALETTE, ConvergencePlot, wants_log_axis
@@ -333,15 +334,7 @@ class _LiveBase(pn.viewable.Viewer):
                       for i, n in enumerate(names)]
         if len(labels) != len(methods):
             raise WorkbenchError(f"got {len(labels)} labels for {len(methods)} methods.")
-        import inspect
-
-        accepted = [n for n, p in inspect.signature(Runner).parameters.items() if p.kind is p.KEYWORD_ONLY]
-        unknown = sorted(set(stop) - set(accepted))
-        if unknown:  # else every lane would fail with a TypeError from Runner
-            raise InvalidParameter(
-                f"unknown keyword {', '.join(map(repr, unknown))}: a live run takes the stopping rules "
-                f"{', '.join(accepted)} (the problem's settings go in problem_params)."
-            )
+        check_stop_keywords(stop, "a live run", "its problem's settings go in problem_params")
         self.lanes = [Lane(f"lane{i}", str(label), m, PALETTE[i % len(PALETTE)], dict(stop))
                       for i, (label, m) in enumerate(zip(labels, methods))]
 

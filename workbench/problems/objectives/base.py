@@ -9,6 +9,7 @@ which the optimizers merge into their metrics.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -44,16 +45,25 @@ class Objective(Problem):
     def __init__(self, x0, *, x_star=None, f_star=None, name="custom", properties=(),
                  metadata=None, blocks=None, spec=None):
         super().__init__(name=name, properties=properties, metadata=metadata, spec=spec)
-        x0 = np.asarray(x0, dtype=float).reshape(-1).copy()
+        try:
+            x0 = np.asarray(x0, dtype=float).reshape(-1).copy()
+        except (TypeError, ValueError):
+            raise InvalidProblem(f"x0 must be a numeric vector, got {x0!r}.") from None
         if x0.size == 0:
             raise InvalidProblem("the objective has no variables; give x0 with at least one entry.")
         if not np.all(np.isfinite(x0)):
             raise InvalidProblem("x0 contains NaN or infinite entries.")
         self.x0 = x0
-        self.x_star = None if x_star is None else np.asarray(x_star, dtype=float).reshape(-1)
+        try:
+            self.x_star = None if x_star is None else np.asarray(x_star, dtype=float).reshape(-1)
+            self.f_star = None if f_star is None else float(f_star)
+        except (TypeError, ValueError):
+            raise InvalidProblem("x_star must be a numeric vector and f_star a number (or leave them unset).") from None
         if self.x_star is not None and self.x_star.shape != x0.shape:
             raise InvalidProblem(f"x_star has {self.x_star.size} entries but x0 has {x0.size}.")
-        self.f_star = None if f_star is None else float(f_star)
+        if (self.x_star is not None and not np.all(np.isfinite(self.x_star))) or (
+                self.f_star is not None and not math.isfinite(self.f_star)):
+            raise InvalidProblem("x_star and f_star must be finite (or leave them unset).")
         self.blocks = list(blocks) if blocks else [("x", (x0.size,))]
         if sum(int(np.prod(s)) for _, s in self.blocks) != x0.size:
             raise InvalidProblem("the parameter blocks do not add up to the length of x0.")
@@ -112,7 +122,20 @@ class FunctionObjective(Objective):
 
     def __init__(self, f, grad, x0, hvp=None, **kw):
         super().__init__(x0, **kw)
+        if not (callable(f) and callable(grad)):
+            raise InvalidProblem("f and grad must be functions of x (a numpy vector).")
         self._f, self._g, self._hvp = f, grad, hvp
+        # One evaluation at x0 now, so a wrong shape is a sentence here, not a run that fails later.
+        try:
+            value = np.asarray(f(self.x0), dtype=float)
+            g = np.asarray(grad(self.x0), dtype=float)
+        except Exception as exc:
+            raise InvalidProblem(f"f or grad failed at x0: {type(exc).__name__}: {exc}") from None
+        if value.size != 1:
+            raise InvalidProblem(f"f must return a number; at x0 it returned an array of shape {value.shape}.")
+        if g.size != self.x0.size:
+            raise InvalidProblem(f"grad must return a vector the shape of x0 ({self.x0.size} entries); at x0 "
+                                 f"it returned shape {g.shape}.")
 
     def value(self, x):
         return float(self._f(x))

@@ -1,0 +1,108 @@
+"""Bad input is a WorkbenchError with a sentence, from constructors, assignments, run keywords
+and specs; runs whose loss breaks down end nonfinite / diverged instead of "converged"."""
+import math
+
+import numpy as np
+import pytest
+
+import workbench as wb
+from workbench.core import InvalidParameter, MalformedInput, UnknownName, from_spec
+
+
+def test_method_params_are_checked_at_construction_and_assignment():
+    with pytest.raises(InvalidParameter, match="bad value for gd: .*at least 0.0|greater than 0.0"):
+        wb.optim.GD(lr=-1)
+    with pytest.raises(InvalidParameter, match="greater than 0.0, not 0"):
+        wb.optim.GD(lr=0)  # a step size of 0 never moves
+    with pytest.raises(InvalidParameter, match="adam has no parameter foo; its parameters are lr, "):
+        wb.optim.Adam(foo=1)
+    with pytest.raises(InvalidParameter, match="less than 1.0"):
+        wb.optim.Adam(beta1=1.0)
+    with pytest.raises(InvalidParameter, match="Adam.eps. must be greater than 0.0"):
+        wb.optim.Adam(eps=0)
+    gd = wb.optim.GD(lr=0.1)
+    for bad in (math.nan, math.inf):
+        with pytest.raises(InvalidParameter, match=f"gd.lr = {bad} is not a finite number"):
+            gd.lr = bad
+    with pytest.raises(InvalidParameter, match="only takes numeric values"):
+        gd.lr = "fast"
+    assert gd.lr == 0.1
+    # infinity stays allowed where it is the default ("no limit")
+    assert wb.optim.DAdaptation(growth_rate=math.inf).growth_rate == math.inf
+    with pytest.raises(InvalidParameter, match="poisson2d has no parameter size"):
+        wb.core.get_problem_factory("poisson2d")(size=3)
+
+
+def test_run_keywords_and_stop_values_say_what_to_do():
+    gd, quad = wb.optim.GD(lr=0.1), wb.problems.quadratic(dim=3, condition=10.0)
+    with pytest.raises(InvalidParameter, match="unknown keyword 'tol': a run takes the stopping rules rtol, atol"):
+        wb.run(gd, quad, tol=1e-3)
+    with pytest.raises(InvalidParameter, match="divergence is a growth factor of at least 1"):
+        wb.run(gd, quad, divergence=-1)
+    with pytest.raises(InvalidParameter, match="divergence must be a number"):
+        wb.run(gd, quad, divergence="x")
+    for steps in (2.7, math.inf, -1):
+        with pytest.raises(InvalidParameter, match="max_steps must be a whole number"):
+            wb.run(gd, quad, max_steps=steps)
+    assert wb.run(gd, quad, max_steps=3.0).iterations == 3
+    with pytest.raises(InvalidParameter, match="rtol must be a number"):
+        wb.run(gd, quad, rtol="a")
+    with pytest.raises(InvalidParameter, match="expected a workbench problem, got 'quadratic'"):
+        wb.run(gd, "quadratic")
+    with pytest.raises(InvalidParameter, match="max_steps must be a number"):
+        wb.Runner(gd, quad).advance(max_steps="a")
+
+
+def test_names_and_specs_of_the_wrong_type():
+    for name in (3, None):
+        with pytest.raises(UnknownName, match="named by a string"):
+            wb.get_method(name)
+    with pytest.raises(MalformedInput, match="'params' is a dict"):
+        from_spec({"kind": "method", "name": "gd", "params": [1]})
+    with pytest.raises(InvalidParameter, match="unknown keyword 'tol': a run spec's 'stop'"):
+        from_spec({"method": {"name": "gd"}, "problem": {"name": "quadratic"}, "stop": {"tol": 1}})
+
+
+def test_a_nan_loss_is_not_converged_and_a_blown_up_loss_is_diverged():
+    holed = wb.problems.from_functions(lambda x: math.nan if abs(x[0]) < 0.5 else float(x @ x),
+                                       lambda x: 2 * x, x0=[1.0, 1.0])
+    res = wb.run(wb.optim.GD(lr=0.25), holed, rtol=1e-6)
+    assert res.status.label == "nonfinite" and "loss = nan" in res.message
+    quad = wb.problems.quadratic(dim=5, condition=10.0)
+    for name in ("adam", "adan", "normalized_gd"):
+        # The gradient norm (the stop metric) grows only like the square root of the loss here.
+        res = wb.run(wb.get_method(name, lr=1e6), quad, max_steps=30)
+        assert res.status.label == "diverged" and "loss = " in res.message, (name, res.message)
+    assert wb.run(wb.optim.Adam(lr=0.1), quad, max_steps=300).status.label != "diverged"
+
+
+def test_a_run_started_at_a_solution_converges_at_once_unless_rtol_is_zero():
+    at_min = wb.problems.from_functions(lambda x: float(x @ x), lambda x: 2 * x, x0=[0.0, 0.0])
+    res = wb.run(wb.optim.GD(lr=0.1), at_min, rtol=1e-6)
+    assert res.converged and res.iterations == 0
+    assert wb.run(wb.optim.GD(lr=0.1), at_min, rtol=0, max_steps=5).iterations == 5
+
+
+def test_user_functions_are_checked_at_x0():
+    with pytest.raises(wb.InvalidProblem, match="f must return a number"):
+        wb.problems.from_functions(lambda x: x, lambda x: 2 * x, x0=[1.0, 2.0])
+    with pytest.raises(wb.InvalidProblem, match="x0 must be a numeric vector"):
+        wb.problems.from_functions(lambda x: x @ x, lambda x: 2 * x, x0="ab")
+    with pytest.raises(wb.InvalidProblem, match="f_star a number"):
+        wb.problems.from_functions(lambda x: x @ x, lambda x: 2 * x, x0=[1.0], f_star="a")
+    with pytest.raises(wb.InvalidProblem, match="finite"):
+        wb.problems.from_functions(lambda x: x @ x, lambda x: 2 * x, x0=[1.0], x_star=[np.nan])
+    with pytest.raises(wb.InvalidProblem, match="f or grad failed at x0: ZeroDivisionError"):
+        wb.problems.from_functions(lambda x: 1 / 0, lambda x: 2 * x, x0=[1.0])
+
+
+def test_the_theory_step_needs_a_horizon():
+    quad = wb.problems.quadratic(dim=3, condition=10.0)
+    with pytest.raises(InvalidParameter, match="needs the horizon T"):
+        wb.run(wb.optim.TheoryStep(horizon=None), quad)
+    runner = wb.Runner(wb.optim.TheoryStep(horizon=100), quad)
+    runner.advance(max_steps=3)
+    runner.method.horizon = None  # mid-run: the run fails with the sentence, nothing is raised
+    runner.advance(max_steps=3)
+    assert runner.status.label == "failed" and "needs the horizon T" in runner.message
+
