@@ -27,6 +27,8 @@ def test_method_params_are_checked_at_construction_and_assignment():
     with pytest.raises(InvalidParameter, match="only takes numeric values"):
         gd.lr = "fast"
     assert gd.lr == 0.1
+    with pytest.raises(InvalidParameter, match="sor.omega is a number, not True"):
+        wb.linear.SOR(omega=True)  # param would take it as 1.0
     # infinity stays allowed where it is the default ("no limit")
     assert wb.optim.DAdaptation(growth_rate=math.inf).growth_rate == math.inf
     with pytest.raises(InvalidParameter, match="poisson2d has no parameter size"):

@@ -185,3 +185,52 @@ def test_runs_cli_list_show_export(tmp_path, capsys):
     capsys.readouterr()
     assert main(["runs", "--store", str(tmp_path / "none.sqlite"), "list"]) == 2
     assert "no run store" in capsys.readouterr().err
+
+
+def test_a_damaged_row_is_skipped_with_a_warning_and_can_be_deleted(tmp_path, capsys):
+    path = tmp_path / "runs.sqlite"
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: tiny\nmethod: sor\nproblem: {name: poisson2d, params: {n: 6}}\n"
+                    "grid: {method.omega: [1.1, 1.5, 1.9]}\n")
+    assert main(["sweep", str(spec), "--store", str(path), "--executor", "serial", "--quiet"]) == 0
+    execute_sql(path, "UPDATE runs SET params = '{not json' WHERE id = 2")
+    execute_sql(path, "UPDATE runs SET trace = x'00ff' WHERE id = 3")
+    capsys.readouterr()
+    assert main(["runs", "list", "--store", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "2 runs in" in out and "skipped run 2" in err and "`workbench runs delete 2` removes it" in err
+    # the report shows every readable run; the damaged trace is named, not fatal
+    report = tmp_path / "r.html"
+    assert main(["report", "--sweep", "tiny", "--store", str(path), "-o", str(report)]) == 0
+    assert "trace not shown" in report.read_text() and "report of 2 runs" in capsys.readouterr().out
+    assert main(["runs", "delete", "2", "3", "--store", str(path)]) == 0
+    assert main(["sweep", str(spec), "--store", str(path), "--executor", "serial", "--quiet"]) == 0
+    assert "1 already stored, 2 ran" in capsys.readouterr().out
+    RunStore(path).check()
+
+
+def test_exports_are_strict_json_and_output_paths_are_checked_first(tmp_path, capsys):
+    import json
+
+    path = tmp_path / "runs.sqlite"
+    store = RunStore(path)
+    blown = wb.run(wb.optim.GD(lr=4.0), wb.get_problem("quadratic", dim=5, condition=10.0), max_steps=200)
+    assert blown.status.label == "diverged"
+    store.save(blown)
+    out = tmp_path / "x.json"
+    assert main(["runs", "export", "-o", str(out), "--store", str(path)]) == 0
+    text = out.read_text()
+    assert "NaN" not in text and "Infinity" not in text and json.loads(text)[0]["status"] == "diverged"
+    capsys.readouterr()
+    for argv, needle in [
+        (["runs", "export", "-o", str(tmp_path / "nodir" / "x.csv")], "does not exist"),
+        (["runs", "export", "abc", "-o", str(tmp_path / "y.csv")], "'abc' is not a run id"),
+        (["runs", "export", "7", "-o", str(tmp_path / "y.csv")], "there is no run 7"),
+        (["runs", "show", "99999999999999999999999"], "there is no run"),
+        (["report", "--runs", "1-100000000", "-o", str(tmp_path / "r.html")], "at most 20000 runs"),
+        (["report", "--runs", "1", "-o", str(tmp_path / "nodir" / "r.html")], "does not exist"),
+        (["report", "--runs", "1", "--format", "png", "-o", str(out)], "with --format png, -o names a folder"),
+    ]:
+        assert main([*argv, "--store", str(path)]) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert needle in err and "\n" not in err, (argv, err)

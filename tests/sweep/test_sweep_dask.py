@@ -102,6 +102,59 @@ def test_batches_are_sized_from_pilot_runs_and_iterations_match_serial(client, t
     assert {r.key: r.iterations for r in store.query()} == by_key
 
 
+# A worker plugin (set up again on every replacement worker): a run at omega = POISON ends its
+# worker process, as an out-of-memory kill or a crash in compiled code would. Defined from
+# source in "__main__" so that cloudpickle ships it by value (workers cannot import tests/).
+POISON = 1.2345
+_POISON_SOURCE = """
+from distributed import WorkerPlugin
+
+class Poison(WorkerPlugin):
+    name = "workbench-test-poison"
+
+    def __init__(self, omega):
+        self.omega = omega
+
+    def setup(self, worker):
+        import os
+        import workbench.sweep.execute as execute
+        real = getattr(execute, "_real_execute_run", execute.execute_run)
+        execute._real_execute_run = real
+        omega = self.omega
+        def execute_run(spec, params=None):
+            if spec["method"]["params"].get("omega") == omega:
+                os._exit(3)
+            return real(spec, params)
+        execute.execute_run = execute_run
+
+    def teardown(self, worker):
+        import workbench.sweep.execute as execute
+        execute.execute_run = getattr(execute, "_real_execute_run", execute.execute_run)
+"""
+_namespace = {"__name__": "__main__"}
+exec(_POISON_SOURCE, _namespace)
+Poison = _namespace["Poison"]
+
+
+def test_a_run_that_kills_its_worker_costs_only_itself(client, tmp_path):
+    # One batch of four runs; one of them kills its worker each time. The batch is split into
+    # single runs, so the three others are stored, and the poison run is stored as failed
+    # (a rerun would only kill workers again), instead of the whole batch being lost.
+    spec = {**SPEC, "name": "poison", "problem": {"name": "poisson2d", "params": {"n": 6}},
+            "grid": {"method.omega": [1.1, 1.15, POISON, 1.25]}}
+    store = RunStore(tmp_path / "runs.sqlite")
+    client.register_plugin(Poison(POISON))
+    try:
+        summary = run_sweep(spec, store, executor=DaskExecutor(client=client), batch_size=4, progress=False)
+    finally:
+        client.unregister_worker_plugin(Poison.name)
+    assert (summary.ran, summary.failed, summary.not_run) == (4, 1, 0), str(summary)
+    runs = {r.params["method.omega"]: r for r in store.query(sweep="poison")}
+    assert all(runs[w].status.label == "converged" for w in (1.1, 1.15, 1.25))
+    assert runs[POISON].status.label == "failed" and "the worker running this run died" in runs[POISON].message
+    assert wait_for(lambda: len(client.run(os.getpid)) == 2, timeout=60)  # the nannies replaced them
+
+
 def _sweep_cmd(spec_path, store_path, *extra):
     return [sys.executable, "-m", "workbench", "sweep", str(spec_path), "--store", str(store_path),
             "--batch-size", "1", "--quiet", *extra]
@@ -169,3 +222,27 @@ def test_sigkill_of_the_sweep_then_rerun_completes_only_the_missing_runs(tmp_pat
     assert {r.spec["method"]["params"]["omega"] for r in store.query()} == expected
     store.check()  # every trace decodes
     assert all(len(run.trace) == run.iterations + 1 for run in map(store.load, keys))
+
+
+def test_ctrl_c_on_a_dask_sweep_prints_one_line_and_keeps_the_runs(tmp_path):
+    """Ctrl-C reaches the whole process group: the workers ignore it, the sweep answers it."""
+    import yaml
+
+    spec_path = tmp_path / "omega-n.yaml"
+    spec_path.write_text(yaml.safe_dump(SPEC))
+    store_path = tmp_path / "runs.sqlite"
+    proc = subprocess.Popen(_sweep_cmd(spec_path, store_path, "--workers", "1"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert wait_for(lambda: store_path.exists() and RunStore(store_path).count() >= 3, timeout=180, every=0.05)
+        os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        out, err = proc.communicate(timeout=60)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and err.strip() == "workbench: interrupted", err[-2000:]
+    stored = RunStore(store_path).count()
+    assert f"{stored} ran" in out and "interrupted: every finished run is stored" in out

@@ -53,6 +53,17 @@ def test_random_axis_is_seeded_and_within_bounds():
     ({"grid": {"method.omega": {"linspace": [1, 2]}}}, "cannot expand linspace"),
     ({"random": {"samples": 3, "params": {"method.omega": {"normal": [0, 1]}}}}, "unknown distribution"),
     ({"seed": 1, "seeds": [1, 2]}, "not both"),
+    # wrong types and empty axes: a sentence, never a bare TypeError / AttributeError
+    ({"grid": [1, 2]}, "`grid` should be a mapping"),
+    ({"stop": 5}, "`stop` should be a mapping"),
+    ({"random": {"samples": "many", "params": {"method.omega": {"uniform": [1, 2]}}}}, "random.samples should be"),
+    ({"random": {"samples": 0, "params": {"method.omega": {"uniform": [1, 2]}}}}, "at least 1"),
+    ({"random": {"samples": 3, "seed": "abc", "params": {"method.omega": {"uniform": [1, 2]}}}}, "random.seed"),
+    ({"random": {"samples": 3, "params": [1, 2]}}, "`random.params` should be a mapping"),
+    ({"method": {"name": "sor", "params": [1]}}, "`method.params` should be a mapping"),
+    ({"grid": {"method.omega": {"linspace": [1, 2, 0]}}}, "number of values of 'method.omega'"),
+    ({"grid": {"method.omega": {"range": [1.0, 1.9, 0]}}}, "has no values"),
+    ({"seeds": "abc"}, "seeds are whole numbers"),
 ])
 def test_malformed_specs_say_what_is_wrong(change, needle):
     with pytest.raises(MalformedInput, match=needle):
@@ -179,3 +190,85 @@ def test_cli_dry_run_and_bad_spec(tmp_path, capsys):
     spec.write_text("method: sor\nproblem: poisson2d\ngrid: {method.omega: [1.2]}\n")
     assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--scheduler", "tcp://x:1"]) == 2
     assert "--scheduler needs the dask executor" in capsys.readouterr().err
+
+
+def test_sizes_are_checked_before_anything_is_expanded():
+    from workbench.core import TooLarge
+
+    with pytest.raises(TooLarge, match="100,000,000 runs"):
+        SweepSpec({**BASE, "grid": {"method.omega": {"linspace": [1.0, 1.9, 100_000_000]}}})
+    with pytest.raises(TooLarge, match="1,000,000 runs"):
+        SweepSpec({**BASE, "grid": {"method.omega": {"linspace": [1.0, 1.9, 1000]}, "problem.n": list(range(1000))}})
+
+
+def test_fixed_values_are_checked_once_before_anything_runs():
+    from workbench.core import InvalidParameter
+
+    with pytest.raises(InvalidParameter, match="does not accept 'numpy'.*a fixed value of the sweep spec's method"):
+        SweepSpec({**BASE, "method": {"name": "sor", "params": {"kernel": "numpy"}},
+                   "grid": {"method.omega": [1.2]}})
+    with pytest.raises(InvalidParameter, match="rtol and atol must be finite and non-negative"):
+        SweepSpec({**BASE, "stop": {"rtol": -1}, "grid": {"method.omega": [1.2]}})
+    # a swept value is checked per run (a bad one is stored as failed, the others run)
+    assert len(SweepSpec({**BASE, "grid": {"method.omega": [1.2, 2.5]}}).runs()) == 2
+
+
+def test_ctrl_c_with_batches_keeps_every_finished_run(tmp_path, monkeypatch):
+    # The serial executor runs one run at a time whatever the batch size, so an interrupt
+    # after three runs finds three runs stored (a batch of five used to be lost whole).
+    import workbench.sweep.executors as executors
+
+    real, calls = executors.execute_batch, {"n": 0}
+
+    def interrupted_after_three(batch):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real(batch)
+
+    monkeypatch.setattr(executors, "execute_batch", interrupted_after_three)
+    store = RunStore(tmp_path / "runs.sqlite")
+    spec = {**BASE, "grid": {"method.omega": [1.1, 1.3, 1.5, 1.7, 1.9]}}
+    summary = run_sweep(spec, store, batch_size=5, progress=False)
+    assert summary.interrupted and summary.ran == 3 and store.count() == 3
+
+
+def test_an_edited_spec_under_the_same_name_is_what_the_sweep_holds(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    run_sweep({**BASE, "grid": {"method.omega": [1.2, 1.5, 1.8]}}, store, progress=False)
+    summary = run_sweep({**BASE, "method": {"name": "ssor"}, "grid": {"method.omega": [1.2, 1.5]}}, store,
+                        progress=False)
+    assert summary.left == 3 and "3 earlier runs outside it left the sweep" in str(summary)
+    assert {r.method for r in store.query(sweep="t")} == {"ssor"} and store.count() == 5
+    grown = run_sweep({**BASE, "method": {"name": "ssor"}, "grid": {"method.omega": [1.2, 1.5, 1.7]}}, store,
+                      progress=False)
+    assert (grown.already, grown.ran, grown.left) == (2, 1, 0)  # adding a value keeps the others
+
+
+def test_cli_retry_failed_delete_and_an_all_failed_sweep(tmp_path, capsys):
+    from workbench.cli import main
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("method: sor\nproblem: {name: poisson2d, params: {n: 6}}\ngrid: {method.omega: [1.2, 2.5]}\n")
+    store = str(tmp_path / "runs.sqlite")
+    assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--quiet"]) == 0
+    assert "(1 failed)" in capsys.readouterr().out
+    assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--quiet"]) == 0
+    assert "1 of the runs stored before failed (`workbench sweep --retry-failed`" in capsys.readouterr().out
+    spec.write_text("method: sor\nproblem: {name: poisson2d, params: {n: 6}}\ngrid: {method.omega: [2.6]}\n"
+                    "name: s2\n")
+    assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--quiet"]) == 1
+    assert "every run failed" in capsys.readouterr().err
+    assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--quiet", "--retry-failed"]) == 1
+    out, err = capsys.readouterr()
+    assert "1 failed run of 's2' removed to run again" in err and "1 ran" in out
+    assert main(["runs", "delete", "--failed", "--store", store]) == 0
+    assert "2 runs deleted" in capsys.readouterr().out  # omega = 2.5 and 2.6
+    assert main(["runs", "list", "--store", store]) == 0  # --store after the action
+    assert "1 run in" in capsys.readouterr().out
+    assert main(["runs", "delete", "99", "--store", store]) == 2
+    assert "there is no run 99" in capsys.readouterr().err
+    assert main(["runs", "list", "--status", "bogus", "--store", store]) == 2
+    assert "no status 'bogus'; statuses are running, converged" in capsys.readouterr().err
+    assert main(["sweep", str(spec), "--store", store, "--batch-size", "0"]) == 2
+    assert "--batch-size is a number of runs per task, at least 1" in capsys.readouterr().err

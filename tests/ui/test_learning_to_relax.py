@@ -9,7 +9,8 @@ import warnings
 import pytest
 
 from .helpers import (assert_no_console_errors, choose, click, column_points, open_page, read_iteration,
-                      screenshot, set_discrete, text_of, wait_for_iteration, wait_until)
+                      screenshot, set_discrete, text_of, wait_for_iteration, wait_for_paused,
+                      wait_until)
 
 pytestmark = pytest.mark.browser
 
@@ -71,7 +72,8 @@ def test_learning_to_relax_live(page, server_url):
     wait_until(lambda: read_iteration(page) < 200, timeout=60, message="the race to restart on 500 instances")
     wait_for_iteration(page, above=250, timeout=60)
     click(page, "Pause")
-    k = wait_until(lambda: (a := read_iteration(page)) == read_iteration(page) and a, timeout=20, message="paused")
+    wait_for_paused(page)  # the server has taken the click: no lane moves from here on
+    k = read_iteration(page)
     behind = text_of(page, ".wb-relax-summary")
     caught = wait_until(lambda: (s := text_of(page, ".wb-relax-summary")) and f"best fixed omega over the first {k} "
                         in s and s, timeout=90, message=f"the paused summary to reach instance {k}")

@@ -23,6 +23,19 @@ def check_output_path(path: str | os.PathLike, option: str = "--out") -> Path:
     return out
 
 
+def finite_or_none(value):
+    """``value`` with every NaN or infinity replaced by ``None`` (strict JSON has neither)."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite_or_none(v) for v in value]
+    return value
+
+
 def write_json(path: str | os.PathLike, payload, option: str = "--out", **dump) -> None:
     """Write ``payload`` as JSON; an OS error (disk full, permissions) is a one-line error."""
     try:

@@ -85,26 +85,13 @@ def parse_policies(text: str) -> list[tuple[str, str, dict]]:
     return parsed
 
 
-def finite_or_none(value):
-    """``value`` with every NaN or infinity replaced by ``None`` (strict JSON has neither)."""
-    import math
-
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [finite_or_none(v) for v in value]
-    return value
-
-
 def main(args) -> int:
     from tqdm import tqdm
 
     from ..core import Runner, get_method, jsonable
     from ..tuning import cost_table, last_quarter_ratio, last_quarter_start
 
-    from ._common import check_output_path, write_json
+    from ._common import check_output_path, finite_or_none, write_json
 
     if args.out:
         check_output_path(args.out)

@@ -18,6 +18,10 @@ def register(sub) -> None:
     p.set_defaults(func=main)
 
 
+#: Runs one report shows (a 1000-run sweep makes a 3 MB page; far more would not open).
+MAX_REPORT_RUNS = 20_000
+
+
 def parse_ids(text: str) -> list[int]:
     from ..core import InvalidParameter
 
@@ -28,24 +32,44 @@ def parse_ids(text: str) -> list[int]:
         try:
             if "-" in part:
                 lo, hi = (int(v) for v in part.split("-", 1))
+                if hi - lo >= MAX_REPORT_RUNS:
+                    raise InvalidParameter(f"the range {part} has {hi - lo + 1} ids; a report shows at most "
+                                           f"{MAX_REPORT_RUNS} runs. Choose fewer, or report on --sweep.")
                 ids.extend(range(lo, hi + 1))
             else:
                 ids.append(int(part))
+        except InvalidParameter:
+            raise
         except ValueError:
             raise InvalidParameter(f"cannot read run ids {text!r}; write e.g. 1,2,5-9.") from None
     if not ids:
         raise InvalidParameter("no run ids given; write e.g. --runs 1,2,5-9.")
-    return ids
+    if len(ids) > MAX_REPORT_RUNS:
+        raise InvalidParameter(f"{len(ids)} run ids; a report shows at most {MAX_REPORT_RUNS} runs.")
+    return list(dict.fromkeys(ids))  # each run once, in the order given
 
 
 def main(args) -> int:
     from ..report import export_html, export_png
     from ..store import StoreError, open_store
 
+    from pathlib import Path
+
+    from ._common import check_output_path
+
+    if args.format == "html":
+        check_output_path(args.output, "-o")
+    elif Path(args.output).exists() and not Path(args.output).is_dir():
+        from ..core import InvalidParameter
+
+        raise InvalidParameter(f"-o {args.output} is a file; with --format png, -o names a folder for the images.")
     store = open_store(args.store or None, must_exist=True)
     if args.sweep is not None:
         store.sweep_spec(args.sweep)
         runs = store.query(sweep=args.sweep)
+        from .runs import _warn_damaged
+
+        _warn_damaged(store)
         title = args.title or f"Sweep {args.sweep}"
         subtitle = f"sweep {args.sweep} in {store.path}"
     else:
@@ -61,6 +85,12 @@ def main(args) -> int:
             print(w)
         print(f"{len(written)} figures written to {args.output}")
     else:
-        out = export_html(runs, args.output, title=title, store=store, subtitle=subtitle)
-        print(f"report of {len(runs)} runs written to {out}")
+        try:
+            out = export_html(runs, args.output, title=title, store=store, subtitle=subtitle)
+        except OSError as exc:
+            from ..core import InvalidParameter
+
+            raise InvalidParameter(f"could not write -o {args.output}: {exc.strerror or exc}; free some space or "
+                                   "choose another path.") from None
+        print(f"report of {len(runs)} run{'s' if len(runs) != 1 else ''} written to {out}")
     return 0

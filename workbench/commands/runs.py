@@ -10,6 +10,11 @@ def register(sub) -> None:
     p.add_argument("--store", default=None,
                    help="Run store file (default $WORKBENCH_STORE or ./workbench-runs.sqlite).")
     actions = p.add_subparsers(dest="action", metavar="ACTION")
+    import argparse
+
+    def store_option(parser):
+        # Also after the action (`runs list --store X`), as for `sweep` and `report`.
+        parser.add_argument("--store", default=argparse.SUPPRESS, help="Run store file (as above).")
 
     ls = actions.add_parser("list", help="One line per run (or per sweep with --sweeps).")
     ls.add_argument("--sweep", default=None, help="Only the runs of this sweep.")
@@ -17,18 +22,28 @@ def register(sub) -> None:
     ls.add_argument("--method", default=None, help="Only runs of this method.")
     ls.add_argument("--limit", type=int, default=None, help="At most this many runs.")
     ls.add_argument("--sweeps", action="store_true", help="List the sweeps instead of the runs.")
+    store_option(ls)
     ls.set_defaults(func=list_runs)
 
     show = actions.add_parser("show", help="Everything stored about one run.")
     show.add_argument("run_id", help="Run id (from `workbench runs list`) or key.")
     show.add_argument("--trace", type=int, default=5, metavar="N", help="Show the first and last N trace rows.")
+    store_option(show)
     show.set_defaults(func=show_run)
 
     ex = actions.add_parser("export", help="Write runs to JSON (with traces) or CSV (one row per run).")
     ex.add_argument("run_ids", nargs="*", help="Run ids (default: all, or those of --sweep).")
     ex.add_argument("--sweep", default=None, help="Export the runs of this sweep.")
     ex.add_argument("-o", "--output", required=True, help="Output file, .json or .csv.")
+    store_option(ex)
     ex.set_defaults(func=export_runs)
+
+    rm = actions.add_parser("delete", help="Remove runs (a damaged one, or failed ones to run again).")
+    rm.add_argument("run_ids", nargs="*", help="Run ids (from `workbench runs list`).")
+    rm.add_argument("--sweep", default=None, help="With --failed: the failed runs of this sweep.")
+    rm.add_argument("--failed", action="store_true", help="Remove the failed runs (of --sweep, or all).")
+    store_option(rm)
+    rm.set_defaults(func=delete_runs)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -36,6 +51,54 @@ def _store(args):
     from ..store import open_store
 
     return open_store(args.store or None, must_exist=True)
+
+
+def _warn_damaged(store) -> None:
+    import sys
+
+    for sentence in store.damaged:
+        print(f"workbench: warning: skipped {sentence}", file=sys.stderr)
+
+
+def _ids(texts) -> list[int]:
+    from ..core import MalformedInput
+
+    ids = []
+    for text in texts:
+        if not str(text).isdigit() or len(str(text)) > 18:
+            raise MalformedInput(f"{text!r} is not a run id; ids are the numbers `workbench runs list` shows.")
+        ids.append(int(text))
+    return ids
+
+
+def delete_runs(args) -> int:
+    from ..core import MalformedInput
+
+    store = _store(args)
+    if args.failed:
+        if args.run_ids:
+            raise MalformedInput("give run ids or --failed, not both.")
+        if args.sweep is not None:
+            store.sweep_spec(args.sweep)
+        ids = [r.id for r in store.query(sweep=args.sweep, status="failed")]
+    elif args.sweep is not None:
+        raise MalformedInput("--sweep goes with --failed; to remove chosen runs, give their ids.")
+    else:
+        ids = _ids(args.run_ids)
+        if not ids:
+            raise MalformedInput("give the ids of the runs to delete, or --failed.")
+        missing = sorted(set(ids) - {r.id for r in store.query(ids=ids)} - _damaged_ids(store, ids))
+        if missing:
+            raise MalformedInput(f"there is no run {', '.join(map(str, missing))} in {store.path}; nothing deleted.")
+    n = store.delete(ids)
+    print(f"{n} run{'s' if n != 1 else ''} deleted from {store.path}"
+          + ("; `workbench sweep` runs them again" if n else ""))
+    return 0
+
+
+def _damaged_ids(store, ids) -> set[int]:
+    rows = store._read(f"SELECT id FROM runs WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
+    return {r[0] for r in rows}
 
 
 def _when(ts: float) -> str:
@@ -52,7 +115,14 @@ def list_runs(args) -> int:
         return 0
     if args.sweep is not None:
         store.sweep_spec(args.sweep)  # unknown sweep -> a clear error
+    if args.status is not None:
+        from ..core import Status, UnknownName
+
+        labels = [s.label for s in Status]
+        if args.status not in labels:
+            raise UnknownName(f"no status {args.status!r}; statuses are {', '.join(labels)}.")
     runs = store.query(sweep=args.sweep, status=args.status, method=args.method, limit=args.limit)
+    _warn_damaged(store)
     print(f"{'id':>5}  {'method':<14} {'problem':<18} {'status':<10} {'iters':>7} {'time (s)':>9}  parameters")
     for r in runs:
         params = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
@@ -66,7 +136,11 @@ def list_runs(args) -> int:
 def show_run(args) -> int:
     import numpy as np
 
+    from ..core import UnknownName
+
     store = _store(args)
+    if str(args.run_id).isdigit() and len(str(args.run_id)) > 18:
+        raise UnknownName(f"there is no run {args.run_id} in {store.path}; `workbench runs list` shows the runs.")
     run = store.load(args.run_id)
     print(f"run {run.id}  ({run.key[:16]}...)")
     print(f"  method   {run.method}  problem {run.problem}  seed {run.seed}")
@@ -94,27 +168,41 @@ def export_runs(args) -> int:
     from pathlib import Path
 
     from ..core import InvalidParameter, jsonable
+    from ._common import check_output_path, finite_or_none, write_json
 
+    out = Path(args.output)
+    if out.suffix not in (".json", ".csv"):
+        raise InvalidParameter(f"export to .json (full, with traces) or .csv (one row per run), not {out.suffix!r}.")
+    check_output_path(out, "-o")
     store = _store(args)
     if args.sweep is not None:
         store.sweep_spec(args.sweep)
-    ids = [int(i) for i in args.run_ids] if args.run_ids else None
+    ids = _ids(args.run_ids) if args.run_ids else None
     runs = store.query(sweep=args.sweep, ids=ids)
-    out = Path(args.output)
+    _warn_damaged(store)
+    if ids is not None:
+        missing = sorted(set(ids) - {r.id for r in runs})
+        if missing and not store.damaged:
+            raise InvalidParameter(f"there is no run {', '.join(map(str, missing))} in {store.path}; "
+                                   "`workbench runs list` shows the runs.")
     if out.suffix == ".json":
+        # Strict JSON: NaN and infinity (a diverged run's trace) become null.
         payload = [{**r.summary(), "trace": {k: jsonable(v) for k, v in r.trace.to_dict().items()}} for r in runs]
-        out.write_text(json.dumps(payload, indent=1, default=str))
-    elif out.suffix == ".csv":
+        write_json(out, finite_or_none(jsonable(payload)), "-o", indent=1, allow_nan=False, default=str)
+    else:
         keys: list[str] = []
         for r in runs:
             keys += [k for k in r.params if k not in keys]
-        with open(out, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["id", "method", "problem", "status", "iterations", "wall_time", "seed", *keys, "message"])
-            for r in runs:
-                w.writerow([r.id, r.method, r.problem, r.status.label, r.iterations, r.wall_time, r.seed,
-                            *[r.params.get(k, "") for k in keys], r.message])
-    else:
-        raise InvalidParameter(f"export to .json (full, with traces) or .csv (one row per run), not {out.suffix!r}.")
+        try:
+            with open(out, "w", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(["id", "method", "problem", "status", "iterations", "wall_time", "seed", *keys,
+                            "message"])
+                for r in runs:
+                    w.writerow([r.id, r.method, r.problem, r.status.label, r.iterations, r.wall_time, r.seed,
+                                *[r.params.get(k, "") for k in keys], r.message])
+        except OSError as exc:
+            raise InvalidParameter(f"could not write -o {out}: {exc.strerror or exc}; free some space or "
+                                   "choose another path.") from None
     print(f"{len(runs)} run{'s' if len(runs) != 1 else ''} written to {out}")
     return 0

@@ -19,6 +19,8 @@ def register(sub) -> None:
                    help="dask (default) or serial (in this process; for small sweeps and debugging).")
     p.add_argument("--batch-size", type=int, default=None,
                    help="Runs per Dask task (default: sized from pilot runs to about 0.1 s of work).")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="Run the sweep's failed runs again (a transient error, or a bug fixed since).")
     p.add_argument("--dry-run", action="store_true", help="List the runs and how many are missing; run nothing.")
     p.add_argument("--quiet", action="store_true", help="No progress bar.")
     p.set_defaults(func=main)
@@ -28,9 +30,19 @@ def main(args) -> int:
     from ..store import open_store, run_key
     from ..sweep import SerialExecutor, load_spec, make_executor, run_sweep
 
+    if args.batch_size is not None and args.batch_size < 1:
+        from ..core import InvalidParameter
+
+        raise InvalidParameter(f"--batch-size is a number of runs per task, at least 1; got {args.batch_size}.")
     spec = load_spec(args.spec)
     store = open_store(args.store)
     runs = spec.runs()
+    if args.retry_failed and not args.dry_run:
+        keys = {run_key(r) for r in runs}
+        failed = [r.id for r in store.query(status="failed") if r.key in keys]
+        store.delete(failed)
+        print(f"workbench: {len(failed)} failed run{'s' if len(failed) != 1 else ''} of {spec.name!r} removed "
+              "to run again", file=sys.stderr)
     stored = store.keys()
     missing = sum(run_key(r) not in stored for r in runs)
     if args.dry_run:
@@ -54,4 +66,10 @@ def main(args) -> int:
     if summary.interrupted:
         print("workbench: interrupted", file=sys.stderr)
         return 130
+    if summary.ran and summary.failed == summary.ran:
+        # Every run of this call failed: most likely one cause (a missing dependency, a setting);
+        # the messages are stored, and the exit status says so to scripts.
+        print(f"workbench: every run failed; `workbench runs list --sweep {spec.name} --status failed` and "
+              "`workbench runs show ID` give the messages.", file=sys.stderr)
+        return 1
     return 0 if summary.complete else 1

@@ -103,6 +103,9 @@ class CheckedParams(param.Parameterized):
             raise _bad_value(self, exc) from None
 
     def __setattr__(self, name, value):
+        if isinstance(value, bool) and name in type(self).param and isinstance(type(self).param[name], param.Number):
+            # param takes True as 1; for a number that is a mistake (a YAML "yes", a checkbox wired wrong)
+            raise InvalidParameter(f"{_label(self)}.{name} is a number, not {value}; give a number.")
         if isinstance(value, float) and not math.isfinite(value) and name in type(self).param:
             p = type(self).param[name]
             # NaN is never a setting; infinity only where it is the default ("no limit", as

@@ -137,8 +137,10 @@ class Runner:
         ):
             raise InvalidParameter("rtol and atol must be finite and non-negative.")
         self.max_steps = _count("max_steps", max_steps)
-        if max_seconds is not None and not (_number("max_seconds", max_seconds) > 0):
-            raise InvalidParameter("max_seconds must be positive (or None for no budget).")
+        if max_seconds is not None:
+            max_seconds = _number("max_seconds", max_seconds)  # YAML reads 1e-3 as text
+            if not max_seconds > 0:
+                raise InvalidParameter("max_seconds must be positive (or None for no budget).")
         self.max_seconds = max_seconds
         self.metric = metric or method.stop_metric
         if divergence == "default":
@@ -334,6 +336,24 @@ def _count(name: str, value) -> int:
     if not (math.isfinite(number) and number == int(number) and number >= 0):
         raise InvalidParameter(f"{name} must be a whole number, 0 or more, got {value!r}.")
     return int(number)
+
+
+def check_stop_values(stop: dict) -> None:
+    """The checks :class:`Runner` makes of its stopping rules, without a method or problem (a
+    sweep checks its fixed ``stop`` values before anything runs)."""
+    check_stop_keywords(stop, "a run's stop")
+    for name in ("rtol", "atol"):
+        if stop.get(name) is not None:
+            value = _number(name, stop[name])
+            if not (math.isfinite(value) and value >= 0):
+                raise InvalidParameter("rtol and atol must be finite and non-negative.")
+    if "max_steps" in stop:
+        _count("max_steps", stop["max_steps"])
+    if stop.get("max_seconds") is not None and not (_number("max_seconds", stop["max_seconds"]) > 0):
+        raise InvalidParameter("max_seconds must be positive (or None for no budget).")
+    if stop.get("divergence") not in (None, "default") and not (_number("divergence", stop["divergence"]) >= 1):
+        raise InvalidParameter("divergence is a growth factor of at least 1 (e.g. 1e8), or None to switch the "
+                               "test off.")
 
 
 def check_stop_keywords(stop, what: str = "a run",

@@ -86,13 +86,20 @@ def _from_result(result: Result, index: int) -> ReportRun:
 
 
 def _from_stored(stored) -> ReportRun:
+    from ..core import MalformedInput, Trace
+
     spec = stored.spec
+    message = stored.message
+    try:
+        trace = stored.trace
+    except MalformedInput as exc:  # one damaged trace: report the run without its curve
+        trace, message = Trace(), f"{message} (trace not shown: {exc})"
     return ReportRun(
         label=f"#{stored.id} {stored.method}", method=stored.method, problem=stored.problem,
-        params=flatten_params(spec), status=stored.status.label, message=stored.message,
+        params=flatten_params(spec), status=stored.status.label, message=message,
         iterations=stored.iterations, wall_time=stored.wall_time,
         metric=(spec.get("stop") or {}).get("metric") or _default_metric(stored.method),
-        trace=stored.trace, run_id=stored.id, spec=spec,
+        trace=trace, run_id=stored.id, spec=spec,
     )
 
 

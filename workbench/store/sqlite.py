@@ -174,6 +174,7 @@ class RunStore:
         self.path = Path(path) if path is not None else default_store_path()
         self.timeout = float(timeout)
         self._lock = threading.RLock()
+        self.damaged: list[str] = []  #: sentences about damaged rows that queries skipped
         self._check_file()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -240,6 +241,12 @@ class RunStore:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise StoreError(f"the run store {str(self.path)!r} stayed locked by another process "
                                  f"for {self.timeout:g} s; try again when it finishes.") from None
+            if "full" in str(exc):
+                raise StoreError(f"the run store {str(self.path)!r} is full ({exc}): free some disk space, then "
+                                 "run the same command again; the runs stored so far are kept.") from None
+            if "readonly" in str(exc):
+                raise StoreError(f"the run store {str(self.path)!r} is read-only ({exc}); give a store you can "
+                                 "write with --store, or fix its permissions.") from None
             raise StoreError(f"the run store {str(self.path)!r} cannot be used: {exc}.") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{str(self.path)!r} is damaged or not a workbench run store ({exc}); "
@@ -309,16 +316,31 @@ class RunStore:
                 conn.execute("UPDATE sweeps SET updated = ? WHERE name = ?", (time.time(), sweep))
         return ids
 
-    def register_sweep(self, name: str, spec: dict, keys: Iterable[str] = ()) -> None:
-        """Record a sweep's spec, and attach already-stored runs with these keys to it."""
+    def register_sweep(self, name: str, spec: dict, keys: Iterable[str] = ()) -> int:
+        """Record a sweep's spec, and attach already-stored runs with these keys to it.
+
+        A sweep is what its current spec says: when the spec under ``name`` changed (an
+        edited YAML file), the runs outside the new spec leave the sweep (they stay in the
+        store, under no sweep or their other sweeps). Returns how many left.
+        """
         now = time.time()
+        keys = list(keys)
         with self._transaction() as conn:
+            old = conn.execute("SELECT spec FROM sweeps WHERE name = ?", (name,)).fetchone()
+            left = 0
+            if old is not None and old[0] != json.dumps(spec):
+                current = set(keys)
+                members = [k for (k,) in conn.execute("SELECT key FROM sweep_runs WHERE sweep = ?", (name,))]
+                gone = [k for k in members if k not in current]
+                conn.executemany("DELETE FROM sweep_runs WHERE sweep = ? AND key = ?", [(name, k) for k in gone])
+                left = len(gone)
             conn.execute(
                 "INSERT INTO sweeps VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, "
                 "updated = excluded.updated", (name, json.dumps(spec), now, now))
             conn.executemany(
                 "INSERT OR IGNORE INTO sweep_runs SELECT ?, key FROM runs WHERE key = ?",
                 [(name, k) for k in keys])
+        return left
 
     # -- reading ---------------------------------------------------------------
     def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
@@ -337,8 +359,8 @@ class RunStore:
                 _store=self,
             )
         except (ValueError, TypeError) as exc:
-            raise StoreError(f"run {id_} in {str(self.path)!r} is damaged ({exc}); delete the store "
-                             "or rerun into a fresh one.") from None
+            raise StoreError(f"run {id_} in {str(self.path)!r} is damaged ({exc}); `workbench runs delete "
+                             f"{id_}` removes it, and its sweep reruns it.") from None
 
     def load(self, run_id: int | str) -> StoredRun:
         """One run by id (or by key), trace included."""
@@ -357,7 +379,22 @@ class RunStore:
         rows = self._read("SELECT trace FROM runs WHERE id = ?", (int(run_id),))
         if not rows:
             return Trace()
-        return decode_trace(rows[0][0])
+        try:
+            return decode_trace(rows[0][0])
+        except MalformedInput as exc:
+            raise StoreError(f"run {run_id}: {exc}; `workbench runs delete {run_id}` removes it, and its "
+                             "sweep reruns it.") from None
+
+    def delete(self, run_ids: Iterable[int]) -> int:
+        """Remove these runs (and their sweep memberships); a sweep run again executes them anew.
+        Returns how many were removed."""
+        ids = [int(i) for i in run_ids]
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        with self._transaction() as conn:
+            conn.execute(f"DELETE FROM sweep_runs WHERE key IN (SELECT key FROM runs WHERE id IN ({marks}))", ids)
+            return conn.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids).rowcount
 
     def query(self, *, sweep: str | None = None, status: str | None = None, method: str | None = None,
               problem: str | None = None, ids: Iterable[int] | None = None,
@@ -386,7 +423,13 @@ class RunStore:
         sql += " ORDER BY id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [self._row(r) for r in self._read(sql, tuple(args))]
+        runs = []
+        for row in self._read(sql, tuple(args)):
+            try:
+                runs.append(self._row(row))
+            except StoreError as exc:  # one damaged row must not hide the others
+                self.damaged.append(str(exc))
+        return runs
 
     def keys(self, sweep: str | None = None) -> set[str]:
         """Keys of the stored runs (of one sweep if given)."""

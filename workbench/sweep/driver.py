@@ -31,6 +31,8 @@ class SweepSummary:
     batch_size: int
     seconds: float
     interrupted: bool = False
+    left: int = 0              #: runs that left the sweep because its spec changed
+    stored_failed: int = 0     #: of the runs already stored, those that failed
 
     @property
     def complete(self) -> bool:
@@ -42,6 +44,12 @@ class SweepSummary:
         if self.not_run:
             parts.append(f"{self.not_run} could not be executed ({self.errors[0] if self.errors else ''}); "
                          "run the same command again to retry them")
+        if self.stored_failed:
+            parts.append(f"{self.stored_failed} of the runs stored before failed (`workbench sweep --retry-failed` "
+                         "runs them again)")
+        if self.left:
+            parts.append(f"the spec of {self.name!r} changed: {self.left} earlier run"
+                         f"{'s' if self.left != 1 else ''} outside it left the sweep (still in the store)")
         if self.interrupted:
             parts.append("interrupted: every finished run is stored; run the same command again to finish")
         return "; ".join(parts) + "."
@@ -119,10 +127,13 @@ def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch
     run_specs = sweep.runs()
     swept = sweep.swept()
     keys = [run_key(s) for s in run_specs]
-    store.register_sweep(sweep.name, sweep.to_dict(), keys)
+    left = store.register_sweep(sweep.name, sweep.to_dict(), keys)
     stored = store.keys()
     todo = [(s, params_of(s, swept)) for s, k in zip(run_specs, keys) if k not in stored]
-    summary = SweepSummary(sweep.name, len(run_specs), len(run_specs) - len(todo), 0, 0, 0, [], 1, 0.0)
+    summary = SweepSummary(sweep.name, len(run_specs), len(run_specs) - len(todo), 0, 0, 0, [], 1, 0.0,
+                           left=left)
+    if summary.already:
+        summary.stored_failed = len(store.query(sweep=sweep.name, status="failed"))
     if not todo:
         summary.seconds = time.perf_counter() - t_start
         return summary
@@ -166,8 +177,8 @@ def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch
                     summary.errors.append(error)
                     summary.not_run += len(batch)
                     continue
-                if len(batch) == 1:
-                    pid = records[0].get("pid")
+                if len(batch) == 1 and records[0].get("pid") is not None:
+                    pid = records[0]["pid"]
                     if pid in workers_seen:
                         pilot_times.append(records[0]["total_time"])
                     workers_seen.add(pid)

@@ -53,7 +53,10 @@ def execute_run(run_spec: dict, params: dict | None = None) -> dict:
             np.random.seed(int(seed) % 2**32)
             random.seed(seed)
         runner = from_spec(seeded_spec(run_spec))
-        result = runner.run()
+        # A diverging run's overflow warnings would flood the sweep's terminal; its status
+        # (diverged / nonfinite) and message are what is stored and reported.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            result = runner.run()
     except WorkbenchError as exc:
         return failed_record(run_spec, f"Failed: {exc}", params=params, started=started)
     except Exception as exc:  # a bug in a method or problem must not end the sweep

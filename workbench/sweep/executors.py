@@ -8,11 +8,14 @@ not stored and a rerun of the sweep picks them up.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import warnings
 from typing import Iterable, Iterator
 
 from ..core import InvalidParameter, WorkbenchError
+from ..store.records import failed_record
 from .execute import execute_batch
 
 __all__ = ["SerialExecutor", "DaskExecutor", "make_executor"]
@@ -34,10 +37,12 @@ class SerialExecutor:
 
     def map(self, batches: Iterable[Batch], more=None, after: int = 0
             ) -> Iterator[tuple[Batch, list | None, str | None]]:
-        for batch in batches:
-            yield batch, execute_batch(batch), None
-        for batch in (more() if more is not None else []):  # sized from the first results
-            yield batch, execute_batch(batch), None
+        # One run at a time whatever the batch size (batches only pay for Dask's scheduling
+        # here): each finished run reaches the store before the next starts, so Ctrl-C loses
+        # at most the run in progress.
+        for batch in [*batches, *(more() if more is not None else [])]:
+            for item in batch:
+                yield [item], execute_batch([item]), None
 
     def describe(self) -> str:
         return "serially in this process"
@@ -91,12 +96,16 @@ class DaskExecutor:
             if self.scheduler:
                 self.client = Client(self.scheduler, timeout=f"{self.timeout}s")
             else:
-                self._cluster = LocalCluster(
-                    n_workers=self._n_workers, threads_per_worker=self.threads_per_worker, processes=True,
-                    dashboard_address=None, silence_logs=logging.ERROR,
-                )
+                with _workers_ignore_ctrl_c(), warnings.catch_warnings():
+                    # "Port 8787 is already in use ... on port N instead": the HTTP port does not
+                    # matter to a sweep (no dashboard), so the notice is noise on the terminal.
+                    warnings.filterwarnings("ignore", message="Port .* is already in use")
+                    self._cluster = LocalCluster(
+                        n_workers=self._n_workers, threads_per_worker=self.threads_per_worker, processes=True,
+                        dashboard_address=None, silence_logs=logging.ERROR,
+                    )
                 self.client = Client(self._cluster)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: an address it cannot parse
             self.close()
             where = self.scheduler or "a local cluster"
             raise WorkbenchError(f"could not connect to {where}: {exc}; check the address "
@@ -170,12 +179,61 @@ class DaskExecutor:
             try:
                 records = future.result()
             except Exception as exc:  # KilledWorker, a lost scheduler, unpicklable input...
-                yield batch, None, f"{type(exc).__name__}: {exc}"
+                future.release()
+                if len(batch) > 1 and _worth_splitting(exc):
+                    # One run may have killed its worker (out of memory, a crash in compiled
+                    # code): run the batch's runs one per task, so the others are stored and
+                    # only that one is lost.
+                    for item in batch:
+                        submit([item])
+                    continue
+                if _killed_worker(exc):
+                    # This very run took its worker down each time it was tried: store it as
+                    # failed (a rerun would only kill workers again).
+                    yield batch, [{**failed_record(batch[0][0], _killed_message(exc), params=batch[0][1]),
+                                   "pid": None}], None
+                else:
+                    yield batch, None, f"{type(exc).__name__}: {exc}"
             else:
+                future.release()
                 yield batch, records, None
             done += 1
-            future.release()
         self._futures = []
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c():
+    """Start worker processes with SIGINT ignored (an ignored signal stays ignored in a child,
+    and Python then installs no KeyboardInterrupt handler): Ctrl-C in the terminal reaches the
+    whole process group, and only the sweeping process should answer it (it closes the cluster
+    and prints one line) instead of every worker printing its traceback."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _killed_worker(exc: Exception) -> bool:
+    return type(exc).__name__ == "KilledWorker"
+
+
+def _worth_splitting(exc: Exception) -> bool:
+    # A batch whose task could not run (a dead worker, a result that did not travel back);
+    # not a cancelled sweep or a lost scheduler, where every task fails alike.
+    return type(exc).__name__ not in ("CancelledError", "CommClosedError", "TimeoutError")
+
+
+def _killed_message(exc: Exception) -> str:
+    return (f"Failed: the worker running this run died each time it was tried ({type(exc).__name__}); "
+            "it may need more memory than a worker has, or crash in compiled code. Run it alone with "
+            "`workbench run` to see why.")
 
 
 def _key(spec: dict) -> str:

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import MalformedInput, get_method_class, get_problem_factory
+from ..core import InvalidParameter, MalformedInput, TooLarge, WorkbenchError, get_method_class, get_problem_factory
 from ..core.protocol import jsonable
 from ..store.records import canonical_json, flatten_params, run_key
 
@@ -47,6 +47,26 @@ __all__ = ["SweepSpec", "load_spec", "expand"]
 
 _TOP_KEYS = {"name", "description", "method", "problem", "stop", "seed", "seeds", "grid", "zip", "random"}
 _STOP_KEYS = {"rtol", "atol", "max_steps", "max_seconds", "metric", "divergence"}
+#: Runs one sweep may expand to (a million specs take gigabytes before anything runs);
+#: split a larger study into several sweeps.
+MAX_RUNS = 200_000
+
+
+def _mapping(value: Any, what: str, example: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedInput(f"`{what}` should be a mapping, e.g. {example}; got {value!r}.")
+    return dict(value)
+
+
+def _count(value: Any, what: str, example: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
+        raise MalformedInput(f"{what} should be a whole number of at least 1, e.g. {example}; got {value!r}.")
+    if value > MAX_RUNS:
+        raise TooLarge(f"{what} = {value} is more than a sweep may hold ({MAX_RUNS} runs); split it into "
+                       "several sweeps.")
+    return int(value)
 
 
 def _clean(value: float) -> float:
@@ -63,23 +83,30 @@ def _values(address: str, spec: Any) -> list:
     if isinstance(spec, dict) and len(spec) == 1:
         (kind, args), = spec.items()
         try:
-            if kind == "linspace":
+            if kind in ("linspace", "logspace", "geomspace"):
                 a, b, n = args
-                return [_clean(v) for v in np.linspace(float(a), float(b), int(n))]
-            if kind == "logspace":
-                a, b, n = args
-                return [_clean(v) for v in np.logspace(float(a), float(b), int(n))]
-            if kind == "geomspace":
-                a, b, n = args
-                return [_clean(v) for v in np.geomspace(float(a), float(b), int(n))]
+                n = _count(n, f"the number of values of {address!r}", f"{{{kind}: [1.0, 1.9, 10]}}")
+                space = {"linspace": np.linspace, "logspace": np.logspace, "geomspace": np.geomspace}[kind]
+                return [_clean(v) for v in space(float(a), float(b), n)]
             if kind == "range":
-                if all(isinstance(v, int) for v in args):
-                    return list(range(*args))
-                a, b, step = (float(v) for v in args)
+                if all(isinstance(v, int) and not isinstance(v, bool) for v in args):
+                    values = range(*args)
+                else:
+                    a, b, step = (float(v) for v in args)
+                    values = None if step == 0 else range(max(0, math.ceil((b - a) / step)))
+                if values is None or len(values) == 0:
+                    raise MalformedInput(f"the range {list(args)} of axis {address!r} has no values; write e.g. "
+                                         "{range: [0, 10, 2]} (start, stop excluded, step).")
+                _count(len(values), f"the number of values of {address!r}", "{range: [0, 10, 2]}")
+                if isinstance(args[0], int) and all(isinstance(v, int) for v in args):
+                    return list(values)
                 return [_clean(v) for v in np.arange(a, b, step)]
+        except MalformedInput:
+            raise
         except (TypeError, ValueError) as exc:
+            example = "[0, 10, 2] (start, stop excluded, step)" if kind == "range" else "[1.0, 1.9, 10]"
             raise MalformedInput(f"cannot expand {kind} for axis {address!r}: {exc}; "
-                                 f"write e.g. {{{kind}: [1.0, 1.9, 10]}}.") from None
+                                 f"write e.g. {{{kind}: {example}}}.") from None
     if not isinstance(spec, (dict, list)):
         return [jsonable(spec)]
     raise MalformedInput(
@@ -143,7 +170,7 @@ class SweepSpec:
         self.raw = jsonable(spec)
         self.method = self._part(spec, "method")
         self.problem = self._part(spec, "problem")
-        self.stop = dict(spec.get("stop") or {})
+        self.stop = _mapping(spec.get("stop"), "stop", "{rtol: 1.0e-8, max_steps: 5000}")
         bad_stop = set(self.stop) - _STOP_KEYS
         if bad_stop:
             raise MalformedInput(f"unknown stop options {', '.join(sorted(bad_stop))}; use "
@@ -153,20 +180,56 @@ class SweepSpec:
         if "seed" in spec and "seeds" in spec:
             raise MalformedInput("give either `seed` (one seed) or `seeds` (a seed axis), not both.")
         self.seeds = _values("seeds", spec["seeds"]) if "seeds" in spec else [spec.get("seed")]
-        self.grid = {a: _values(a, v) for a, v in (spec.get("grid") or {}).items()}
-        self.zip = {a: _values(a, v) for a, v in (spec.get("zip") or {}).items()}
+        bad_seeds = [v for v in self.seeds if v is not None and (isinstance(v, bool) or not isinstance(v, int)
+                                                                 or v < 0)]
+        if bad_seeds:
+            raise MalformedInput(f"seeds are whole numbers of 0 or more, e.g. seeds: [0, 1, 2]; got {bad_seeds[0]!r}.")
+        grid = _mapping(spec.get("grid"), "grid", "{method.omega: [1.2, 1.5]}")
+        zipped = _mapping(spec.get("zip"), "zip", "{method.omega: [1.2, 1.5], problem.n: [8, 16]}")
+        self._check_size(grid, zipped, spec)
+        self.grid = {a: _values(a, v) for a, v in grid.items()}
+        self.zip = {a: _values(a, v) for a, v in zipped.items()}
         if len({len(v) for v in self.zip.values()}) > 1:
             lengths = ", ".join(f"{a}: {len(v)}" for a, v in self.zip.items())
             raise MalformedInput(f"the zip axes must have equal lengths, got {lengths}.")
-        self.random = dict(spec.get("random") or {})
+        self.random = _mapping(spec.get("random"), "random", "{samples: 10, seed: 0, params: {...}}")
         if self.random:
             extra = set(self.random) - {"samples", "seed", "params"}
             if extra or "samples" not in self.random or "params" not in self.random:
                 raise MalformedInput("`random` needs `samples` (a count) and `params` (address -> distribution), "
                                      "and optionally `seed`.")
+            self.random["samples"] = _count(self.random["samples"], "random.samples", "samples: 10")
+            self.random["params"] = _mapping(self.random["params"], "random.params",
+                                             "{method.omega: {uniform: [1.0, 1.95]}}")
+            seed = self.random.get("seed", 0)
+            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+                raise MalformedInput(f"random.seed is a whole number of 0 or more; got {seed!r}.")
         self.validate_names()
         for address in [*self.grid, *self.zip, *(self.random.get("params") or {})]:
             self._check_address(address)
+        self.validate_fixed()
+
+    def _check_size(self, grid: dict, zipped: dict, spec: dict) -> None:
+        # Count before expanding anything: a grid's size is the product of its axes' lengths.
+        def length(value):
+            if isinstance(value, (list, tuple)):
+                return len(value)
+            if isinstance(value, dict) and len(value) == 1:
+                (kind, args), = value.items()
+                if kind in ("linspace", "logspace", "geomspace") and isinstance(args, (list, tuple)) and len(args) == 3:
+                    n = args[2]
+                    return int(n) if isinstance(n, (int, float)) and not isinstance(n, bool) and n >= 0 else 1
+            return 1  # other forms are checked as they expand
+
+        total = math.prod(length(v) for v in grid.values()) * (max((length(v) for v in zipped.values()), default=1))
+        random = spec.get("random")
+        if isinstance(random, dict) and isinstance(random.get("samples"), int):
+            total *= max(random["samples"], 1)
+        if isinstance(spec.get("seeds"), (list, tuple)):
+            total *= max(len(spec["seeds"]), 1)
+        if total > MAX_RUNS:
+            raise TooLarge(f"this sweep would hold {total:,} runs, more than {MAX_RUNS:,}; split it into several "
+                           "sweeps or use fewer values per axis.")
 
     @staticmethod
     def _part(spec: dict, part: str) -> dict:
@@ -178,7 +241,8 @@ class SweepSpec:
         extra = set(value) - {"name", "params"}
         if extra:
             raise MalformedInput(f"`{part}` has unknown keys {', '.join(sorted(extra))}; use name and params.")
-        return {"name": str(value["name"]), "params": dict(value.get("params") or {})}
+        params = _mapping(value.get("params"), f"{part}.params", "{omega: 1.8}")
+        return {"name": str(value["name"]), "params": params}
 
     def _check_address(self, address: str) -> None:
         if address == "seed":
@@ -208,6 +272,24 @@ class SweepSpec:
                 names = ", ".join(p for p in cls.param if p != "name")
                 raise MalformedInput(f"{part} {cls.registry_name!r} has no parameter "
                                      f"{', '.join(sorted(unknown))}; its parameters are {names}.")
+
+    def validate_fixed(self) -> None:
+        """Check the values the sweep does not vary (a method's ``kernel: numpy``, ``stop:
+        {rtol: -1}``) once, before anything runs: a mistake there would fail every run."""
+        from ..core.registry import _construct
+        from ..core.runner import check_stop_values
+
+        swept = set(self.grid) | set(self.zip) | set(self.random.get("params") or {})
+        for part, lookup in (("method", get_method_class), ("problem", get_problem_factory)):
+            fixed = {k: v for k, v in getattr(self, part)["params"].items() if f"{part}.{k}" not in swept}
+            try:
+                _construct(lookup(getattr(self, part)["name"]), fixed, part)
+            except WorkbenchError as exc:
+                raise type(exc)(f"{exc} (a fixed value of the sweep spec's {part})") from None
+            except Exception as exc:  # a value of a type the class cannot take at all
+                raise InvalidParameter(f"bad fixed value for {part} {getattr(self, part)['name']!r}: "
+                                       f"{type(exc).__name__}: {exc}") from None
+        check_stop_values({k: v for k, v in self.stop.items() if f"stop.{k}" not in swept})
 
     # -- expansion -----------------------------------------------------------
     def points(self) -> list[dict[str, Any]]:
@@ -289,7 +371,13 @@ def load_spec(source: str | Path | dict) -> SweepSpec:
     if "\n" not in text and (path.suffix in (".yaml", ".yml", ".json") or path.exists()):
         if not path.exists():
             raise MalformedInput(f"the sweep spec {text!r} does not exist; check the path.")
-        text = path.read_text()
+        if path.is_dir():
+            raise MalformedInput(f"{text!r} is a folder; give the sweep spec's YAML file, e.g. "
+                                 "examples/sweeps/sor_omega_n.yaml.")
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MalformedInput(f"cannot read the sweep spec {text!r}: {exc}.") from None
         default_name = path.stem
     else:
         default_name = None
