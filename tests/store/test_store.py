@@ -159,12 +159,18 @@ def test_store_from_a_newer_workbench_is_refused(tmp_path):
         RunStore(path)
 
 
-def test_runs_cli_list_show_export(tmp_path, capsys):
+def tiny_sweep(tmp_path):
+    """Three SOR runs swept into a fresh store through the CLI: (store path, spec path)."""
     path = tmp_path / "runs.sqlite"
     spec = tmp_path / "s.yaml"
     spec.write_text("name: tiny\nmethod: sor\nproblem: {name: poisson2d, params: {n: 6}}\n"
                     "grid: {method.omega: [1.1, 1.5, 1.9]}\n")
     assert main(["sweep", str(spec), "--store", str(path), "--executor", "serial", "--quiet"]) == 0
+    return path, spec
+
+
+def test_runs_cli_list_show_export(tmp_path, capsys):
+    path, spec = tiny_sweep(tmp_path)
     assert "3 ran" in capsys.readouterr().out
     assert main(["runs", "--store", str(path), "list", "--sweep", "tiny"]) == 0
     out = capsys.readouterr().out
@@ -188,11 +194,7 @@ def test_runs_cli_list_show_export(tmp_path, capsys):
 
 
 def test_a_damaged_row_is_skipped_with_a_warning_and_can_be_deleted(tmp_path, capsys):
-    path = tmp_path / "runs.sqlite"
-    spec = tmp_path / "s.yaml"
-    spec.write_text("name: tiny\nmethod: sor\nproblem: {name: poisson2d, params: {n: 6}}\n"
-                    "grid: {method.omega: [1.1, 1.5, 1.9]}\n")
-    assert main(["sweep", str(spec), "--store", str(path), "--executor", "serial", "--quiet"]) == 0
+    path, spec = tiny_sweep(tmp_path)
     execute_sql(path, "UPDATE runs SET params = '{not json' WHERE id = 2")
     execute_sql(path, "UPDATE runs SET trace = x'00ff' WHERE id = 3")
     capsys.readouterr()

@@ -147,7 +147,10 @@ def test_a_sweep_shared_between_names_attaches_stored_runs(tmp_path):
     assert [x["name"] for x in store.sweeps()] == ["a", "b"]
 
 
-def test_ctrl_c_keeps_finished_runs_and_a_rerun_finishes(tmp_path, monkeypatch):
+@pytest.mark.parametrize("batch_size", [None, 5])
+def test_ctrl_c_keeps_finished_runs_and_a_rerun_finishes(tmp_path, monkeypatch, batch_size):
+    # The serial executor runs one run at a time whatever the batch size, so an interrupt
+    # after three runs finds three stored (with batch_size=5 the whole batch used to be lost).
     import workbench.sweep.executors as executors
 
     real = executors.execute_batch
@@ -162,7 +165,7 @@ def test_ctrl_c_keeps_finished_runs_and_a_rerun_finishes(tmp_path, monkeypatch):
     monkeypatch.setattr(executors, "execute_batch", interrupted_after_three)
     store = RunStore(tmp_path / "runs.sqlite")
     spec = {**BASE, "grid": {"method.omega": [1.1, 1.3, 1.5, 1.7, 1.9]}}
-    summary = run_sweep(spec, store, progress=False)
+    summary = run_sweep(spec, store, batch_size=batch_size, progress=False)
     assert summary.interrupted and summary.ran == 3 and not summary.complete
     assert "run the same command again" in str(summary)
     assert store.count() == 3
@@ -211,26 +214,6 @@ def test_fixed_values_are_checked_once_before_anything_runs():
         SweepSpec({**BASE, "stop": {"rtol": -1}, "grid": {"method.omega": [1.2]}})
     # a swept value is checked per run (a bad one is stored as failed, the others run)
     assert len(SweepSpec({**BASE, "grid": {"method.omega": [1.2, 2.5]}}).runs()) == 2
-
-
-def test_ctrl_c_with_batches_keeps_every_finished_run(tmp_path, monkeypatch):
-    # The serial executor runs one run at a time whatever the batch size, so an interrupt
-    # after three runs finds three runs stored (a batch of five used to be lost whole).
-    import workbench.sweep.executors as executors
-
-    real, calls = executors.execute_batch, {"n": 0}
-
-    def interrupted_after_three(batch):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        return real(batch)
-
-    monkeypatch.setattr(executors, "execute_batch", interrupted_after_three)
-    store = RunStore(tmp_path / "runs.sqlite")
-    spec = {**BASE, "grid": {"method.omega": [1.1, 1.3, 1.5, 1.7, 1.9]}}
-    summary = run_sweep(spec, store, batch_size=5, progress=False)
-    assert summary.interrupted and summary.ran == 3 and store.count() == 3
 
 
 def test_an_edited_spec_under_the_same_name_is_what_the_sweep_holds(tmp_path):
