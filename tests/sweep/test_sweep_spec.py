@@ -183,6 +183,7 @@ def test_cli_dry_run_and_bad_spec(tmp_path, capsys):
     store = str(tmp_path / "runs.sqlite")
     assert main(["sweep", str(spec), "--store", store, "--dry-run"]) == 0
     assert "2 runs, 0 stored, 2 to run" in capsys.readouterr().out
+    assert not (tmp_path / "runs.sqlite").exists()  # a dry run creates no store
     assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--quiet"]) == 0
     capsys.readouterr()
     assert main(["sweep", str(spec), "--store", store, "--dry-run"]) == 0

@@ -35,9 +35,21 @@ def main(args) -> int:
 
         raise InvalidParameter(f"--batch-size is a number of runs per task, at least 1; got {args.batch_size}.")
     spec = load_spec(args.spec)
-    store = open_store(args.store)
     runs = spec.runs()
-    if args.retry_failed and not args.dry_run:
+    if args.dry_run:
+        from pathlib import Path
+
+        from ..store import default_store_path
+
+        path = Path(args.store) if args.store else default_store_path()
+        # A dry run reads: a store that does not exist yet holds nothing (and is not created).
+        stored = open_store(path, must_exist=True).keys() if path.exists() else set()
+        missing = sum(run_key(r) not in stored for r in runs)
+        print(f"sweep {spec.name!r}: {len(runs)} runs, {len(runs) - missing} stored, {missing} to run "
+              f"(store {path}{'' if path.exists() else ', not created yet'}).")
+        return 0
+    store = open_store(args.store)
+    if args.retry_failed:
         keys = {run_key(r) for r in runs}
         failed = [r.id for r in store.query(status="failed") if r.key in keys]
         store.delete(failed)
@@ -45,10 +57,6 @@ def main(args) -> int:
               "to run again", file=sys.stderr)
     stored = store.keys()
     missing = sum(run_key(r) not in stored for r in runs)
-    if args.dry_run:
-        print(f"sweep {spec.name!r}: {len(runs)} runs, {len(runs) - missing} stored, {missing} to run "
-              f"(store {store.path}).")
-        return 0
     executor = make_executor(args.executor, scheduler=args.scheduler, n_workers=args.workers)
     if not missing:
         executor = SerialExecutor()  # nothing to run: no cluster to start
