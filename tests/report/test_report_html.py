@@ -98,6 +98,17 @@ def test_failed_runs_are_listed_with_their_message(tmp_path):
     assert "Failed runs" in text and "omega=2.5</b>: Failed: bad value" in text
 
 
+def test_a_sweep_whose_runs_all_failed_gets_no_empty_convergence_plot(tmp_path):
+    from workbench.report.figures import build_figures
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    run_sweep({**SWEEP, "name": "all-bad", "grid": {"method.omega": [2.5, 2.6]}}, store, progress=False)
+    runs = collect_runs(store.query(sweep="all-bad"))
+    assert not any(caption.startswith("How fast") for caption, _ in build_figures(runs))
+    text = export_html(store.query(sweep="all-bad"), tmp_path / "bad.html").read_text()
+    assert "Failed runs" in text and "omega=2.6</b>: Failed: bad value" in text
+
+
 def test_report_cli(swept_store, tmp_path, capsys):
     store = str(swept_store.path)
     out = tmp_path / "sweep.html"

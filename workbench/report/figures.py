@@ -265,8 +265,11 @@ def heatmap_figure(runs: list[ReportRun]):
 
 def build_figures(runs: list[ReportRun]) -> list[tuple[str, object]]:
     """(caption, figure) pairs in the order the report shows them."""
+    convergence = convergence_figure(runs)
+    # No curve at all (every run failed before its first step): no empty plot; the table of
+    # runs says why each failed.
     out = [("How fast each run reduced its stopping metric. Click a legend entry to hide a run.",
-            convergence_figure(runs))]
+            convergence)] if convergence.renderers else []
     m = measure_for(runs) if runs else None
     if m is not None and m.is_iterations:
         cost = ("Iterations to the stopping tolerance against a swept parameter; red crosses mark "
