@@ -212,3 +212,21 @@ def test_transport_runs_round_trip_through_specs():
     np.testing.assert_array_equal(again.state.f, res.state.f)
     assert set(wb.problems_list(kind="transport")) >= {"point_clouds", "histograms_1d", "histograms_2d"}
     assert {"sinkhorn", "sinkhorn_newton_sparse"} <= set(wb.methods(problem_kind="transport"))
+
+
+def test_an_underflowed_plan_stops_cg_at_once_without_warnings():
+    # Costs of 10 at reg = 1e-3: the off-diagonal plan entries underflow to 0, the Newton
+    # system is singular beyond repair and CG's iterate overflows. The step stops CG there
+    # (it used to run all cg_maxiter iterations and print overflow warnings) and falls back
+    # to a Sinkhorn step.
+    import warnings
+
+    import workbench as wb
+
+    prob = wb.problems.transport_problem([0.5, 0.5], [0.25, 0.75], [[0.0, 10.0], [10.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        runner = wb.Runner(wb.get_method("sinkhorn_newton_sparse", reg=1e-3, rho=1.0), prob, max_steps=60)
+        runner.advance(60)
+    newton = runner.trace["phase"] == 1.0
+    assert newton.any() and runner.trace["cg_iterations"][newton].max() < 10

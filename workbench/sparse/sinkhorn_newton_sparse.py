@@ -43,6 +43,11 @@ def sparsify_plan(P: np.ndarray, rho: float) -> sp.csr_matrix:
     return sp.csr_matrix((flat[idx], cols, indptr), shape=(n, m))
 
 
+
+class _CGBrokeDown(Exception):
+    """Raised from the CG callback when its iterate stops being finite."""
+
+
 @register_method("sinkhorn_newton_sparse", family="transport")
 class SinkhornNewtonSparse(TransportMethod):
     r"""Sinkhorn-Newton-Sparse (SNS): Newton's method on the dual with a sparsified Hessian.
@@ -157,13 +162,23 @@ class SinkhornNewtonSparse(TransportMethod):
         M = LinearOperator((n + m, n + m), matvec=lambda x: inv_diag * x, dtype=float)
         counter = [0]
 
-        def count(_):
+        def count(xk):
             counter[0] += 1
+            if not np.all(np.isfinite(xk)):
+                raise _CGBrokeDown  # an underflowed plan makes the system singular beyond repair
 
-        delta, _ = cg(H, eps * grad, rtol=float(self.cg_rtol), atol=0.0, maxiter=int(self.cg_maxiter),
-                      M=M, callback=count)
+        try:
+            # With rows or columns of the plan underflowed to 0 the Hessian is singular past what
+            # CG tolerates: its iterate overflows to NaN. Stop there (not after cg_maxiter
+            # useless iterations) and take the Sinkhorn step below.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                delta, _ = cg(H, eps * grad, rtol=float(self.cg_rtol), atol=0.0, maxiter=int(self.cg_maxiter),
+                              M=M, callback=count)
+        except _CGBrokeDown:
+            delta = np.full(n + m, np.nan)
         work += counter[0] * (2.0 * Ps.nnz + n + m) / (n * m)
-        gain = float(grad @ delta)
+        with np.errstate(invalid="ignore"):
+            gain = float(grad @ delta)
 
         alpha, accepted, trials = 1.0, None, 0
         if gain > 0 and np.all(np.isfinite(delta)):
