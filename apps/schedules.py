@@ -169,7 +169,7 @@ def race_section():
             lane.method.horizon = int(event.new)
 
     horizon.param.watch(set_horizon, "value_throttled")
-    lr = pn.widgets.FloatInput(name="Base learning rate of every lane", value=0.01, start=0.0, step=0.001,
+    lr = pn.widgets.FloatInput(name="Base learning rate of every lane", value=0.01, start=1e-6, step=0.001,
                                css_classes=["wb-race-lr"])
 
     def set_lr(event):

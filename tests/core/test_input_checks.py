@@ -24,6 +24,8 @@ def test_method_params_are_checked_at_construction_and_assignment():
     for bad in (math.nan, math.inf):
         with pytest.raises(InvalidParameter, match=f"gd.lr = {bad} is not a finite number"):
             gd.lr = bad
+    with pytest.raises(InvalidParameter, match="gd.lr = nan is not a finite number"):
+        gd.lr = np.float32("nan")  # a value read from a float32 array
     with pytest.raises(InvalidParameter, match="only takes numeric values"):
         gd.lr = "fast"
     assert gd.lr == 0.1
@@ -43,6 +45,10 @@ def test_run_keywords_and_stop_values_say_what_to_do():
         wb.run(gd, quad, divergence=-1)
     with pytest.raises(InvalidParameter, match="divergence must be a number"):
         wb.run(gd, quad, divergence="x")
+    with pytest.raises(InvalidParameter, match="max_steps must be a whole number, 0 or more, got True"):
+        wb.run(gd, quad, max_steps=True)
+    with pytest.raises(InvalidParameter, match="max_steps must be a whole number, 0 or more, got True"):
+        wb.Runner(gd, quad).advance(max_steps=True)
     for steps in (2.7, math.inf, -1):
         with pytest.raises(InvalidParameter, match="max_steps must be a whole number"):
             wb.run(gd, quad, max_steps=steps)
@@ -76,6 +82,25 @@ def test_a_nan_loss_is_not_converged_and_a_blown_up_loss_is_diverged():
         res = wb.run(wb.get_method(name, lr=1e6), quad, max_steps=30)
         assert res.status.label == "diverged" and "loss = " in res.message, (name, res.message)
     assert wb.run(wb.optim.Adam(lr=0.1), quad, max_steps=300).status.label != "diverged"
+
+
+def test_only_a_rising_loss_counts_as_divergence_and_convergence_comes_first():
+    # f = -x, gradient -1: GD walks downhill at a constant gradient norm while the loss falls
+    # past -1e9, which is progress, not divergence (|loss| > 1e8 x its start is not the test).
+    downhill = wb.problems.from_functions(lambda x: -float(x[0]), lambda x: np.array([-1.0]), x0=[1.0])
+    res = wb.run(wb.optim.GD(lr=1e8), downhill, max_steps=20)
+    assert res.final["loss"] < -1e9 and res.status.label == "max_steps", res.message
+    # The loss of GD with step 1e9 on separable data rises a billionfold, then the data separate:
+    # logistic_separable exempts its loss, so the run is not cut short.
+    separable = wb.problems.logistic_separable()
+    res = wb.run(wb.optim.GD(lr=1e9), separable, max_steps=50)
+    assert res.trace["loss"].max() > 1e8 and res.status.label == "max_steps", res.message
+    assert res.final["misclassified"] == 0
+    # A run whose gradient norm meets the tolerance on the step its loss jumps is converged.
+    jump = wb.problems.from_functions(lambda x: 1e12 if x[0] < 0.5 else float(x[0] ** 2),
+                                      lambda x: np.array([1.0 if x[0] >= 0.5 else 0.0]), x0=[1.0])
+    res = wb.run(wb.optim.GD(lr=1.0), jump, atol=1e-3, max_steps=5)
+    assert res.converged and res.iterations == 1, res.message
 
 
 def test_a_run_started_at_a_solution_converges_at_once_unless_rtol_is_zero():

@@ -205,7 +205,22 @@ def test_a_damaged_row_is_skipped_with_a_warning_and_can_be_deleted(tmp_path, ca
     report = tmp_path / "r.html"
     assert main(["report", "--sweep", "tiny", "--store", str(path), "-o", str(report)]) == 0
     assert "trace not shown" in report.read_text() and "report of 2 runs" in capsys.readouterr().out
+    # An export names a damaged run in a warning, and an id with no run as missing, separately.
+    store = RunStore(path)
+    store.query()
+    assert len(store.damaged) == 1
+    store.query(ids=[1])
+    assert store.damaged == []  # the warnings are about the last query only
+    capsys.readouterr()
+    assert main(["runs", "export", "1", "2", "9", "--store", str(path), "-o", str(tmp_path / "e.json")]) == 2
+    err = capsys.readouterr().err
+    assert "there is no run 9 in" in err and "there is no run 2" not in err and "skipped run 2" in err
+    assert main(["runs", "export", "1", "2", "--store", str(path), "-o", str(tmp_path / "e.json")]) == 0
+    assert "skipped run 2" in capsys.readouterr().err
     assert main(["runs", "delete", "2", "3", "--store", str(path)]) == 0
+    assert "2 runs deleted from" in capsys.readouterr().out
+    assert main(["runs", "delete", "--failed", "--store", str(path)]) == 0
+    assert "no failed runs to delete" in capsys.readouterr().out
     assert main(["sweep", str(spec), "--store", str(path), "--executor", "serial", "--quiet"]) == 0
     assert "1 already stored, 2 ran" in capsys.readouterr().out
     RunStore(path).check()
@@ -236,3 +251,19 @@ def test_exports_are_strict_json_and_output_paths_are_checked_first(tmp_path, ca
         assert main([*argv, "--store", str(path)]) == 2, argv
         err = capsys.readouterr().err.strip()
         assert needle in err and "\n" not in err, (argv, err)
+
+
+def test_a_full_store_says_so_and_keeps_what_was_stored(tmp_path):
+    # SQLite rolls a transaction back by itself when the file cannot grow; the error that
+    # reaches the user must still be the one that says the store is full.
+    store = RunStore(tmp_path / "runs.sqlite")
+    first = store.save(sor_result(1.2))
+    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+    with pytest.raises(StoreError, match="is full .*free some disk space.*runs stored so far are kept"):
+        for k in range(50):
+            store.save(sor_result(1.0 + k / 100, n=24))
+    assert not store._conn.in_transaction
+    assert store.query()[0].id == first
+    store._conn.execute("PRAGMA max_page_count = 1073741823")
+    assert store.save(sor_result(1.95)) > first  # the store still works once there is room

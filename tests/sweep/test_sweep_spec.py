@@ -1,6 +1,8 @@
 """Sweep specs (grid, zip, random, seeds) and the serial executor."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -199,10 +201,32 @@ def test_cli_dry_run_and_bad_spec(tmp_path, capsys):
 def test_sizes_are_checked_before_anything_is_expanded():
     from workbench.core import TooLarge
 
-    with pytest.raises(TooLarge, match="100,000,000 runs"):
+    with pytest.raises(TooLarge, match="'method.omega' = 100000000 is more than a sweep may hold"):
         SweepSpec({**BASE, "grid": {"method.omega": {"linspace": [1.0, 1.9, 100_000_000]}}})
     with pytest.raises(TooLarge, match="1,000,000 runs"):
         SweepSpec({**BASE, "grid": {"method.omega": {"linspace": [1.0, 1.9, 1000]}, "problem.n": list(range(1000))}})
+    # Every way of making many runs counts: ranges, seed ranges, float sample counts.
+    omegas = {"method.omega": {"linspace": [1.0, 1.9, 1000]}}
+    with pytest.raises(TooLarge, match="999,000 runs"):
+        SweepSpec({**BASE, "grid": {**omegas, "problem.n": {"range": [1, 1000]}}})
+    with pytest.raises(TooLarge, match="1,000,000 runs"):
+        SweepSpec({**BASE, "grid": omegas, "seeds": {"range": [0, 1000]}})
+    with pytest.raises(TooLarge, match="1,000,000 runs"):
+        SweepSpec({**BASE, "grid": omegas, "random": {"samples": 1000.0, "params": {"method.omega": [1.2]}}})
+    with pytest.raises(TooLarge, match="'method.omega' = 1000000000000 is more than"):
+        SweepSpec({**BASE, "grid": {"method.omega": {"range": [0.0, 1e9, 1e-3]}}})
+    # Infinite counts are refused with a sentence, not an OverflowError.
+    with pytest.raises(MalformedInput, match="needs finite start, stop and step"):
+        SweepSpec({**BASE, "grid": {"method.omega": {"range": [0.0, math.inf, 1.0]}}})
+    with pytest.raises(MalformedInput, match="whole number of at least 1.*got inf"):
+        SweepSpec({**BASE, "grid": {"method.omega": {"linspace": [1.0, 1.9, math.inf]}}})
+
+
+def test_yaml_exponents_without_a_dot_are_numbers_and_integral_float_seeds_are_seeds():
+    spec = load_spec("method: {name: sor}\nproblem: {name: poisson2d, params: {n: 8}}\n"
+                     "stop: {rtol: 1e-8, max_steps: 10}\nzip: {stop.atol: [1e-12, 2E-3]}\nseeds: [0.0, 2.0]\n")
+    assert spec.stop["rtol"] == 1e-8 and spec.zip["stop.atol"] == [1e-12, 2e-3]
+    assert spec.seeds == [0, 2] and all(isinstance(s, int) for s in spec.seeds)
 
 
 def test_fixed_values_are_checked_once_before_anything_runs():
@@ -243,13 +267,21 @@ def test_cli_retry_failed_delete_and_an_all_failed_sweep(tmp_path, capsys):
                     "name: s2\n")
     assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--quiet"]) == 1
     assert "every run failed" in capsys.readouterr().err
+    # A cluster that cannot be reached: nothing is deleted, the failed run keeps its message.
+    assert main(["sweep", str(spec), "--store", store, "--scheduler", "tcp://127.0.0.1:noport", "--quiet",
+                 "--retry-failed"]) == 2
+    assert "could not connect to tcp://127.0.0.1:noport" in capsys.readouterr().err
+    assert main(["runs", "list", "--status", "failed", "--sweep", "s2", "--store", store]) == 0
+    assert "1 run in" in capsys.readouterr().out
     assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--quiet", "--retry-failed"]) == 1
     out, err = capsys.readouterr()
-    assert "1 failed run of 's2' removed to run again" in err and "1 ran" in out
+    assert "1 failed run of 's2' removed, to be run again" in err and "1 ran" in out
     assert main(["runs", "delete", "--failed", "--store", store]) == 0
     assert "2 runs deleted" in capsys.readouterr().out  # omega = 2.5 and 2.6
     assert main(["runs", "list", "--store", store]) == 0  # --store after the action
     assert "1 run in" in capsys.readouterr().out
+    assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--quiet", "--retry-failed"]) == 1
+    assert "no failed runs of 's2' to run again" in capsys.readouterr().err
     assert main(["runs", "delete", "99", "--store", store]) == 2
     assert "there is no run 99" in capsys.readouterr().err
     assert main(["runs", "list", "--status", "bogus", "--store", store]) == 2

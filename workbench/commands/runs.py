@@ -91,8 +91,11 @@ def delete_runs(args) -> int:
         if missing:
             raise MalformedInput(f"there is no run {', '.join(map(str, missing))} in {store.path}; nothing deleted.")
     n = store.delete(ids)
-    print(f"{n} run{'s' if n != 1 else ''} deleted from {store.path}"
-          + ("; `workbench sweep` runs them again" if n else ""))
+    if not n:
+        print(f"no {'failed ' if args.failed else ''}runs to delete in {store.path}")
+        return 0
+    print(f"{n} run{'s' if n != 1 else ''} deleted from {store.path}; `workbench sweep` runs "
+          f"{'it' if n == 1 else 'them'} again")
     return 0
 
 
@@ -181,8 +184,9 @@ def export_runs(args) -> int:
     runs = store.query(sweep=args.sweep, ids=ids)
     _warn_damaged(store)
     if ids is not None:
-        missing = sorted(set(ids) - {r.id for r in runs})
-        if missing and not store.damaged:
+        # (a damaged run was named in the warning above; only ids with no row at all are missing)
+        missing = sorted(set(ids) - {r.id for r in runs} - _damaged_ids(store, ids))
+        if missing:
             raise InvalidParameter(f"there is no run {', '.join(map(str, missing))} in {store.path}; "
                                    "`workbench runs list` shows the runs.")
     if out.suffix == ".json":

@@ -49,20 +49,28 @@ def main(args) -> int:
               f"(store {path}{'' if path.exists() else ', not created yet'}).")
         return 0
     store = open_store(args.store)
-    if args.retry_failed:
-        keys = {run_key(r) for r in runs}
-        failed = [r.id for r in store.query(status="failed") if r.key in keys]
-        store.delete(failed)
-        print(f"workbench: {len(failed)} failed run{'s' if len(failed) != 1 else ''} of {spec.name!r} removed "
-              "to run again", file=sys.stderr)
+    keys = {run_key(r) for r in runs}
+    failed = [r.id for r in store.query(status="failed") if r.key in keys] if args.retry_failed else []
+    if args.retry_failed and not failed:
+        print(f"workbench: no failed runs of {spec.name!r} to run again", file=sys.stderr)
     stored = store.keys()
-    missing = sum(run_key(r) not in stored for r in runs)
+    missing = sum(run_key(r) not in stored for r in runs) + len(failed)
+
+    def retry():
+        # Deleted only once the executor is up: a cluster that does not start (a wrong
+        # --scheduler address) leaves the failed runs, and their messages, in the store.
+        if failed:
+            store.delete(failed)
+            print(f"workbench: {len(failed)} failed run{'s' if len(failed) != 1 else ''} of {spec.name!r} "
+                  "removed, to be run again", file=sys.stderr)
+
     executor = make_executor(args.executor, scheduler=args.scheduler, n_workers=args.workers)
     if not missing:
         executor = SerialExecutor()  # nothing to run: no cluster to start
         summary = run_sweep(spec, store, executor=executor, progress=False)
     else:
         with executor:
+            retry()
             if not args.quiet:
                 print(f"workbench: {missing} of {len(runs)} runs to execute {executor.describe()}",
                       file=sys.stderr)

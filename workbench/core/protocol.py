@@ -58,9 +58,14 @@ class Problem:
         Facts methods may require, e.g. ``{"symmetric", "spd", "m_matrix"}``.
     metadata : dict
         Free-form facts for display and theory (grid shape, stencil, ...).
+    unguarded_metrics : tuple of str
+        Metrics that may grow by any factor on the way to a solution, so the runner does
+        not call their growth divergence (the separable logistic loss, which scales with
+        ``|w|``). Default: none.
     """
 
     kind: ClassVar[str] = "generic"
+    unguarded_metrics: tuple = ()
 
     def __init__(self, *, name: str = "custom", properties=(), metadata=None, spec=None):
         self.name = name
@@ -106,7 +111,7 @@ class CheckedParams(param.Parameterized):
         if isinstance(value, bool) and name in type(self).param and isinstance(type(self).param[name], param.Number):
             # param takes True as 1; for a number that is a mistake (a YAML "yes", a checkbox wired wrong)
             raise InvalidParameter(f"{_label(self)}.{name} is a number, not {value}; give a number.")
-        if isinstance(value, float) and not math.isfinite(value) and name in type(self).param:
+        if isinstance(value, (float, np.floating)) and not math.isfinite(value) and name in type(self).param:
             p = type(self).param[name]
             # NaN is never a setting; infinity only where it is the default ("no limit", as
             # D-Adaptation's growth_rate). param's bounds let both through.
@@ -156,6 +161,9 @@ class ProblemFactory(CheckedParams):
 
     def spec(self) -> dict:
         return {"kind": "problem", "name": self.registry_name, "params": _param_values(self)}
+
+    #: The params :meth:`inert_params` can ever name; controls touch only their widgets.
+    may_be_inert: ClassVar[frozenset] = frozenset()
 
     def inert_params(self) -> frozenset[str]:
         """Params that, with the current values of the others, do not change the problem
@@ -231,6 +239,9 @@ class Method(CheckedParams):
 
     def hyperparameters(self) -> dict:
         return _param_values(self)
+
+    #: The params :meth:`inert_params` can ever name; controls touch only their widgets.
+    may_be_inert: ClassVar[frozenset] = frozenset()
 
     def inert_params(self) -> frozenset[str]:
         """Params that, with the current values of the others, the run does not read (a

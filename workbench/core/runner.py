@@ -175,8 +175,11 @@ class Runner:
         # Metrics besides the stop metric that must stay finite and must not grow by the
         # divergence factor (an optimizer's loss: Adam with a huge step blows the loss up
         # while its gradient norm, the stop metric, grows far slower).
+        # A problem may exempt a metric that grows by design (the separable logistic loss,
+        # proportional to |w|, rises a billionfold on GD's first step of size 1e9).
+        exempt = set(getattr(self.problem, "unguarded_metrics", ()))
         self.guards = {name: float(metrics0[name]) for name in getattr(self.method, "guard_metrics", ())
-                       if name in metrics0 and name != self.metric}
+                       if name in metrics0 and name != self.metric and name not in exempt}
         scale = self.method.stop_scale(self.problem, metrics0)
         self.threshold = max(self.atol, (self.rtol or 0.0) * scale)
         self.trace.append({"iteration": 0, "time": 0.0, "step_time": 0.0, **metrics0})
@@ -207,16 +210,20 @@ class Runner:
             value = float(value)
         except (TypeError, ValueError):
             value = math.nan
-        guard = self._guard(metrics)
+        nonfinite, grown = self._guard(metrics)
         if not math.isfinite(value):
             self.status = Status.NONFINITE
             self.detail = f"{self.metric} = {value} at iteration {self.iteration}."
-        elif guard is not None:
-            self.status, self.detail = guard
+        elif nonfinite is not None:
+            self.status, self.detail = Status.NONFINITE, nonfinite
         elif value <= self.threshold and (self.threshold > 0 or (value == 0 and self.tolerance_set)):
             # (a run that starts at a solution, stop metric exactly 0, has converged at once)
             self.status = Status.CONVERGED
             self.detail = f"{self.metric} = {value:.3e} <= {self.threshold:.3e} after {self.iteration} {getattr(self.method, 'step_noun', 'iterations')}."
+        elif grown is not None:
+            # (after the convergence test: a run whose stop metric has converged is done,
+            # whatever its loss did on the way)
+            self.status, self.detail = Status.DIVERGED, grown
         elif (
             self.divergence is not None
             and abs(value) > self.divergence * max(abs(self.reference), 1e-300)
@@ -239,19 +246,24 @@ class Runner:
         runs to ``max_steps``)."""
         return bool(self.rtol) or self.atol > 0
 
-    def _guard(self, metrics: dict):
+    def _guard(self, metrics: dict) -> tuple[str | None, str | None]:
+        """Check the guard metrics: (why one is not finite, why one grew too far), each None
+        when all is well."""
+        grown = None
         for name, reference in self.guards.items():
             try:
                 value = float(metrics.get(name, math.nan))
             except (TypeError, ValueError):
                 value = math.nan
             if not math.isfinite(value):
-                return Status.NONFINITE, f"{name} = {value} at iteration {self.iteration}."
-            # The floor of 1 keeps a loss that starts near 0 from "diverging" on a small move.
-            if self.divergence is not None and abs(value) > self.divergence * max(abs(reference), 1.0):
-                return Status.DIVERGED, (f"{name} = {value:.3e} exceeds {self.divergence:g} x "
-                                         f"max(|its initial value|, 1) at iteration {self.iteration}.")
-        return None
+                return f"{name} = {value} at iteration {self.iteration}.", None
+            # Only growth counts (a loss that starts at -1e3 and falls to -1e12 is progress), and
+            # the floor of 1 keeps a loss that starts near 0 from "diverging" on a small move.
+            if (grown is None and self.divergence is not None
+                    and value - reference > self.divergence * max(abs(reference), 1.0)):
+                grown = (f"{name} = {value:.3e} exceeds its initial value by more than {self.divergence:g} x "
+                         f"max(|its initial value|, 1) at iteration {self.iteration}.")
+        return None, grown
 
     def advance(self, max_steps: int | None = None, max_seconds: float | None = None) -> int:
         """Take up to ``max_steps`` steps or until ``max_seconds`` pass; return steps taken.
@@ -260,7 +272,7 @@ class Runner:
         the run with status ``failed`` and the error's message; they are not
         re-raised, so a dashboard or sweep keeps going.
         """
-        if max_steps is not None and not isinstance(max_steps, int):
+        if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int)):
             max_steps = _count("max_steps", max_steps)
         if max_seconds is not None and not isinstance(max_seconds, (int, float)):
             max_seconds = _number("max_seconds", max_seconds)
@@ -325,6 +337,8 @@ class Runner:
 
 
 def _number(name: str, value) -> float:
+    if isinstance(value, bool):  # float(True) is 1.0: a YAML "yes" or a checkbox wired wrong
+        raise InvalidParameter(f"{name} must be a number, got {value!r}.")
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -332,7 +346,7 @@ def _number(name: str, value) -> float:
 
 
 def _count(name: str, value) -> int:
-    number = _number(name, value)
+    number = math.nan if isinstance(value, bool) else _number(name, value)
     if not (math.isfinite(number) and number == int(number) and number >= 0):
         raise InvalidParameter(f"{name} must be a whole number, 0 or more, got {value!r}.")
     return int(number)

@@ -81,7 +81,10 @@ class Optimizer(Method):
 
     Stopping: the runner tests ``grad_norm`` only when given ``rtol``/``atol``
     (there is no default tolerance); it reports ``diverged`` once the gradient
-    norm exceeds ``1e8`` times its initial value (the loss has exploded).
+    norm exceeds ``1e8`` times its initial value, or the loss has risen by more
+    than ``1e8 * max(|f(x_0)|, 1)`` (the loss has exploded), and ``nonfinite``
+    when either stops being finite. The convergence test comes first; a problem
+    may exempt its loss (``unguarded_metrics``, e.g. ``logistic_separable``).
     """
 
     problem_kind: ClassVar[str] = "objective"

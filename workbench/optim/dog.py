@@ -42,7 +42,7 @@ class DoG(Optimizer):
 
     lr = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Multiplier on the DoG step.")
     r_eps = param.Number(default=1e-6, bounds=(0.0, None), inclusive_bounds=(False, True),
-                         doc="Initial distance r_eps (1 + ||x0||) (relative).; read at the start, a change acts on Reset.")
+                         doc="Initial distance r_eps (1 + ||x0||) (relative); read at the start, a change acts on Reset.")
 
     def init_buffers(self, problem, state):
         r0 = self._hp["r_eps"] * (1.0 + float(np.linalg.norm(state.x)))

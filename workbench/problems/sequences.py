@@ -199,9 +199,11 @@ class ShiftedLaplacianSequence(ProblemFactory):
     instances = param.Integer(default=5000, bounds=(1, 1_000_000), doc="Number of systems T.")
     seed = param.Integer(default=0, bounds=(0, None), doc="Seed of shifts and right-hand sides.")
 
+    may_be_inert = frozenset({"alpha", "beta"})
+
     def inert_params(self) -> frozenset[str]:
         """``alpha`` and ``beta`` count only for ``setting="custom"``."""
-        return frozenset() if self.setting == "custom" else frozenset({"alpha", "beta"})
+        return frozenset() if self.setting == "custom" else self.may_be_inert
 
     def build(self) -> ShiftedLaplacianInstances:
         """Draw the shifts and right-hand sides from ``seed`` and make the sequence."""

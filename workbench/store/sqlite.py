@@ -174,7 +174,7 @@ class RunStore:
         self.path = Path(path) if path is not None else default_store_path()
         self.timeout = float(timeout)
         self._lock = threading.RLock()
-        self.damaged: list[str] = []  #: sentences about damaged rows that queries skipped
+        self.damaged: list[str] = []  #: sentences about the damaged rows the last query skipped
         self._check_file()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -258,13 +258,17 @@ class RunStore:
         # busy_timeout rather than deadlocking on a read-to-write upgrade.
         with self._lock, self._guard():
             self._conn.execute("BEGIN IMMEDIATE")
+            committed = False
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
                 self._conn.execute("COMMIT")
+                committed = True
+            finally:
+                # SQLite rolls back by itself on some errors (a full disk): a second ROLLBACK
+                # would raise "no transaction is active" and hide the error that says why.
+                # A COMMIT that failed leaves the transaction open: roll that back too.
+                if not committed and self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
 
     def close(self) -> None:
         with self._lock:
@@ -424,6 +428,7 @@ class RunStore:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         runs = []
+        self.damaged = []  # about this query only
         for row in self._read(sql, tuple(args)):
             try:
                 runs.append(self._row(row))

@@ -39,14 +39,16 @@ class SweepSummary:
         return self.already + self.ran == self.total
 
     def __str__(self) -> str:
-        parts = [f"sweep {self.name!r}: {self.total} runs, {self.already} already stored, {self.ran} ran "
+        parts = [f"sweep {self.name!r}: {self.total} run{'s' if self.total != 1 else ''}, "
+                 f"{self.already} already stored, {self.ran} ran "
                  f"in {self.seconds:.1f} s ({self.failed} failed)"]
         if self.not_run:
             parts.append(f"{self.not_run} could not be executed ({self.errors[0] if self.errors else ''}); "
                          "run the same command again to retry them")
         if self.stored_failed:
+            one = self.stored_failed == 1
             parts.append(f"{self.stored_failed} of the runs stored before failed (`workbench sweep --retry-failed` "
-                         "runs them again)")
+                         f"runs {'it' if one else 'them'} again)")
         if self.left:
             parts.append(f"the spec of {self.name!r} changed: {self.left} earlier run"
                          f"{'s' if self.left != 1 else ''} outside it left the sweep (still in the store)")

@@ -224,10 +224,15 @@ def _killed_worker(exc: Exception) -> bool:
     return type(exc).__name__ == "KilledWorker"
 
 
-def _worth_splitting(exc: Exception) -> bool:
+def _worth_splitting(exc: BaseException) -> bool:
     # A batch whose task could not run (a dead worker, a result that did not travel back);
-    # not a cancelled sweep or a lost scheduler, where every task fails alike.
-    return type(exc).__name__ not in ("CancelledError", "CommClosedError", "TimeoutError")
+    # not a cancelled sweep or a lost scheduler, where every task fails alike: distributed's
+    # FutureCancelledError is a concurrent.futures.CancelledError (also raised with the reason
+    # "scheduler-connection-lost"), and a dropped connection is a CommClosedError, an OSError.
+    import asyncio
+    import concurrent.futures
+
+    return not isinstance(exc, (concurrent.futures.CancelledError, asyncio.CancelledError, OSError, TimeoutError))
 
 
 def _killed_message(exc: Exception) -> str:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,8 @@ def _mapping(value: Any, what: str, example: str) -> dict:
 
 
 def _count(value: Any, what: str, example: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or value != int(value) or value < 1):
         raise MalformedInput(f"{what} should be a whole number of at least 1, e.g. {example}; got {value!r}.")
     if value > MAX_RUNS:
         raise TooLarge(f"{what} = {value} is more than a sweep may hold ({MAX_RUNS} runs); split it into "
@@ -93,6 +95,9 @@ def _values(address: str, spec: Any) -> list:
                     values = range(*args)
                 else:
                     a, b, step = (float(v) for v in args)
+                    if not all(math.isfinite(v) for v in (a, b, step)):
+                        raise MalformedInput(f"the range {list(args)} of axis {address!r} needs finite start, "
+                                             "stop and step; write e.g. {range: [0.0, 1.0, 0.25]}.")
                     values = None if step == 0 else range(max(0, math.ceil((b - a) / step)))
                 if values is None or len(values) == 0:
                     raise MalformedInput(f"the range {list(args)} of axis {address!r} has no values; write e.g. "
@@ -101,7 +106,7 @@ def _values(address: str, spec: Any) -> list:
                 if isinstance(args[0], int) and all(isinstance(v, int) for v in args):
                     return list(values)
                 return [_clean(v) for v in np.arange(a, b, step)]
-        except MalformedInput:
+        except WorkbenchError:  # already a sentence (TooLarge is also a ValueError)
             raise
         except (TypeError, ValueError) as exc:
             example = "[0, 10, 2] (start, stop excluded, step)" if kind == "range" else "[1.0, 1.9, 10]"
@@ -180,14 +185,20 @@ class SweepSpec:
         if "seed" in spec and "seeds" in spec:
             raise MalformedInput("give either `seed` (one seed) or `seeds` (a seed axis), not both.")
         self.seeds = _values("seeds", spec["seeds"]) if "seeds" in spec else [spec.get("seed")]
+        # (a seed written 3.0, or a linspace of seeds, is the whole number it spells)
+        self.seeds = [int(v) if isinstance(v, float) and v.is_integer() else v for v in self.seeds]
         bad_seeds = [v for v in self.seeds if v is not None and (isinstance(v, bool) or not isinstance(v, int)
                                                                  or v < 0)]
         if bad_seeds:
             raise MalformedInput(f"seeds are whole numbers of 0 or more, e.g. seeds: [0, 1, 2]; got {bad_seeds[0]!r}.")
         grid = _mapping(spec.get("grid"), "grid", "{method.omega: [1.2, 1.5]}")
         zipped = _mapping(spec.get("zip"), "zip", "{method.omega: [1.2, 1.5], problem.n: [8, 16]}")
-        self._check_size(grid, zipped, spec)
-        self.grid = {a: _values(a, v) for a, v in grid.items()}
+        # Each axis expands to at most MAX_RUNS values (_count), so expanding them all is cheap;
+        # the product is checked as it grows, before any run spec is made.
+        self.grid = {}
+        for address, values in grid.items():
+            self.grid[address] = _values(address, values)
+            self._check_size()
         self.zip = {a: _values(a, v) for a, v in zipped.items()}
         if len({len(v) for v in self.zip.values()}) > 1:
             lengths = ", ".join(f"{a}: {len(v)}" for a, v in self.zip.items())
@@ -204,29 +215,22 @@ class SweepSpec:
             seed = self.random.get("seed", 0)
             if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
                 raise MalformedInput(f"random.seed is a whole number of 0 or more; got {seed!r}.")
+        self._check_size()
         self.validate_names()
         for address in [*self.grid, *self.zip, *(self.random.get("params") or {})]:
             self._check_address(address)
         self.validate_fixed()
 
-    def _check_size(self, grid: dict, zipped: dict, spec: dict) -> None:
-        # Count before expanding anything: a grid's size is the product of its axes' lengths.
-        def length(value):
-            if isinstance(value, (list, tuple)):
-                return len(value)
-            if isinstance(value, dict) and len(value) == 1:
-                (kind, args), = value.items()
-                if kind in ("linspace", "logspace", "geomspace") and isinstance(args, (list, tuple)) and len(args) == 3:
-                    n = args[2]
-                    return int(n) if isinstance(n, (int, float)) and not isinstance(n, bool) and n >= 0 else 1
-            return 1  # other forms are checked as they expand
+    def _size(self) -> int:
+        """Runs in the sweep so far expanded (grid x zip x random samples x seeds)."""
+        total = math.prod(len(v) for v in getattr(self, "grid", {}).values())
+        total *= max((len(v) for v in getattr(self, "zip", {}).values()), default=1)
+        random = getattr(self, "random", None) or {}
+        total *= random.get("samples", 1) if isinstance(random.get("samples"), int) else 1
+        return total * max(len(self.seeds), 1)
 
-        total = math.prod(length(v) for v in grid.values()) * (max((length(v) for v in zipped.values()), default=1))
-        random = spec.get("random")
-        if isinstance(random, dict) and isinstance(random.get("samples"), int):
-            total *= max(random["samples"], 1)
-        if isinstance(spec.get("seeds"), (list, tuple)):
-            total *= max(len(spec["seeds"]), 1)
+    def _check_size(self) -> None:
+        total = self._size()
         if total > MAX_RUNS:
             raise TooLarge(f"this sweep would hold {total:,} runs, more than {MAX_RUNS:,}; split it into several "
                            "sweeps or use fewer values per axis.")
@@ -358,6 +362,21 @@ class SweepSpec:
         return f"SweepSpec({self.name!r}, {len(self)} runs)"
 
 
+def _spec_loader():
+    """PyYAML's safe loader, reading ``1e-8`` as the number it is (YAML 1.1, which PyYAML
+    follows, makes a float without a dot a string, so ``rtol: 1e-8`` would be text)."""
+    import yaml
+
+    class SpecLoader(yaml.SafeLoader):
+        pass
+
+    SpecLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"))
+    return SpecLoader
+
+
 def load_spec(source: str | Path | dict) -> SweepSpec:
     """A :class:`SweepSpec` from a YAML file path, YAML text or a dict."""
     if isinstance(source, SweepSpec):
@@ -382,7 +401,7 @@ def load_spec(source: str | Path | dict) -> SweepSpec:
     else:
         default_name = None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_spec_loader())
     except yaml.YAMLError as exc:
         raise MalformedInput(f"the sweep spec is not valid YAML: {exc}") from None
     if isinstance(data, dict) and default_name and "name" not in data:

@@ -139,12 +139,12 @@ class LearningToRelax(Method):
         "binned_tsallis_inf": ("bins", "normaliser", "context_low", "context_high", "seed"),
         "fixed": ("omega",),
     }
+    may_be_inert = frozenset(name for names in POLICY_SETTINGS.values() for name in names)
 
     def inert_params(self) -> frozenset[str]:
         """The policy settings the current policy does not read (ChebCB's degree on a
         Tsallis-INF lane): the page disables their controls."""
-        every = {name for names in self.POLICY_SETTINGS.values() for name in names}
-        return frozenset(every - set(self.POLICY_SETTINGS.get(self.policy, ())))
+        return self.may_be_inert - set(self.POLICY_SETTINGS.get(self.policy, ()))
 
     def _key(self, sequence) -> tuple:
         # A fresh policy only when a setting it reads moved: changing ChebCB's degree on a

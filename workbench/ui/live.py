@@ -235,6 +235,7 @@ class _ProblemChooser:
                                         css_classes=["wb-problem"])
         self.select.param.watch(self._on_select, "value")
         self.params_box = pn.Column(sizing_mode="stretch_width")
+        self._panes: dict = {}
         for factory in self._factories.values():
             factory.param.watch(self._on_param, [n for n in factory.param if n != "name"])
         self._show_params()
@@ -252,8 +253,12 @@ class _ProblemChooser:
         if factory is None:
             self.params_box.objects = []
             return
-        self.params_box.objects = [controls(factory, widgets=self.widgets.get(self.current) or self.widgets.get("*"),
-                                            name=f"Problem: {self.current}")]
+        # One controls pane per factory, made once: each new pn.Param would leave its watchers
+        # on the factory, which lives as long as the chooser.
+        if self.current not in self._panes:
+            self._panes[self.current] = controls(factory, widgets=self.widgets.get(self.current) or self.widgets.get("*"),
+                                                 name=f"Problem: {self.current}")
+        self.params_box.objects = [self._panes[self.current]]
 
     def _build(self) -> Problem | None:
         try:

@@ -143,16 +143,27 @@ def controls(obj: param.Parameterized, parameters: Iterable[str] | None = None, 
 
 def disable_inert(obj: param.Parameterized, pane, names: Iterable[str]) -> None:
     """Keep the widgets of ``obj.inert_params()`` disabled (ChebCB's degree while the policy is
-    Tsallis-INF, Beta's alpha while the setting is "high"), following every change of ``obj``."""
+    Tsallis-INF, Beta's alpha while the setting is "high"), following every change of ``obj``.
+
+    Only the widgets of ``obj.may_be_inert`` are touched, and a widget its caller disabled
+    (``{"disabled": True}`` in the overrides) stays disabled."""
     names = list(names)
+    candidates = [name for name in names if name in getattr(obj, "may_be_inert", ())]
+    if not candidates:
+        return
+    original: dict[int, tuple] = {}  # id(widget) -> (widget, disabled as built)
 
     def sync(*events):
         inert = obj.inert_params()
         widgets = getattr(pane, "_widgets", {})  # pn.Param's widget per parameter (rebuilt on re-render)
-        for name in names:
+        for name in candidates:
             widget = widgets.get(name)
-            if widget is not None and "disabled" in widget.param:
-                widget.disabled = name in inert or bool(obj.param[name].constant)
+            if widget is None or "disabled" not in widget.param:
+                continue
+            built = original.setdefault(id(widget), (widget, bool(widget.disabled)))[1]
+            widget.disabled = name in inert or built or bool(obj.param[name].constant)
 
+    # Any shown param may make a candidate inert (the policy, the setting).
     obj.param.watch(sync, names)
     sync()
+
