@@ -96,6 +96,10 @@ def test_only_a_rising_loss_counts_as_divergence_and_convergence_comes_first():
     res = wb.run(wb.optim.GD(lr=1e9), separable, max_steps=50)
     assert res.trace["loss"].max() > 1e8 and res.status.label == "max_steps", res.message
     assert res.final["misclassified"] == 0
+    # ... but the exempt loss must still be finite: a step of 1e308 makes it inf at once.
+    with np.errstate(over="ignore", invalid="ignore"):  # the overflow is the point
+        res = wb.run(wb.optim.GD(lr=1e308), separable, max_steps=50)
+    assert res.status.label == "nonfinite" and res.iterations == 1 and "loss = inf" in res.message, res.message
     # A run whose gradient norm meets the tolerance on the step its loss jumps is converged.
     jump = wb.problems.from_functions(lambda x: 1e12 if x[0] < 0.5 else float(x[0] ** 2),
                                       lambda x: np.array([1.0 if x[0] >= 0.5 else 0.0]), x0=[1.0])

@@ -188,6 +188,14 @@ def test_runs_cli_list_show_export(tmp_path, capsys):
 
     data = json.loads((tmp_path / "x.json").read_text())
     assert len(data) == 1 and len(data[0]["trace"]["residual"]) == data[0]["iterations"] + 1
+    # An id outside the sweep asked for is missing from it (not an empty export).
+    other = tmp_path / "o.yaml"
+    other.write_text("name: other\nmethod: sor\nproblem: {name: poisson2d, params: {n: 6}}\n"
+                     "grid: {method.omega: [1.3]}\n")
+    assert main(["sweep", str(other), "--store", str(path), "--executor", "serial", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--store", str(path), "export", "4", "--sweep", "tiny", "-o", str(tmp_path / "y.json")]) == 2
+    assert "there is no run 4 in sweep 'tiny'" in capsys.readouterr().err
     capsys.readouterr()
     assert main(["runs", "--store", str(tmp_path / "none.sqlite"), "list"]) == 2
     assert "no run store" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""Sweep driver pieces that need no cluster: where the pilot runs are taken."""
+"""Sweep driver pieces that need no cluster: where the pilot runs are taken, which errors split a batch."""
+import pytest
 
 
 def test_pilot_runs_are_spread_over_the_whole_sweep():
@@ -13,6 +14,7 @@ def test_pilot_runs_are_spread_over_the_whole_sweep():
 def test_only_a_batch_that_could_not_run_is_split_into_single_runs():
     # A dead worker is worth splitting the batch for; a cancelled sweep or a lost scheduler
     # fails every task alike, so splitting would only resubmit doomed work.
+    pytest.importorskip("distributed")
     from distributed.client import FutureCancelledError
     from distributed.comm.core import CommClosedError
     from distributed.scheduler import KilledWorker

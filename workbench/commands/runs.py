@@ -87,7 +87,8 @@ def delete_runs(args) -> int:
         ids = _ids(args.run_ids)
         if not ids:
             raise MalformedInput("give the ids of the runs to delete, or --failed.")
-        missing = sorted(set(ids) - {r.id for r in store.query(ids=ids)} - _damaged_ids(store, ids))
+        found = {r.id for r in store.query(ids=ids)}
+        missing = sorted(set(ids) - found - set(store.damaged_ids))  # a damaged run can be deleted
         if missing:
             raise MalformedInput(f"there is no run {', '.join(map(str, missing))} in {store.path}; nothing deleted.")
     n = store.delete(ids)
@@ -97,11 +98,6 @@ def delete_runs(args) -> int:
     print(f"{n} run{'s' if n != 1 else ''} deleted from {store.path}; `workbench sweep` runs "
           f"{'it' if n == 1 else 'them'} again")
     return 0
-
-
-def _damaged_ids(store, ids) -> set[int]:
-    rows = store._read(f"SELECT id FROM runs WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
-    return {r[0] for r in rows}
 
 
 def _when(ts: float) -> str:
@@ -185,9 +181,10 @@ def export_runs(args) -> int:
     _warn_damaged(store)
     if ids is not None:
         # (a damaged run was named in the warning above; only ids with no row at all are missing)
-        missing = sorted(set(ids) - {r.id for r in runs} - _damaged_ids(store, ids))
+        missing = sorted(set(ids) - {r.id for r in runs} - set(store.damaged_ids))
         if missing:
-            raise InvalidParameter(f"there is no run {', '.join(map(str, missing))} in {store.path}; "
+            where = f"sweep {args.sweep!r} of {store.path}" if args.sweep is not None else str(store.path)
+            raise InvalidParameter(f"there is no run {', '.join(map(str, missing))} in {where}; "
                                    "`workbench runs list` shows the runs.")
     if out.suffix == ".json":
         # Strict JSON: NaN and infinity (a diverged run's trace) become null.

@@ -108,6 +108,10 @@ class CheckedParams(param.Parameterized):
             raise _bad_value(self, exc) from None
 
     def __setattr__(self, name, value):
+        if (isinstance(value, (float, np.floating)) and name in type(self).param
+                and isinstance(type(self).param[name], param.Integer) and float(value).is_integer()):
+            # 10.0 is the whole number it spells (JSON from a browser, YAML's 1e1, a NumPy float)
+            value = int(value)
         if isinstance(value, bool) and name in type(self).param and isinstance(type(self).param[name], param.Number):
             # param takes True as 1; for a number that is a mistake (a YAML "yes", a checkbox wired wrong)
             raise InvalidParameter(f"{_label(self)}.{name} is a number, not {value}; give a number.")
@@ -183,8 +187,10 @@ class Method(CheckedParams):
     default_rtol : tolerance used when ``run`` is given none (``None``: no tolerance test).
     divergence_factor : the run is "diverged" once the stop metric exceeds this
         multiple of its initial value (``None`` disables the test).
-    guard_metrics : other metrics that must stay finite and within the divergence
-        factor (of max(|initial value|, 1)); an optimizer guards its loss.
+    guard_metrics : other metrics that must stay finite and must not rise by more than
+        the divergence factor times max(|initial value|, 1) (tested after convergence;
+        a problem's ``unguarded_metrics`` are spared the growth test); an optimizer
+        guards its loss.
     step_noun : what one step is, in the Runner's messages ("iterations"; a
         sequence run's steps are "instances").
     """

@@ -177,9 +177,10 @@ class Runner:
         # while its gradient norm, the stop metric, grows far slower).
         # A problem may exempt a metric that grows by design (the separable logistic loss,
         # proportional to |w|, rises a billionfold on GD's first step of size 1e9).
-        exempt = set(getattr(self.problem, "unguarded_metrics", ()))
+        # Such a metric must still stay finite.
+        self.growth_exempt = frozenset(getattr(self.problem, "unguarded_metrics", ()))
         self.guards = {name: float(metrics0[name]) for name in getattr(self.method, "guard_metrics", ())
-                       if name in metrics0 and name != self.metric and name not in exempt}
+                       if name in metrics0 and name != self.metric}
         scale = self.method.stop_scale(self.problem, metrics0)
         self.threshold = max(self.atol, (self.rtol or 0.0) * scale)
         self.trace.append({"iteration": 0, "time": 0.0, "step_time": 0.0, **metrics0})
@@ -259,7 +260,7 @@ class Runner:
                 return f"{name} = {value} at iteration {self.iteration}.", None
             # Only growth counts (a loss that starts at -1e3 and falls to -1e12 is progress), and
             # the floor of 1 keeps a loss that starts near 0 from "diverging" on a small move.
-            if (grown is None and self.divergence is not None
+            if (grown is None and self.divergence is not None and name not in self.growth_exempt
                     and value - reference > self.divergence * max(abs(reference), 1.0)):
                 grown = (f"{name} = {value:.3e} exceeds its initial value by more than {self.divergence:g} x "
                          f"max(|its initial value|, 1) at iteration {self.iteration}.")

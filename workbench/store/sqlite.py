@@ -175,6 +175,7 @@ class RunStore:
         self.timeout = float(timeout)
         self._lock = threading.RLock()
         self.damaged: list[str] = []  #: sentences about the damaged rows the last query skipped
+        self.damaged_ids: list[int] = []  #: and their ids
         self._check_file()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -428,12 +429,13 @@ class RunStore:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         runs = []
-        self.damaged = []  # about this query only
+        self.damaged, self.damaged_ids = [], []  # about this query only
         for row in self._read(sql, tuple(args)):
             try:
                 runs.append(self._row(row))
             except StoreError as exc:  # one damaged row must not hide the others
                 self.damaged.append(str(exc))
+                self.damaged_ids.append(row[0])
         return runs
 
     def keys(self, sweep: str | None = None) -> set[str]:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import param
 
 from ..core import InvalidParameter, MalformedInput, TooLarge, WorkbenchError, get_method_class, get_problem_factory
 from ..core.protocol import jsonable
@@ -91,20 +92,30 @@ def _values(address: str, spec: Any) -> list:
                 space = {"linspace": np.linspace, "logspace": np.logspace, "geomspace": np.geomspace}[kind]
                 return [_clean(v) for v in space(float(a), float(b), n)]
             if kind == "range":
-                if all(isinstance(v, int) and not isinstance(v, bool) for v in args):
-                    values = range(*args)
+                integers = all(isinstance(v, int) and not isinstance(v, bool) for v in args)
+                if integers and 1 <= len(args) <= 3:
+                    a, b, step = {1: (0, *args, 1), 2: (*args, 1), 3: tuple(args)}[len(args)]
+                elif integers:
+                    raise ValueError(f"a range takes 1 to 3 numbers, got {len(args)}")
                 else:
                     a, b, step = (float(v) for v in args)
                     if not all(math.isfinite(v) for v in (a, b, step)):
                         raise MalformedInput(f"the range {list(args)} of axis {address!r} needs finite start, "
                                              "stop and step; write e.g. {range: [0.0, 1.0, 0.25]}.")
-                    values = None if step == 0 else range(max(0, math.ceil((b - a) / step)))
-                if values is None or len(values) == 0:
+                # Counted before anything is made: a range of 1e20 values (or of a step of 1e-300)
+                # is refused with a sentence, not an OverflowError from range() or len().
+                if step == 0:
+                    raise MalformedInput(f"the range {list(args)} of axis {address!r} has a step of 0; write e.g. "
+                                         "{range: [0, 10, 2]} (start, stop excluded, step).")
+                quotient = (b - a) / step if not integers else -(-(b - a) // step)
+                if quotient != quotient or quotient <= 0:
                     raise MalformedInput(f"the range {list(args)} of axis {address!r} has no values; write e.g. "
                                          "{range: [0, 10, 2]} (start, stop excluded, step).")
-                _count(len(values), f"the number of values of {address!r}", "{range: [0, 10, 2]}")
-                if isinstance(args[0], int) and all(isinstance(v, int) for v in args):
-                    return list(values)
+                if quotient > MAX_RUNS:
+                    raise TooLarge(f"the range {list(args)} of axis {address!r} has more values than a sweep "
+                                   f"may hold ({MAX_RUNS} runs); split it into several sweeps.")
+                if integers:
+                    return list(range(a, b, step))
                 return [_clean(v) for v in np.arange(a, b, step)]
         except WorkbenchError:  # already a sentence (TooLarge is also a ValueError)
             raise
@@ -187,10 +198,12 @@ class SweepSpec:
         self.seeds = _values("seeds", spec["seeds"]) if "seeds" in spec else [spec.get("seed")]
         # (a seed written 3.0, or a linspace of seeds, is the whole number it spells)
         self.seeds = [int(v) if isinstance(v, float) and v.is_integer() else v for v in self.seeds]
+        # (the store keeps a seed in an SQLite INTEGER, 64 bits)
         bad_seeds = [v for v in self.seeds if v is not None and (isinstance(v, bool) or not isinstance(v, int)
-                                                                 or v < 0)]
+                                                                 or not 0 <= v < 2**63)]
         if bad_seeds:
-            raise MalformedInput(f"seeds are whole numbers of 0 or more, e.g. seeds: [0, 1, 2]; got {bad_seeds[0]!r}.")
+            raise MalformedInput(f"seeds are whole numbers from 0 to 2**63 - 1, e.g. seeds: [0, 1, 2]; "
+                                 f"got {bad_seeds[0]!r}.")
         grid = _mapping(spec.get("grid"), "grid", "{method.omega: [1.2, 1.5]}")
         zipped = _mapping(spec.get("zip"), "zip", "{method.omega: [1.2, 1.5], problem.n: [8, 16]}")
         # Each axis expands to at most MAX_RUNS values (_count), so expanding them all is cheap;
@@ -213,12 +226,13 @@ class SweepSpec:
             self.random["params"] = _mapping(self.random["params"], "random.params",
                                              "{method.omega: {uniform: [1.0, 1.95]}}")
             seed = self.random.get("seed", 0)
-            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-                raise MalformedInput(f"random.seed is a whole number of 0 or more; got {seed!r}.")
+            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+                raise MalformedInput(f"random.seed is a whole number from 0 to 2**63 - 1; got {seed!r}.")
         self._check_size()
         self.validate_names()
         for address in [*self.grid, *self.zip, *(self.random.get("params") or {})]:
             self._check_address(address)
+        self._whole_numbers()
         self.validate_fixed()
 
     def _size(self) -> int:
@@ -265,6 +279,34 @@ class SweepSpec:
             names = ", ".join(p for p in cls.param if p != "name")
             raise MalformedInput(f"{part} {cls.registry_name!r} has no parameter {key!r} (axis {address!r}); "
                                  f"its parameters are {names}.")
+
+    def _whole_numbers(self) -> None:
+        """Write integral floats of whole-number settings as ints (``n: 1e1``, ``max_steps: 1e3``
+        in YAML), so that they build the run and have the run key that ``n: 10`` has."""
+        def whole(address: str) -> bool:
+            part, _, key = address.partition(".")
+            if part == "stop":
+                return key == "max_steps"
+            if part not in ("method", "problem"):
+                return False  # the seed axis, checked on its own
+            cls = (get_method_class(self.method["name"]) if part == "method"
+                   else get_problem_factory(self.problem["name"]))
+            return key in cls.param and isinstance(cls.param[key], param.Integer)
+
+        def fix(value):
+            return int(value) if isinstance(value, float) and value.is_integer() else value
+
+        for part in ("method", "problem"):
+            params = getattr(self, part)["params"]
+            for key in params:
+                if whole(f"{part}.{key}"):
+                    params[key] = fix(params[key])
+        if "max_steps" in self.stop:
+            self.stop["max_steps"] = fix(self.stop["max_steps"])
+        for axes in (self.grid, self.zip):
+            for address, values in axes.items():
+                if whole(address):
+                    axes[address] = [fix(v) for v in values]
 
     def validate_names(self) -> None:
         """Raise :class:`~workbench.core.UnknownName` / :class:`MalformedInput` for unknown names."""
@@ -377,6 +419,17 @@ def _spec_loader():
     return SpecLoader
 
 
+def _name_as_written(text: str, value):
+    """The sweep's ``name`` as the file spells it (``name: 1e5`` is the name "1e5", not 100000.0)."""
+    import yaml
+
+    node = yaml.compose(text, Loader=_spec_loader())
+    for key, item in getattr(node, "value", ()):
+        if getattr(key, "value", None) == "name" and isinstance(item, yaml.ScalarNode):
+            return item.value
+    return value
+
+
 def load_spec(source: str | Path | dict) -> SweepSpec:
     """A :class:`SweepSpec` from a YAML file path, YAML text or a dict."""
     if isinstance(source, SweepSpec):
@@ -404,6 +457,8 @@ def load_spec(source: str | Path | dict) -> SweepSpec:
         data = yaml.load(text, Loader=_spec_loader())
     except yaml.YAMLError as exc:
         raise MalformedInput(f"the sweep spec is not valid YAML: {exc}") from None
+    if isinstance(data, dict) and data.get("name") is not None and not isinstance(data["name"], str):
+        data["name"] = _name_as_written(text, data["name"])
     if isinstance(data, dict) and default_name and "name" not in data:
         data["name"] = default_name
     return SweepSpec(data)

@@ -145,10 +145,18 @@ def disable_inert(obj: param.Parameterized, pane, names: Iterable[str]) -> None:
     """Keep the widgets of ``obj.inert_params()`` disabled (ChebCB's degree while the policy is
     Tsallis-INF, Beta's alpha while the setting is "high"), following every change of ``obj``.
 
-    Only the widgets of ``obj.may_be_inert`` are touched, and a widget its caller disabled
+    Only the widgets of ``obj.may_be_inert`` are touched (of every shown param when a class
+    overrides ``inert_params`` without declaring them), and a widget its caller disabled
     (``{"disabled": True}`` in the overrides) stays disabled."""
     names = list(names)
-    candidates = [name for name in names if name in getattr(obj, "may_be_inert", ())]
+    declared = getattr(obj, "may_be_inert", frozenset())
+    if declared:
+        candidates = [name for name in names if name in declared]
+    elif getattr(type(obj).inert_params, "__qualname__", "") not in ("Method.inert_params",
+                                                                     "ProblemFactory.inert_params"):
+        candidates = names  # an own inert_params without may_be_inert: any shown param may be inert
+    else:
+        candidates = []
     if not candidates:
         return
     original: dict[int, tuple] = {}  # id(widget) -> (widget, disabled as built)
