@@ -51,7 +51,7 @@ def test_failed_run_exits_1(capsys):
 def test_list_shows_params_bounds_and_docs(capsys):
     assert main(["list", "methods"]) == 0
     text = capsys.readouterr().out
-    assert "sor" in text and "omega = 1.5 [0.0, 2.0]" in text and "Relaxation parameter" in text
+    assert "sor" in text and "omega = 1.5 (0.0, 2.0)" in text and "Relaxation parameter" in text
 
 
 def test_console_script_is_installed():

@@ -137,3 +137,28 @@ def test_the_theory_step_needs_a_horizon():
     runner.advance(max_steps=3)
     assert runner.status.label == "failed" and "needs the horizon T" in runner.message
 
+
+
+def test_api_calls_of_the_wrong_shape_are_sentences():
+    quad = wb.problems.quadratic(dim=3, condition=10.0)
+    with pytest.raises(InvalidParameter, match="method 'sor' has no parameter name"):
+        wb.get_method("sor", name="x")  # param's object name is not a setting
+    with pytest.raises(InvalidParameter, match="items must be instances of"):
+        wb.get_problem("beale", start=[1, "a"])  # param's TypeError, as a sentence
+    with pytest.raises(InvalidParameter, match="Rosenbrock.a' must be at most 1000"):
+        wb.get_problem("rosenbrock", a=1e308)
+    with pytest.raises(InvalidParameter, match="observers is a list of functions"):
+        wb.run(wb.optim.GD(), quad, observers=3)
+    with pytest.raises(InvalidParameter, match="1 is not callable"):
+        from_spec({"method": {"name": "gd"}, "problem": {"name": "quadratic"}, "stop": {"observers": [1]}})
+    with pytest.raises(InvalidParameter, match="max_points is a whole number of at least 1"):
+        wb.run(wb.optim.GD(), quad, max_steps=2).trace.decimate(0)
+    with pytest.raises(MalformedInput, match="1 is not a name"):
+        from_spec({"kind": "method", "name": "sor", "params": {1: 2}})
+    hand_made = wb.run(wb.linear.SOR(), wb.problems.from_matrix(2 * np.eye(3), np.ones(3))).spec()
+    with pytest.raises(MalformedInput, match="built by hand .* matrix_market problem"):
+        from_spec(hand_made)
+    with pytest.raises(InvalidParameter, match="all zeros, a step size of 0 at every step"):
+        wb.optim.GD(schedule={"name": "refined", "params": {"profile": [0.0, 0.0]}})
+    # a whole-number setting given as a float is that number
+    assert wb.get_problem("poisson2d", n=10.0).n == 100

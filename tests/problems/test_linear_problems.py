@@ -73,6 +73,26 @@ def test_matrix_market_loader(tmp_path):
     scipy.io.mmwrite(str(rect), sp.random(3, 4, density=0.5, random_state=0))
     with pytest.raises(wb.InvalidProblem, match="square"):
         wb.problems.matrix_market_file(rect)
+    with pytest.raises(wb.MalformedInput, match="is a folder; give the path of a .mtx file in it"):
+        wb.problems.matrix_market_file(tmp_path)
+    # A right-hand side beside the matrix that is not readable, or complex, is named.
+    good = tmp_path / "good.mtx"
+    scipy.io.mmwrite(str(good), sp.identity(3, format="coo") * 2.0)
+    (tmp_path / "good_b.mtx").write_text("garbage\n")
+    with pytest.raises(wb.MalformedInput, match="good_b.mtx, the right-hand side beside good.mtx, is not a readable"):
+        wb.problems.matrix_market_file(good)
+    scipy.io.mmwrite(str(tmp_path / "good_b.mtx"), np.array([[1.0 + 1j], [1.0], [1.0]]))
+    with pytest.raises(wb.InvalidProblem, match="good_b.mtx is complex"):
+        wb.problems.matrix_market_file(good)
+
+
+def test_complex_systems_are_refused_not_cut_to_their_real_part():
+    with pytest.raises(wb.InvalidProblem, match="A is complex; the workbench solves real systems"):
+        wb.problems.from_matrix(np.array([[2.0, 1j], [0.0, 2.0]]), np.ones(2))
+    with pytest.raises(wb.InvalidProblem, match="b is complex"):
+        wb.problems.from_matrix(sp.identity(2, format="csr"), np.array([1.0, 1j]))
+    with pytest.raises(wb.InvalidProblem, match="x0 must be a numeric vector"):
+        wb.problems.from_matrix(np.eye(2), np.ones(2), x0="ab")
 
 
 def test_shifted_laplacian_sequence_matches_the_reference_setup():

@@ -107,6 +107,12 @@ def test_a_sweep_whose_runs_all_failed_gets_no_empty_convergence_plot(tmp_path):
     assert not any(caption.startswith("How fast") for caption, _ in build_figures(runs))
     text = export_html(store.query(sweep="all-bad"), tmp_path / "bad.html").read_text()
     assert "Failed runs" in text and "omega=2.6</b>: Failed: bad value" in text
+    # One such run alone: no figure at all to embed, and the page says so instead of failing.
+    (one,) = store.query(sweep="all-bad")[:1]
+    text = export_html([one.id], tmp_path / "one.html", store=store).read_text()
+    assert "No run has a convergence history to plot" in text and 'content="0"' in text
+    with pytest.raises(wb.WorkbenchError, match="pass a list of runs .* got '12'"):
+        export_html("12", tmp_path / "x.html", store=store)
 
 
 def test_report_cli(swept_store, tmp_path, capsys):

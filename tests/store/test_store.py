@@ -70,6 +70,14 @@ def test_trace_codec_is_compressed_npz_and_rejects_garbage():
         decode_trace(blob[: len(blob) // 2])
 
 
+def test_run_ids_are_a_list_of_whole_numbers(store):
+    a, b, c = (store.save(sor_result(w)) for w in (1.2, 1.5, 1.8))
+    for bad, message in (("12", "a list of whole numbers.*got '12'"), (3, "got 3"), (["x"], "got 'x'")):
+        with pytest.raises(WorkbenchError, match=message):  # "12" is not the runs 1 and 2
+            store.delete(bad)
+    assert store.count() == 3 and store.delete([a, b]) == 2 and [r.id for r in store.query()] == [c]
+
+
 def test_same_spec_is_stored_once_and_query_filters(store):
     a = store.save(sor_result(1.2))
     assert store.save(sor_result(1.2)) == a  # same key: not stored twice

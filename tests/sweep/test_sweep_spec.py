@@ -306,3 +306,22 @@ def test_cli_retry_failed_delete_and_an_all_failed_sweep(tmp_path, capsys):
     assert "no status 'bogus'; statuses are running, converged" in capsys.readouterr().err
     assert main(["sweep", str(spec), "--store", store, "--batch-size", "0"]) == 2
     assert "--batch-size is a number of runs per task, at least 1" in capsys.readouterr().err
+
+
+def test_spec_mistakes_found_only_by_a_user_say_what_to_write():
+    # keys that are not names, an address swept twice, distributions that cannot draw,
+    # logspace ends read as values: each a sentence with an example, before anything runs
+    cases = [
+        ({"method": {"name": "sor", "params": {1: 2}}}, "the keys of `method.params` are names"),
+        ({"grid": {"method.omega": [1.1]}, "zip": {"method.omega": [1.2]}}, "swept in both `grid` and `zip`"),
+        ({"grid": {"seed": [1, 2]}, "seeds": [3]}, "swept as an axis and also set by"),
+        ({"random": {"samples": 2, "params": {"method.omega": {"loguniform": [-1, 1]}}}},
+         "between two positive numbers.*write e.g. {loguniform"),
+        ({"random": {"samples": 2, "params": {"method.omega": {"randint": [5, 5]}}}}, "needs low < high"),
+        ({"random": {"samples": 2, "params": {"method.omega": {"choice": []}}}}, "nothing to choose from"),
+        ({"grid": {"method.omega": {"logspace": [1, 400, 3]}}}, "powers of ten: write \\[-6, -1, 6\\]"),
+        ({"grid": {"method.omega": {"range": [0, 1e12]}}}, "a range with a decimal number takes start, stop and step"),
+    ]
+    for change, message in cases:
+        with pytest.raises(MalformedInput, match=message):
+            SweepSpec({**BASE, **change})

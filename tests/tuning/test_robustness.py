@@ -183,3 +183,30 @@ def test_a_setting_the_policy_does_not_read_leaves_its_learner_alone(seq300):
     method.normaliser = "reference"                        # one Tsallis-INF reads: a fresh learner
     runner.advance(max_steps=1)
     assert runner.state.policy is not learner and runner.state.policy.t == 1
+
+
+def test_policies_refuse_bad_settings_costs_and_calls_out_of_order():
+    from workbench.core import InvalidParameter
+    from workbench.tuning.policies.base import PolicyNotReset
+
+    with pytest.raises(InvalidParameter, match="FixedOmega.omega' must be less than 2.0"):
+        wb.tuning.FixedOmega(omega=2.5)
+    with pytest.raises(InvalidParameter, match="bins' must be at least 1"):
+        wb.tuning.BinnedTsallisINF(bins=0)
+    with pytest.raises(PolicyNotReset, match="call reset\\(omegas, ...\\) before choose"):
+        wb.tuning.TsallisINF().choose(0.0)
+    with pytest.raises(InvalidParameter, match="context_range is a pair"):
+        wb.tuning.TsallisINF().reset([1.0, 1.5], context_range=(1,))
+    with pytest.raises(InvalidParameter, match="instance of CostTable"):
+        wb.get_method("learning_to_relax", costs=[1, 2])
+    policy = wb.tuning.TsallisINF()
+    policy.reset([1.0, 1.5, 1.8], seed=0)
+    policy.choose(0.0)
+    before = policy.distribution(0.0).copy()
+    for cost in (float("nan"), -1e6, "10", True):
+        # a NaN cost would leave the weights NaN (uniform) for good
+        with pytest.raises(InvalidParameter, match="a cost is a finite number of iterations"):
+            policy.observe(cost)
+    assert policy.t == 0 and np.array_equal(policy.distribution(0.0), before)
+    policy.observe(40)
+    assert policy.t == 1 and np.all(np.isfinite(policy.distribution(0.0)))

@@ -8,13 +8,14 @@ from pathlib import Path
 from ..core import InvalidParameter, MalformedInput
 
 
-def check_output_path(path: str | os.PathLike, option: str = "--out") -> Path:
+def check_output_path(path: str | os.PathLike, option: str = "--out", example: str = "results.json") -> Path:
     """Refuse, before any long work, an output file that cannot be written: a folder that
-    does not exist or is not writable, or a path that is a folder."""
+    does not exist or is not writable, or a path that is a folder (``example`` names a file
+    the message suggests in it)."""
     out = Path(path)
     folder = out.parent if str(out.parent) else Path(".")
     if out.is_dir():
-        raise InvalidParameter(f"{option} {out} is a folder; give a file name, e.g. {option} {out / 'results.json'}.")
+        raise InvalidParameter(f"{option} {out} is a folder; give a file name, e.g. {option} {out / example}.")
     if not folder.is_dir():
         raise InvalidParameter(f"cannot write {option} {out}: the folder {folder} does not exist; create it "
                                "or choose another path.")
@@ -74,7 +75,10 @@ def describe_params(cls) -> list[tuple[str, str, str, str]]:
             allowed = "{" + ", ".join(map(str, p.objects)) + "}"
         elif getattr(p, "bounds", None):
             lo, hi = p.bounds
-            allowed = f"[{'' if lo is None else lo}, {'' if hi is None else hi}]"
+            # interval notation: ( ) where param's inclusive_bounds exclude the end (omega in (0, 2))
+            left, right = getattr(p, "inclusive_bounds", (True, True))
+            allowed = (f"{'[' if left and lo is not None else '('}{'-inf' if lo is None else lo}, "
+                       f"{'inf' if hi is None else hi}{']' if right and hi is not None else ')'}")
         else:
             allowed = ""
         rows.append((name, repr(p.default), allowed, (p.doc or "").strip().split("\n")[0]))

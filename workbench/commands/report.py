@@ -58,7 +58,7 @@ def main(args) -> int:
     from ._common import check_output_path
 
     if args.format == "html":
-        check_output_path(args.output, "-o")
+        check_output_path(args.output, "-o", "report.html")
     elif Path(args.output).exists() and not Path(args.output).is_dir():
         from ..core import InvalidParameter
 

@@ -170,9 +170,10 @@ def export_runs(args) -> int:
     from ._common import check_output_path, finite_or_none, write_json
 
     out = Path(args.output)
+    check_output_path(out, "-o", "runs.json")
     if out.suffix not in (".json", ".csv"):
-        raise InvalidParameter(f"export to .json (full, with traces) or .csv (one row per run), not {out.suffix!r}.")
-    check_output_path(out, "-o")
+        raise InvalidParameter(f"export to .json (full, with traces) or .csv (one row per run): give -o "
+                               f"{out.with_suffix('.json').name} or {out.with_suffix('.csv').name}, not {out.name!r}.")
     store = _store(args)
     if args.sweep is not None:
         store.sweep_spec(args.sweep)

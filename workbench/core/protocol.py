@@ -104,7 +104,7 @@ class CheckedParams(param.Parameterized):
             super().__init__(**params)
         except InvalidParameter:
             raise
-        except ValueError as exc:  # param's bound and type checks
+        except (ValueError, TypeError) as exc:  # param's bound and type checks
             raise _bad_value(self, exc) from None
 
     def __setattr__(self, name, value):
@@ -126,7 +126,7 @@ class CheckedParams(param.Parameterized):
             super().__setattr__(name, value)
         except InvalidParameter:
             raise
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:  # TypeError: a List param given items of the wrong type
             if name in type(self).param:
                 raise _bad_value(self, exc) from None
             raise

@@ -127,26 +127,26 @@ def get_problem_factory(name: str) -> type[ProblemFactory]:
 def _construct(cls, params: dict, what: str):
     from .errors import InvalidParameter
 
-    unknown = set(params) - set(cls.param) - {"name"}
+    unknown = set(params) - set(cls.param) | ({"name"} & set(params))  # param's object name is no setting
     if unknown:
         raise InvalidParameter(
-            f"{what} {cls.registry_name!r} has no parameter {', '.join(sorted(unknown))}; "
+            f"{what} {cls.registry_name!r} has no parameter {', '.join(sorted(map(str, unknown)))}; "
             f"its parameters are {', '.join(p for p in cls.param if p != 'name')}."
         )
     try:
         return cls(**params)
     except InvalidParameter:  # the class's own sentence
         raise
-    except ValueError as exc:  # param's bound / type checks
+    except (ValueError, TypeError) as exc:  # param's bound / type checks (a list of the wrong items)
         raise InvalidParameter(f"bad value for {what} {cls.registry_name!r}: {exc}") from None
 
 
-def get_method(name: str, **params) -> Method:
+def get_method(name: str, /, **params) -> Method:
     """A configured method, e.g. ``get_method("sor", omega=1.5)``."""
     return _construct(get_method_class(name), params, "method")
 
 
-def get_problem(name: str, **params):
+def get_problem(name: str, /, **params):
     """A built problem, e.g. ``get_problem("poisson2d", n=32)``."""
     return _construct(get_problem_factory(name), params, "problem").make()
 
@@ -178,10 +178,18 @@ def _mapping(spec: dict, key: str, required: bool = False) -> dict:
     if not isinstance(value, dict):
         raise MalformedInput(f"the spec's {key!r} is a dict of names to values, got {type(value).__name__} "
                              f"{value!r}.")
+    odd = [k for k in value if not isinstance(k, str)]
+    if odd:
+        raise MalformedInput(f"the spec's {key!r} is a dict of names to values; {odd[0]!r} is not a name.")
     return value
 
 
 def _need(spec: dict, key: str):
     if key not in spec:
-        raise MalformedInput(f"the spec has no {key!r} key; it has {sorted(spec)}.")
+        hint = ""
+        if key == "name" and spec.get("kind") in ("problem", "run"):
+            # from_matrix / from_functions problems are built by hand: their spec cannot name them
+            hint = (" A problem built by hand (from_matrix, from_functions) has no registered name: "
+                    "rebuild it in Python, or save its matrix as .mtx and use the matrix_market problem.")
+        raise MalformedInput(f"the spec has no {key!r} key; it has {sorted(map(str, spec))}.{hint}")
     return spec[key]

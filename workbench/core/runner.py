@@ -151,7 +151,14 @@ class Runner:
                 raise InvalidParameter(f"divergence is a growth factor of at least 1 (e.g. 1e8), or None to "
                                        f"switch the test off; got {divergence}.")
         self.divergence = divergence
+        if callable(observers) or isinstance(observers, (str, bytes)) or not hasattr(observers, "__iter__"):
+            raise InvalidParameter(f"observers is a list of functions, each called as f(runner) after every "
+                                   f"step, e.g. observers=[print_residual]; got {observers!r}.")
         self.observers = list(observers)
+        odd = [o for o in self.observers if not callable(o)]
+        if odd:
+            raise InvalidParameter(f"each observer is a function called as f(runner) after every step; "
+                                   f"{odd[0]!r} is not callable.")
         self.reset()
 
     # -- lifecycle ------------------------------------------------------------

@@ -117,8 +117,10 @@ class Trace:
         the classic min/max decimation for line plots.
         """
         n = self._n
-        if max_points <= 0:
-            raise ValueError("max_points must be positive")
+        if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)) or max_points <= 0:
+            from .errors import InvalidParameter
+
+            raise InvalidParameter(f"max_points is a whole number of at least 1 (e.g. 2000); got {max_points!r}.")
         if n <= max_points:
             return self.rows()
         if by is None:

@@ -61,7 +61,19 @@ class LinearProblem(Problem):
         return f"{self.name}: n = {self.n}, nnz = {self.A.nnz}"
 
 
+def _complex(value) -> bool:
+    # (converting a complex array to float keeps the real part with only a warning)
+    try:
+        return bool(np.iscomplexobj(value.data if sp.issparse(value) else value))
+    except Exception:
+        return False
+
+
 def _validate(A, b, x0):
+    for label, value in (("A", A), ("b", b), ("x0", x0)):
+        if value is not None and _complex(value):
+            raise InvalidProblem(f"{label} is complex; the workbench solves real systems (split a complex "
+                                 "system into its real 2n x 2n form).")
     if sp.issparse(A):
         A = sp.csr_matrix(A, dtype=float)
     else:
@@ -95,7 +107,10 @@ def _validate(A, b, x0):
         raise InvalidProblem("b contains NaN or infinite entries.")
     if x0 is None:
         x0 = np.zeros(n)
-    x0 = np.asarray(x0, dtype=float).reshape(-1)
+    try:
+        x0 = np.asarray(x0, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise InvalidProblem("x0 must be a numeric vector.") from None
     if x0.shape[0] != n:
         raise InvalidProblem(f"x0 has {x0.shape[0]} entries but A has {n} rows; they must match.")
     if not np.all(np.isfinite(x0)):

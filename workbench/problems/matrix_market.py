@@ -20,8 +20,10 @@ def load_matrix_market(path) -> LinearProblem:
     p = Path(os.path.expanduser(str(path)))
     if not p.is_absolute() and not p.exists() and (DATA_DIR / p).exists():
         p = DATA_DIR / p
-    if not p.exists():
+    if not str(path).strip() or not p.exists():
         raise MalformedInput(f"no Matrix Market file at {str(path)!r}; give the path of a .mtx file.")
+    if p.is_dir():
+        raise MalformedInput(f"{str(path)!r} is a folder; give the path of a .mtx file in it.")
     try:
         A = scipy.io.mmread(str(p))
     except Exception as exc:
@@ -33,8 +35,14 @@ def load_matrix_market(path) -> LinearProblem:
     b = None
     b_path = p.with_name(p.stem + "_b.mtx")
     if b_path.exists():
-        rhs = scipy.io.mmread(str(b_path))
+        try:
+            rhs = scipy.io.mmread(str(b_path))
+        except Exception as exc:
+            raise MalformedInput(f"{b_path.name}, the right-hand side beside {p.name}, is not a readable Matrix "
+                                 f"Market file ({exc}); fix or remove it (b is then all ones).") from None
         b = np.asarray(rhs.todense() if hasattr(rhs, "todense") else rhs).ravel()
+        if np.iscomplexobj(b):
+            raise InvalidProblem(f"{b_path.name} is complex; the workbench solves real systems.")
     return LinearProblem(A, b, name=p.stem)
 
 

@@ -120,6 +120,10 @@ def collect_runs(results: Iterable, store=None) -> list[ReportRun]:
     """
     from ..store import StoredRun, open_store
 
+    if isinstance(results, (str, bytes, int, Result)) or not hasattr(results, "__iter__"):
+        # (a bare "12" would be read as the runs 1 and 2)
+        raise InvalidParameter(f"pass a list of runs (results, stored runs or run ids), e.g. [3, 4]; "
+                               f"got {results!r}.")
     items = list(results)
     if not items:
         raise InvalidParameter("a report needs at least one run; pass results or stored run ids.")

@@ -93,6 +93,16 @@ def render_html(runs: list[ReportRun], *, title: str = "Workbench report", subti
     from .figures import build_figures
 
     figures = build_figures(runs)
+    if not figures:
+        # Bokeh embeds at least one model; with no trace to plot (every run failed before its
+        # first step) the page says so where the plots would be.
+        from bokeh.models import Div
+
+        figures = [("No run has a convergence history to plot; the table below says why each failed.",
+                    Div(text=""))]
+        n_figures = 0
+    else:
+        n_figures = len(figures)
     units = sorted({r.work()[0] for r in runs})
     varying = varying_parameters(runs)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -106,11 +116,11 @@ def render_html(runs: list[ReportRun], *, title: str = "Workbench report", subti
         [fig for _, fig in figures], resources=INLINE, title=title, template=Template(_TEMPLATE),
         template_variables={
             "captions": [c for c, _ in figures], "meta": meta, "table": ranking_table(runs),
-            "work_unit": " / ".join(units), "specs": specs, "n_figures": len(figures),
+            "work_unit": " / ".join(units), "specs": specs, "n_figures": n_figures,
             "failures": [(r.label, r.message) for r in runs if r.status == "failed"][:100],
         },
     )
-    return page, len(figures)
+    return page, n_figures
 
 
 def export_html(results, path: str | os.PathLike, *, title: str = "Workbench report", store=None,

@@ -57,6 +57,7 @@ class Refined(Schedule):
             except (TypeError, ValueError):
                 raise InvalidParameter("a refined schedule's profile is a list of numbers.") from None
         super().__init__(**params)
+        self._profile()  # refuse a bad profile here, not at the first step
 
     def describe(self) -> str:
         p = np.asarray(self.profile, dtype=float).ravel()
@@ -69,6 +70,9 @@ class Refined(Schedule):
                 "a refined schedule's profile must be a non-empty array of finite values >= 0; "
                 "build it with refine_from_trace(trace) or refine_from_grad_norms(norms)."
             )
+        if not np.any(p > 0):
+            raise InvalidParameter("a refined schedule's profile is all zeros, a step size of 0 at every step; "
+                                   "build it with refine_from_trace(trace) or refine_from_grad_norms(norms).")
         return p
 
     def _multiplier(self, t, horizon):

@@ -150,6 +150,20 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _run_ids(run_ids) -> list[int]:
+    """A list of run ids, or a sentence: ``"12"`` is not the runs 1 and 2, nor is 3 a list."""
+    import numpy as np
+
+    if isinstance(run_ids, (str, bytes, int, float)) or not hasattr(run_ids, "__iter__"):
+        raise MalformedInput(f"run ids are a list of whole numbers, e.g. [3, 4]; got {run_ids!r}.")
+    ids = []
+    for i in run_ids:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) and not (isinstance(i, str) and i.isdigit()):
+            raise MalformedInput(f"run ids are whole numbers, e.g. [3, 4]; got {i!r} in {run_ids!r}.")
+        ids.append(int(i))
+    return ids
+
+
 class RunStore:
     """An SQLite run store (WAL mode), created on first use.
 
@@ -393,7 +407,7 @@ class RunStore:
     def delete(self, run_ids: Iterable[int]) -> int:
         """Remove these runs (and their sweep memberships); a sweep run again executes them anew.
         Returns how many were removed."""
-        ids = [int(i) for i in run_ids]
+        ids = _run_ids(run_ids)
         if not ids:
             return 0
         marks = ",".join("?" * len(ids))
@@ -419,7 +433,7 @@ class RunStore:
             where.append("problem = ?")
             args.append(problem)
         if ids is not None:
-            ids = [int(i) for i in ids]
+            ids = _run_ids(ids)
             where.append(f"id IN ({','.join('?' * len(ids))})" if ids else "0")
             args.extend(ids)
         sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs"

@@ -59,6 +59,9 @@ def _mapping(value: Any, what: str, example: str) -> dict:
         return {}
     if not isinstance(value, dict):
         raise MalformedInput(f"`{what}` should be a mapping, e.g. {example}; got {value!r}.")
+    odd = [k for k in value if not isinstance(k, str)]
+    if odd:  # YAML makes `1: 2` an int key
+        raise MalformedInput(f"the keys of `{what}` are names, e.g. {example}; got the key {odd[0]!r}.")
     return dict(value)
 
 
@@ -90,7 +93,15 @@ def _values(address: str, spec: Any) -> list:
                 a, b, n = args
                 n = _count(n, f"the number of values of {address!r}", f"{{{kind}: [1.0, 1.9, 10]}}")
                 space = {"linspace": np.linspace, "logspace": np.logspace, "geomspace": np.geomspace}[kind]
-                return [_clean(v) for v in space(float(a), float(b), n)]
+                with np.errstate(over="ignore", invalid="ignore"):
+                    values = space(float(a), float(b), n)
+                if not np.all(np.isfinite(values)):
+                    # logspace's ends are exponents: {logspace: [1, 400, 3]} reaches 1e400
+                    raise MalformedInput(f"{{{kind}: {list(args)}}} of axis {address!r} gives values that are not "
+                                         "finite numbers" + (" (its ends are powers of ten: write [-6, -1, 6] for "
+                                                             "1e-6 .. 1e-1)" if kind == "logspace" else
+                                                             "; give finite ends of the same sign") + ".")
+                return [_clean(v) for v in values]
             if kind == "range":
                 integers = all(isinstance(v, int) and not isinstance(v, bool) for v in args)
                 if integers and 1 <= len(args) <= 3:
@@ -98,6 +109,8 @@ def _values(address: str, spec: Any) -> list:
                 elif integers:
                     raise ValueError(f"a range takes 1 to 3 numbers, got {len(args)}")
                 else:
+                    if not isinstance(args, (list, tuple)) or len(args) != 3:
+                        raise ValueError("a range with a decimal number takes start, stop and step")
                     a, b, step = (float(v) for v in args)
                     if not all(math.isfinite(v) for v in (a, b, step)):
                         raise MalformedInput(f"the range {list(args)} of axis {address!r} needs finite start, "
@@ -140,21 +153,31 @@ def _draw(address: str, dist: Any, rng: np.random.Generator) -> Any:
         raise MalformedInput(f"the random axis {address!r} should be {{uniform|loguniform|randint|choice: ...}}, "
                              f"got {dist!r}.")
     (kind, args), = dist.items()
+    examples = {"uniform": "[1.0, 1.95]", "loguniform": "[1.0e-4, 1.0e-1]", "randint": "[8, 33]",
+                "choice": "[cosine, linear]"}
     try:
-        if kind == "uniform":
+        if kind in ("uniform", "loguniform"):
             a, b = (float(v) for v in args)
-            return _clean(rng.uniform(a, b))
-        if kind == "loguniform":
-            a, b = (float(v) for v in args)
+            if not (math.isfinite(a) and math.isfinite(b) and a <= b):
+                raise ValueError(f"the ends must be finite numbers with low <= high, got [{a:g}, {b:g}]")
+            if kind == "uniform":
+                return _clean(rng.uniform(a, b))
+            if not a > 0:
+                raise ValueError(f"loguniform draws between two positive numbers, got [{a:g}, {b:g}]")
             return _clean(math.exp(rng.uniform(math.log(a), math.log(b))))
         if kind == "randint":
             a, b = (int(v) for v in args)
+            if not a < b:
+                raise ValueError(f"randint draws from low to high - 1, so it needs low < high, got [{a}, {b}]")
             return int(rng.integers(a, b))
         if kind == "choice":
             options = list(args)
+            if not options:
+                raise ValueError("there is nothing to choose from")
             return jsonable(options[int(rng.integers(len(options)))])
-    except (TypeError, ValueError) as exc:
-        raise MalformedInput(f"cannot draw {kind} for {address!r}: {exc}.") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise MalformedInput(f"cannot draw {kind} for {address!r}: {exc}; write e.g. "
+                             f"{{{kind}: {examples[kind]}}}.") from None
     raise MalformedInput(f"unknown distribution {kind!r} for {address!r}; use uniform, loguniform, "
                          "randint or choice.")
 
@@ -181,7 +204,7 @@ class SweepSpec:
                                  f"{type(spec).__name__}.")
         unknown = set(spec) - _TOP_KEYS
         if unknown:
-            raise MalformedInput(f"the sweep spec has unknown keys {', '.join(sorted(unknown))}; allowed keys are "
+            raise MalformedInput(f"the sweep spec has unknown keys {', '.join(sorted(map(str, unknown)))}; allowed keys are "
                                  f"{', '.join(sorted(_TOP_KEYS))}.")
         self.raw = jsonable(spec)
         self.method = self._part(spec, "method")
@@ -228,7 +251,18 @@ class SweepSpec:
             seed = self.random.get("seed", 0)
             if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
                 raise MalformedInput(f"random.seed is a whole number from 0 to 2**63 - 1; got {seed!r}.")
+            trial = np.random.default_rng(0)
+            for address, dist in self.random["params"].items():
+                _draw(address, dist, trial)  # a distribution that cannot draw is a spec error, now
         self._check_size()
+        axes = {"grid": set(self.grid), "zip": set(self.zip), "random": set(self.random.get("params") or {})}
+        for a, b in (("grid", "zip"), ("grid", "random"), ("zip", "random")):
+            both = sorted(axes[a] & axes[b])
+            if both:
+                raise MalformedInput(f"{both[0]!r} is swept in both `{a}` and `{b}`; sweep each address in one "
+                                     "place (the later one would silently win).")
+        if "seed" in set().union(*axes.values()) and ("seeds" in spec or spec.get("seed") is not None):
+            raise MalformedInput("the seed is swept as an axis and also set by `seed`/`seeds`; use one of them.")
         self.validate_names()
         for address in [*self.grid, *self.zip, *(self.random.get("params") or {})]:
             self._check_address(address)
@@ -258,7 +292,7 @@ class SweepSpec:
             raise MalformedInput(f"the sweep spec needs `{part}: {{name: ..., params: {{...}}}}`.")
         extra = set(value) - {"name", "params"}
         if extra:
-            raise MalformedInput(f"`{part}` has unknown keys {', '.join(sorted(extra))}; use name and params.")
+            raise MalformedInput(f"`{part}` has unknown keys {', '.join(sorted(map(str, extra)))}; use name and params.")
         params = _mapping(value.get("params"), f"{part}.params", "{omega: 1.8}")
         return {"name": str(value["name"]), "params": params}
 

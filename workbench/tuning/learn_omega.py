@@ -8,7 +8,7 @@ import numpy as np
 import param
 
 from ..core import InvalidParameter, InvalidProblem, Method, register_method
-from .costs import cached_instance, cost_row, cost_table, default_omegas, system_arrays
+from .costs import CostTable, cached_instance, cost_row, cost_table, default_omegas, system_arrays
 from .kernels import solve_csr
 from .policies import POLICIES, Policy
 
@@ -109,8 +109,9 @@ class LearningToRelax(Method):
     comparators = param.Boolean(default=False,
                                 doc="Also track Gauss-Seidel, best fixed omega so far and instance-optimal (20+ extra solves per instance).")
     seed = param.Integer(default=0, bounds=(0, None), doc="Seed of the policy's random choices.")
-    costs = param.Parameter(default=None, precedence=-1,
-                            doc="Optional CostTable of the sequence, read instead of solving on grid omegas.")
+    costs = param.ClassSelector(class_=CostTable, default=None, allow_None=True, precedence=-1,
+                                doc="Optional CostTable of the sequence (wb.tuning.cost_table), read instead "
+                                    "of solving on grid omegas.")
 
     # -- configuration ---------------------------------------------------------
     def grid(self) -> np.ndarray:

@@ -67,8 +67,10 @@ class Rosenbrock(ProblemFactory):
 
     problem_kind = "objective"
     dim = param.Integer(default=2, bounds=(2, 100_000), doc="Number of variables.")
-    a = param.Number(default=1.0, doc="Location parameter a.")
-    b = param.Number(default=100.0, bounds=(0.0, None), doc="Curvature of the valley walls.")
+    # (the minimiser is (a, a^2): beyond |a| = 1e3 its square and the loss's scale leave the
+    # range where a plot or a tolerance means anything)
+    a = param.Number(default=1.0, bounds=(-1e3, 1e3), doc="Location parameter a (the minimiser is (a, a^2)).")
+    b = param.Number(default=100.0, bounds=(0.0, 1e8), doc="Curvature of the valley walls.")
     start = param.List(default=None, allow_None=True, item_type=(int, float),
                        doc="Starting point (default -1.2, 1, -1.2, 1, ...).")
 

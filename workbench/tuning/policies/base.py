@@ -7,6 +7,8 @@ import numpy as np
 import param
 
 from ...core import InvalidParameter
+from ...core.errors import WorkbenchError
+from ...core.protocol import CheckedParams
 from ..costs import check_grid
 
 __all__ = ["Policy", "sample_index"]
@@ -49,7 +51,11 @@ def sample_index(rng: np.random.Generator, probs: np.ndarray) -> int:
     return int(min(np.searchsorted(cdf, u, side="right"), len(probs) - 1))
 
 
-class Policy(param.Parameterized):
+class PolicyNotReset(WorkbenchError, AttributeError):
+    """A policy was asked to choose or learn before :meth:`Policy.reset` gave it its grid."""
+
+
+class Policy(CheckedParams):
     """A rule that chooses the relaxation parameter omega before each instance.
 
     The protocol, one round per instance:
@@ -105,6 +111,14 @@ class Policy(param.Parameterized):
     #: True when the policy needs every grid omega's cost on every instance (hindsight).
     needs_costs: ClassVar[bool] = False
 
+    def __getattr__(self, name):
+        # Only reached for a missing attribute: before reset() every piece of round state is
+        # missing, and the sentence says what to call.
+        if not name.startswith("_") and "omegas" not in self.__dict__:
+            raise PolicyNotReset(f"{type(self).__name__} has no arm grid yet: call reset(omegas, ...) before "
+                                 f"choose() or observe() (reading {name!r}).")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def reset(self, omegas, context_range=(0.0, 1.0), sequence=None, seed: int = 0, costs=None,
               start: int = 0) -> None:
         """Start afresh on the grid ``omegas``; ``start`` is the sequence index of the first instance.
@@ -115,7 +129,13 @@ class Policy(param.Parameterized):
         omegas = check_grid(omegas)
         self.omegas = omegas
         self.d = omegas.size
-        lo, hi = (float(v) for v in context_range)
+        try:
+            lo, hi = (float(v) for v in context_range)
+        except (TypeError, ValueError):
+            raise InvalidParameter(f"context_range is a pair (low, high) of numbers, e.g. (0.0, 1.0); "
+                                   f"got {context_range!r}.") from None
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise InvalidParameter(f"context_range must be finite, got ({lo:g}, {hi:g}).")
         if self.contextual and not hi > lo:
             raise InvalidParameter(f"the context interval ({lo:g}, {hi:g}) is empty; give low < high.")
         self.context_range = (lo, hi)
@@ -157,6 +177,15 @@ class Policy(param.Parameterized):
 
     def observe(self, cost: float) -> None:
         """Learn from the cost (iterations) of the last choice; the next round begins."""
+        if "omegas" not in self.__dict__:
+            raise PolicyNotReset(f"{type(self).__name__} has no arm grid yet: call reset(omegas, ...) and "
+                                 "choose() before observe().")
+        if isinstance(cost, (bool, str, bytes)) or not isinstance(cost, (int, float, np.number)) \
+                or not np.isfinite(cost) or cost < 0:
+            # A NaN cost would turn the learned weights into NaN for good (Tsallis-INF falls back to
+            # uniform and never recovers); a cost is an iteration count, 0 or more.
+            raise InvalidParameter(f"a cost is a finite number of iterations, 0 or more; got {cost!r}. "
+                                   "Pass the solver's iteration count.")
         self._observe(float(cost))
         self.t += 1
         self.instance += 1
