@@ -145,7 +145,7 @@ def test_api_calls_of_the_wrong_shape_are_sentences():
         wb.get_method("sor", name="x")  # param's object name is not a setting
     with pytest.raises(InvalidParameter, match="items must be instances of"):
         wb.get_problem("beale", start=[1, "a"])  # param's TypeError, as a sentence
-    with pytest.raises(InvalidParameter, match="Rosenbrock.a' must be at most 1000"):
+    with pytest.raises(InvalidParameter, match="rosenbrock's a is at most 1000 in size"):
         wb.get_problem("rosenbrock", a=1e308)
     with pytest.raises(InvalidParameter, match="observers is a list of functions"):
         wb.run(wb.optim.GD(), quad, observers=3)
@@ -160,5 +160,10 @@ def test_api_calls_of_the_wrong_shape_are_sentences():
         from_spec(hand_made)
     with pytest.raises(InvalidParameter, match="all zeros, a step size of 0 at every step"):
         wb.optim.GD(schedule={"name": "refined", "params": {"profile": [0.0, 0.0]}})
+    # a bug in a watcher is that bug, not a "bad value" of the value it was given
+    sor = wb.linear.SOR()
+    sor.param.watch(lambda event: len(event.new), "omega")
+    with pytest.raises(TypeError, match="has no len"):
+        sor.omega = 1.2
     # a whole-number setting given as a float is that number
     assert wb.get_problem("poisson2d", n=10.0).n == 100

@@ -113,6 +113,10 @@ def test_a_sweep_whose_runs_all_failed_gets_no_empty_convergence_plot(tmp_path):
     assert "No run has a convergence history to plot" in text and 'content="0"' in text
     with pytest.raises(wb.WorkbenchError, match="pass a list of runs .* got '12'"):
         export_html("12", tmp_path / "x.html", store=store)
+    from workbench.report.png import export_png
+
+    with pytest.raises(wb.WorkbenchError, match="none of these runs has a convergence history to plot"):
+        export_png([one.id], tmp_path / "png", store=store)  # said before any browser starts
 
 
 def test_report_cli(swept_store, tmp_path, capsys):

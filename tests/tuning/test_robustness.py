@@ -193,7 +193,7 @@ def test_policies_refuse_bad_settings_costs_and_calls_out_of_order():
         wb.tuning.FixedOmega(omega=2.5)
     with pytest.raises(InvalidParameter, match="bins' must be at least 1"):
         wb.tuning.BinnedTsallisINF(bins=0)
-    with pytest.raises(PolicyNotReset, match="call reset\\(omegas, ...\\) before choose"):
+    with pytest.raises(PolicyNotReset, match="before reset\\(omegas, ...\\) gives it its arm grid"):
         wb.tuning.TsallisINF().choose(0.0)
     with pytest.raises(InvalidParameter, match="context_range is a pair"):
         wb.tuning.TsallisINF().reset([1.0, 1.5], context_range=(1,))

@@ -173,7 +173,7 @@ def export_runs(args) -> int:
     check_output_path(out, "-o", "runs.json")
     if out.suffix not in (".json", ".csv"):
         raise InvalidParameter(f"export to .json (full, with traces) or .csv (one row per run): give -o "
-                               f"{out.with_suffix('.json').name} or {out.with_suffix('.csv').name}, not {out.name!r}.")
+                               f"{out.with_suffix('.json')} or {out.with_suffix('.csv')}, not {out.name!r}.")
     store = _store(args)
     if args.sweep is not None:
         store.sweep_spec(args.sweep)

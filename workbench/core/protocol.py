@@ -122,14 +122,16 @@ class CheckedParams(param.Parameterized):
             if isinstance(p, param.Number) and (math.isnan(value) or not (
                     isinstance(p.default, float) and math.isinf(p.default))):
                 raise InvalidParameter(f"{_label(self)}.{name} = {value} is not a finite number; give it a finite value.")
-        try:
-            super().__setattr__(name, value)
-        except InvalidParameter:
-            raise
-        except (ValueError, TypeError) as exc:  # TypeError: a List param given items of the wrong type
-            if name in type(self).param:
+        if name in type(self).param:
+            # Validate first and assign outside the try: the assignment runs the watchers, and a
+            # bug in one of them must surface as itself, not as "bad value" of a stored value.
+            try:
+                self.param[name]._validate(value)
+            except InvalidParameter:
+                raise
+            except (ValueError, TypeError) as exc:  # TypeError: a List param given items of the wrong type
                 raise _bad_value(self, exc) from None
-            raise
+        super().__setattr__(name, value)
 
 
 def _article(word: str) -> str:

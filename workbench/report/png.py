@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..core import WorkbenchError
+from ..core import InvalidParameter, WorkbenchError
 from .data import collect_runs
 
 __all__ = ["export_png", "chromium_path", "CHROMIUM_ARGS"]
@@ -55,6 +55,10 @@ def export_png(results, folder: str | os.PathLike, *, store=None, prefix: str = 
                              "or export HTML instead.") from None
     runs = collect_runs(results, store)
     figures = build_figures(runs)
+    if not figures:
+        raise InvalidParameter("none of these runs has a convergence history to plot (each failed before its "
+                               "first step); `workbench runs show ID` gives the reasons, or export HTML for "
+                               "the table of failures.")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     executable = chromium_path()

@@ -67,15 +67,18 @@ class Rosenbrock(ProblemFactory):
 
     problem_kind = "objective"
     dim = param.Integer(default=2, bounds=(2, 100_000), doc="Number of variables.")
-    # (the minimiser is (a, a^2): beyond |a| = 1e3 its square and the loss's scale leave the
-    # range where a plot or a tolerance means anything)
-    a = param.Number(default=1.0, bounds=(-1e3, 1e3), doc="Location parameter a (the minimiser is (a, a^2)).")
-    b = param.Number(default=100.0, bounds=(0.0, 1e8), doc="Curvature of the valley walls.")
+    a = param.Number(default=1.0, doc="Location parameter a (the minimiser is (a, a^2)); |a| <= 1000.")
+    b = param.Number(default=100.0, bounds=(0.0, None), doc="Curvature of the valley walls.")
     start = param.List(default=None, allow_None=True, item_type=(int, float),
                        doc="Starting point (default -1.2, 1, -1.2, 1, ...).")
 
     def build(self):
         d = self.dim
+        # Checked here, not with param bounds (which would turn the a box into a slider that
+        # cannot land on 1): beyond |a| = 1e3 the minimiser's a^2 and the loss's scale leave the
+        # range where a tolerance or a plot means anything (a = 1e308 overflows).
+        if not abs(self.a) <= 1e3:
+            raise InvalidParameter(f"rosenbrock's a is at most 1000 in size (the minimiser is (a, a^2)); got {self.a:g}.")
         if d > 2 and self.a != 1.0:
             raise InvalidParameter("the chained Rosenbrock with more than 2 variables needs a = 1.")
         default = np.tile([-1.2, 1.0], d // 2 + 1)[:d]

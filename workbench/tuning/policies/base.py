@@ -115,8 +115,8 @@ class Policy(CheckedParams):
         # Only reached for a missing attribute: before reset() every piece of round state is
         # missing, and the sentence says what to call.
         if not name.startswith("_") and "omegas" not in self.__dict__:
-            raise PolicyNotReset(f"{type(self).__name__} has no arm grid yet: call reset(omegas, ...) before "
-                                 f"choose() or observe() (reading {name!r}).")
+            raise PolicyNotReset(f"{type(self).__name__} has no {name!r} before reset(omegas, ...) gives it its arm "
+                                 "grid: call reset first (or check the spelling of the attribute).")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def reset(self, omegas, context_range=(0.0, 1.0), sequence=None, seed: int = 0, costs=None,
