@@ -57,15 +57,26 @@ def page():
         title="Solvers",
     )
 
+    said = pn.pane.Markdown("", css_classes=["wb-omega-star-status"], sizing_mode="stretch_width", margin=(0, 10))
+
     def set_optimal(event):
         from workbench.linear import theory
+
+        problem = race.problem
         try:
-            w = theory.optimal_omega(theory.jacobi_spectral_radius(race.problem))
-        except Exception:
+            rho = theory.jacobi_spectral_radius(problem)
+        except Exception as exc:  # no spectral estimate for this matrix
+            said.object = f"No omega*: the Jacobi spectral radius is not available ({exc})."
             return
-        race.lanes[2].method.omega = round(w, 4)
+        if "consistently_ordered" not in problem.properties or not rho < 1:
+            # the notes say the same: Young's formula is a theorem about these matrices only
+            said.object = ("Young's omega* does not apply to this matrix (not consistently ordered, or "
+                           "rho_J >= 1); SOR's omega is left as it is.")
+            return
+        race.lanes[2].method.omega = round(theory.optimal_omega(rho), 4)
+        said.object = f"SOR's omega set to omega* = {race.lanes[2].method.omega:.4f}."
 
     button = pn.widgets.Button(name="Set SOR omega to omega*", button_type="primary",
                                sizing_mode="stretch_width")
     button.on_click(set_optimal)
-    return pn.Row(race.sidebar(button, width=340), race.main(), sizing_mode="stretch_width")
+    return pn.Row(race.sidebar(button, said, width=340), race.main(), sizing_mode="stretch_width")

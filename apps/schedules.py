@@ -1,6 +1,8 @@
 """Step-size schedules: their shapes, their effect on a live race, and record-then-refine."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 
 TITLE = "Step-size schedules"
@@ -42,13 +44,14 @@ def shapes_section():
 
     def draw(*_):
         T = int(horizon.value)
+        message = ""  # about the chosen schedule only (another one's redraw must not clear it)
         for n, s in instances.items():
             try:
                 sources[n].data = {"t": np.arange(T + 1), "s": s.values(T)}
-                error.object = "" if n != choice.value else error.object
             except Exception as exc:  # a knob out of range for this T: say so, keep the old curve
                 if n == choice.value:
-                    error.object = f"<span style='color:#d62728'>{exc}</span>"
+                    message = f"<span style='color:#d62728'>{html.escape(str(exc))}</span>"
+        error.object = message
         for n, r in renderers.items():
             r.glyph.line_width = 4 if n == choice.value else 1.5
             r.glyph.line_alpha = 1.0 if n == choice.value else 0.35

@@ -131,11 +131,6 @@ def stability_section():
     import workbench as wb
     from workbench.ui import LiveRun
 
-    live = LiveRun(wb.optim.GD(lr=1.5), wb.problems.quadratic(dim=20, condition=10.0, lambda_max=1.0),
-                   metrics=["loss"], notes=_stability_notes,
-                   method_widgets={"gd": {"lr": {"type": pn.widgets.FloatSlider, "start": 0.05, "end": 3.0,
-                                                 "step": 0.05, "name": "eta (step size)"}}},
-                   max_steps=3000, plot_height=260, title="Stability")
     fig = figure(title="Per-direction factor |1 - eta lambda_i| against the eigenvalues", height=260,
                  sizing_mode="stretch_width", x_axis_label="eigenvalue lambda_i of the Hessian",
                  y_axis_label="|1 - eta lambda_i|", tools="save", toolbar_location="above")
@@ -146,7 +141,29 @@ def stability_section():
     fig.add_layout(threshold)
     label = pn.pane.HTML("", css_classes=["wb-threshold"], margin=(0, 10))
 
-    def update(*_):
+    class FollowTheProblem:
+        """A do-nothing companion of the live run whose reset redraws the eigenvalue plot: the
+        run resets whenever the problem changes (dim, lambda_max, condition)."""
+
+        done = True
+
+        def attach(self, live):
+            self.live = live
+
+        def reset(self, problem):
+            update(live=self.live)
+
+        def advance(self, seconds):
+            pass
+
+        def refresh(self):
+            pass
+
+        def view(self):
+            return pn.Column(pn.pane.Bokeh(fig, sizing_mode="stretch_width"), label, sizing_mode="stretch_width")
+
+    def update(*_, live=None):
+        live = live or follower.live
         eta = float(live.method.lr)
         lam = eigenvalues(live.problem)
         factor = np.abs(1 - eta * lam)
@@ -157,11 +174,16 @@ def stability_section():
         label.object = (f"red line: 2/eta = {2 / eta:.4g}; eigenvalues to its right (red dots) make GD "
                         "diverge along their eigenvectors")
 
+    follower = FollowTheProblem()
+    live = LiveRun(wb.optim.GD(lr=1.5), wb.problems.quadratic(dim=20, condition=10.0, lambda_max=1.0),
+                   metrics=["loss"], notes=_stability_notes, companions=[follower],
+                   method_widgets={"gd": {"lr": {"type": pn.widgets.FloatSlider, "start": 0.05, "end": 3.0,
+                                                 "step": 0.05, "name": "eta (step size)"}}},
+                   max_steps=3000, plot_height=260, title="Stability")
+
     live.method.param.watch(update, "lr")
     update()
-    return pn.Row(live.sidebar(), pn.Column(live.main(), pn.pane.Bokeh(fig, sizing_mode="stretch_width"),
-                                            label, sizing_mode="stretch_width"),
-                  sizing_mode="stretch_width")
+    return pn.Row(live.sidebar(), live.main(), sizing_mode="stretch_width")
 
 
 # -- 3. paths on 2-D functions ----------------------------------------------------------------

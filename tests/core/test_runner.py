@@ -87,6 +87,26 @@ def test_hyperparameter_change_mid_run_acts_on_next_step_without_reset():
     assert v[2] == pytest.approx(0.25) and v[3] == pytest.approx(0.025)
 
 
+def test_a_setting_moved_after_the_run_ended_is_not_in_its_result():
+    # (a slider moved on a finished dashboard lane: the exported report must replay the run
+    # that happened, with the settings it ended with)
+    m = Contract(factor=0.5)
+    r = Runner(m, Scalar(), rtol=1e-6, max_steps=100)
+    r.advance()
+    assert r.done
+    m.factor = 0.1
+    assert r.result().method_spec["params"]["factor"] == 0.5
+    r.reset()
+    r.advance()
+    assert r.result().method_spec["params"]["factor"] == 0.1
+    m = Contract(factor=0.5)
+    r = Runner(m, Scalar(), rtol=1e-6, max_steps=100)
+    r.advance(max_steps=2)
+    m.factor = 0.25  # mid-run: the result names the setting the run ended with
+    r.advance()
+    assert r.result().method_spec["params"]["factor"] == 0.25
+
+
 def test_stop_and_reset():
     r = Runner(Contract(), Scalar(), rtol=1e-12)
     r.advance(max_steps=2)

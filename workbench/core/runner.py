@@ -169,6 +169,7 @@ class Runner:
         self.elapsed = 0.0
         self.status = Status.RUNNING
         self.detail = ""
+        self._final_method_spec = None  # the settings the run ended with (see result())
         t0 = time.perf_counter()
         self.state = self.method.init(self.problem)
         metrics0 = self.method.metrics(self.problem, self.state)
@@ -192,12 +193,15 @@ class Runner:
         self.threshold = max(self.atol, (self.rtol or 0.0) * scale)
         self.trace.append({"iteration": 0, "time": 0.0, "step_time": 0.0, **metrics0})
         self._check(metrics0)
+        if self.status.finished:  # converged (or broke down) at the start
+            self._final_method_spec = self.method.spec()
 
     def stop(self, reason: str = "") -> None:
         """Mark the run as stopped by the user (no further steps)."""
         if not self.status.finished:
             self.status = Status.STOPPED
             self.detail = reason
+            self._final_method_spec = self.method.spec()
 
     @property
     def done(self) -> bool:
@@ -205,7 +209,13 @@ class Runner:
 
     @property
     def message(self) -> str:
-        return self.status.sentence + (f" {self.detail}" if self.detail else "")
+        sentence = self.status.sentence
+        if self.status in (Status.MAX_STEPS, Status.MAX_TIME) and not self.tolerance_set:
+            # (an optimizer has no default tolerance: "before reaching the tolerance" would name
+            # one the run never had)
+            limit = "step limit" if self.status is Status.MAX_STEPS else "wall-time budget"
+            sentence = f"Stopped at the {limit}; no tolerance was set, so the run went to its limit."
+        return sentence + (f" {self.detail}" if self.detail else "")
 
     @property
     def x(self):
@@ -310,6 +320,10 @@ class Runner:
             self._check(metrics)
             if deadline is not None and t1 >= deadline:
                 break
+        if self.status.finished and self._final_method_spec is None:
+            # A knob moved after the run ended (a slider on a finished lane) did not act on it:
+            # the result keeps the settings the run ended with.
+            self._final_method_spec = self.method.spec()
         return taken
 
     def result(self) -> Result:
@@ -324,7 +338,7 @@ class Runner:
             state=self.state,
             trace=self.trace,
             wall_time=self.elapsed,
-            method_spec=self.method.spec(),
+            method_spec=self._final_method_spec or self.method.spec(),
             problem_spec=problem_spec,
             stop=self.stop_spec(),
         )

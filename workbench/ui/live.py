@@ -535,7 +535,9 @@ class _LiveBase(pn.viewable.Viewer):
         # iteration on the plots so the bend in the curve has a visible cause.
         if event is not None and event.name in lane.method.inert_params():
             return  # a setting the run does not read (ChebCB's degree on a Tsallis-INF lane)
-        if event is not None and lane.runner is not None:
+        if event is not None and lane.runner is not None and not lane.runner.done:
+            # (a knob moved on a finished lane acts on no iteration: no event, and the lane's
+            # result keeps the settings it finished with)
             k = lane.runner.iteration
             self.events.append({"lane": lane.label, "param": event.name, "old": event.old,
                                 "new": event.new, "iteration": k})

@@ -62,9 +62,16 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
         p = obj.param[name]
         if isinstance(p, (param.Number,)) and not isinstance(p, param.Boolean):
             lo, hi = p.bounds if p.bounds is not None else (None, None)
-            if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
-                continue  # no slider for unbounded numbers: pn.Param uses a numeric input
             integer = isinstance(p, param.Integer)
+            box = pn.widgets.IntInput if integer else pn.widgets.FloatInput
+            if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+                # No slider for a number unbounded on one side: a numeric box, which the browser
+                # clamps to the finite end (a typed -1 for a step size becomes the bound, not an
+                # error in the server log).
+                ends = {k: v for k, v in (("start", lo), ("end", hi)) if v is not None and math.isfinite(v)}
+                if ends:
+                    out[name] = {"type": box, **ends, "css_classes": classes}
+                continue
             if getattr(obj, name) is None:
                 # "unset" (e.g. Prodigy's beta3 = None means "use sqrt(beta2)"): a slider
                 # cannot show None, a numeric input can, and clearing it restores None.
@@ -76,6 +83,15 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
                 # A slider over millions of values is unusable; type the number instead.
                 out[name] = {"type": pn.widgets.IntInput, "start": int(start), "end": int(end),
                              "css_classes": classes}
+                continue
+            value = getattr(obj, name)
+            on_grid = start - 1e-12 <= value <= end + 1e-12 and abs((value - start) / step
+                                                                   - round((value - start) / step)) < 1e-6
+            if not integer and (not on_grid or (lo > 0 and hi / lo > 1e4)):
+                # A slider that cannot land on the value it starts at (Adam's beta2 = 0.999 on
+                # a [0, 0.995] grid), or a linear slider over many decades (a condition number
+                # from 1 to 1e12 in steps of 5e9): type the number instead.
+                out[name] = {"type": box, "start": lo, "end": hi, "css_classes": classes}
                 continue
             kind = pn.widgets.IntSlider if integer else pn.widgets.FloatSlider
             spec = {"type": kind, "start": start, "end": end, "step": step, "throttled": throttled,

@@ -237,6 +237,27 @@ def run_widget_events_with_the_document_lock() -> None:
 LOCAL_CDN_ROOT = "/panel-cdn/"
 
 
+class _ClosedTabNoise:
+    """A logging filter that drops "Task exception was never retrieved" records whose
+    exception is a websocket or stream closed under a pending write: a tab closed while its
+    run played. Nothing is lost (the session is being discarded) and the traceback in the
+    server log reads like a crash. Any other record passes."""
+
+    def filter(self, record) -> bool:
+        # asyncio's default exception handler logs the task's exception as exc_info
+        exc = record.exc_info[1] if record.exc_info else None
+        return type(exc).__name__ not in ("WebSocketClosedError", "StreamClosedError")
+
+
+def quiet_closed_tabs() -> None:
+    """Install :class:`_ClosedTabNoise` on the ``asyncio`` logger (idempotent)."""
+    import logging
+
+    log = logging.getLogger("asyncio")
+    if not any(isinstance(f, _ClosedTabNoise) for f in log.filters):
+        log.addFilter(_ClosedTabNoise())
+
+
 def use_local_cdn() -> None:
     """Make Panel's CDN root a path on this server, before Panel is imported.
 
@@ -279,6 +300,7 @@ def make_server(pages: list[PageInfo], *, port: int = 5006, address: str = "127.
         raise MalformedInput("there are no pages to serve; add apps/<slug>.py files with a page() function.")
     send_websocket_frames_at_once()
     run_widget_events_with_the_document_lock()
+    quiet_closed_tabs()
     if warm:
         warm_up(pages)
     seen = set()

@@ -1,0 +1,108 @@
+"""Page logic without a browser: the parts of the apps a browser test would only see as pixels."""
+from pathlib import Path
+
+import numpy as np
+import panel as pn
+
+import workbench as wb
+from workbench.ui import controls
+from workbench.ui.server import _load_module
+
+APPS = Path(__file__).resolve().parents[2] / "apps"
+
+
+def _problem_factory(root):
+    # the problem chooser's controls: a pn.Param whose object is a ProblemFactory
+    for pane in root.select(pn.Param):
+        if isinstance(pane.object, wb.core.ProblemFactory):
+            return pane.object
+    raise AssertionError("no problem controls on the page")
+
+
+def test_the_stability_plot_follows_the_problem():
+    page = _load_module(APPS / "step_size.py", "wb_test_")
+    section = page.stability_section()
+    (source,) = [r.data_source for p in section.select(pn.pane.Bokeh) for r in p.object.renderers
+                 if "lam" in r.data_source.data]
+    assert len(source.data["lam"]) == 20 and max(source.data["lam"]) == 1.0
+    factory = _problem_factory(section)
+    factory.param.update(dim=5, lambda_max=4.0)
+    assert len(source.data["lam"]) == 5 and max(source.data["lam"]) == 4.0
+    assert "#d62728" in source.data["color"]  # eta = 1.5 > 2 / 4: unstable directions are red
+
+
+def test_omega_star_is_set_only_where_young_applies():
+    page = _load_module(APPS / "linear_solvers.py", "wb_test_")
+    root = page.page()
+    (button,) = [b for b in root.select(pn.widgets.Button) if b.name == "Set SOR omega to omega*"]
+    (said,) = [m for m in root.select(pn.pane.Markdown) if "wb-omega-star-status" in m.css_classes]
+    factory = _problem_factory(root)
+    sor = [lane for lane in root.select(pn.Param) if isinstance(lane.object, wb.linear.SOR)][0].object
+    button.clicks += 1  # poisson2d(32): omega* = 2 / (1 + sin(pi h))
+    assert abs(sor.omega - wb.linear.theory.optimal_omega(np.cos(np.pi / 33))) < 1e-4 and "omega* =" in said.object
+
+
+def test_convection_diffusion_knows_its_jacobi_radius_and_young_applies():
+    # at Pe = 100 the matrix is so non-normal that eigenvalue solvers miss rho_J by a factor 3
+    p = wb.problems.convection_diffusion2d(n=8, peclet=2.0)
+    A = p.A.toarray()
+    J = np.eye(p.n) - A / np.diag(A)[:, None]
+    rho = wb.linear.theory.jacobi_spectral_radius(p)
+    assert abs(rho - np.abs(np.linalg.eigvals(J)).max()) < 1e-10 and "consistently_ordered" in p.properties
+    big = wb.problems.convection_diffusion2d(n=32, peclet=0.5)
+    w = wb.linear.theory.optimal_omega(wb.linear.theory.jacobi_spectral_radius(big))
+    its = {om: wb.run(wb.linear.SOR(omega=om), big, rtol=1e-8).iterations for om in (1.3, w, 1.7)}
+    assert its[w] < its[1.3] and its[w] < its[1.7], its
+
+
+def test_the_chosen_schedules_error_is_shown_and_cleared():
+    page = _load_module(APPS / "schedules.py", "wb_test_")
+    section = page.shapes_section()
+    (error,) = [h for h in section.select(pn.pane.HTML) if "wb-shape-error" in h.css_classes]
+    (choice,) = [s for s in section.select(pn.widgets.Select) if "wb-shape-choice" in s.css_classes]
+    assert choice.value == "warmup"
+    schedule = [p.object for p in section.select(pn.Param) if type(p.object).__name__ == "Warmup"][0]
+    schedule.steps = 5000  # longer than the horizon of 400
+    assert "takes the whole horizon" in error.object
+    schedule.steps = 10
+    assert error.object == ""
+
+
+def test_sliders_only_where_they_can_land_on_the_value():
+    adam = controls(wb.optim.Adam(), ["lr", "beta1", "beta2"])._widgets
+    assert isinstance(adam["beta1"], pn.widgets.FloatSlider)  # 0.9 is on the slider's grid
+    assert isinstance(adam["beta2"], pn.widgets.FloatInput) and adam["beta2"].value == 0.999
+    assert isinstance(adam["lr"], pn.widgets.FloatInput) and adam["lr"].start == 0.0  # the browser clamps
+    quadratic = controls(wb.core.get_problem_factory("quadratic")())._widgets
+    assert isinstance(quadratic["condition"], pn.widgets.FloatInput)  # 1 .. 1e12 is no slider
+    assert isinstance(controls(wb.linear.SOR())._widgets["omega"], pn.widgets.FloatSlider)
+
+
+def test_a_tab_closed_mid_write_leaves_no_traceback_but_real_errors_stay(caplog):
+    import asyncio
+    import gc
+    import logging
+
+    from tornado.websocket import WebSocketClosedError
+
+    from workbench.ui.server import quiet_closed_tabs
+
+    quiet_closed_tabs()
+    quiet_closed_tabs()  # idempotent
+
+    async def closed():
+        raise WebSocketClosedError()
+
+    async def broken():
+        raise RuntimeError("a real bug")
+
+    loop = asyncio.new_event_loop()
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        for make in (closed, broken):
+            task = loop.create_task(make())
+            loop.run_until_complete(asyncio.sleep(0.01))
+            del task
+            gc.collect()  # "never retrieved" is logged when the task is collected
+    loop.close()
+    text = caplog.text
+    assert "a real bug" in text and "WebSocketClosedError" not in text
