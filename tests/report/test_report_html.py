@@ -68,6 +68,8 @@ def test_varying_parameters_and_labels(swept_store):
 
 
 def test_export_html_is_self_contained(swept_store, tmp_path):
+    import panel  # noqa: F401  (as in a served dashboard's "Export report": Panel adds external scripts)
+
     ids = [r.id for r in swept_store.query(sweep="omega-n")]
     path = export_html(ids, tmp_path / "r.html", title="SOR <omega> sweep", store=swept_store)
     text = path.read_text()

@@ -6,6 +6,7 @@ import html
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 from ..core import InvalidParameter
@@ -120,7 +121,18 @@ def render_html(runs: list[ReportRun], *, title: str = "Workbench report", subti
             "failures": [(r.label, r.message) for r in runs if r.status == "failed"][:100],
         },
     )
-    return page, n_figures
+    return without_external_scripts(page), n_figures
+
+
+def without_external_scripts(page: str) -> str:
+    """``page`` without ``<script src=...>`` tags.
+
+    Panel, once imported in the process (a served dashboard's "Export report"), hands
+    Bokeh's bundler the external scripts of every model class it defines (es-module-shims
+    for its ESM components), as tags relative to a server. The report uses Bokeh's own
+    models, inlined, so those tags are dropped: the file must open offline.
+    """
+    return re.sub(r"<script\b[^>]*\bsrc\s*=[^>]*>\s*</script>\s*", "", page)
 
 
 def export_html(results, path: str | os.PathLike, *, title: str = "Workbench report", store=None,

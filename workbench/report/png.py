@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..core import InvalidParameter, WorkbenchError
 from .data import collect_runs
+from .html import without_external_scripts
 
 __all__ = ["export_png", "chromium_path", "CHROMIUM_ARGS"]
 
@@ -69,7 +70,8 @@ def export_png(results, folder: str | os.PathLike, *, store=None, prefix: str = 
             fig.sizing_mode = "fixed"
             fig.width, fig.height = width, height
             page_path = Path(tmp) / f"{prefix}-{k}.html"
-            page_path.write_text(file_html(fig, resources=INLINE, title=f"{prefix} {k}"), encoding="utf-8")
+            page_path.write_text(without_external_scripts(file_html(fig, resources=INLINE, title=f"{prefix} {k}")),
+                                 encoding="utf-8")
             pages.append((page_path, folder / f"{prefix}-{k}.png"))
         # A fresh thread has no asyncio loop; its exceptions are re-raised here by ``result()``.
         try:
