@@ -25,6 +25,10 @@ def _notes(race) -> str:
                          f"(Gauss-Seidel: rho_J^2 = {rho ** 2:.5f}).")
         else:
             lines.append("The matrix is not consistently ordered: Young's omega* formula does not apply.")
+        if "symmetric" not in problem.properties:
+            lines.append("The matrix is not symmetric, and far from normal at a high Peclet number: rho_J and "
+                         "omega* describe the rate in the limit only. Residuals can first grow a millionfold "
+                         "(SOR above omega*, Jacobi), so no predicted-rate lines are drawn.")
     except Exception as exc:  # theory unavailable for this matrix
         lines.append(f"(no spectral estimate: {exc})")
     rates = []

@@ -46,13 +46,20 @@ def linear_rate(method, problem) -> float | None:
 
     Uses the Jacobi spectral radius the problem knows (Poisson) or that
     :func:`workbench.linear.theory.jacobi_spectral_radius` computes; Young's
-    formulas need a consistently ordered matrix.
+    formulas need a consistently ordered matrix. None for the stationary methods on a
+    non-symmetric matrix, whose transient can be far from the asymptotic rate.
     """
     from ..linear import theory
 
     name = getattr(method, "registry_name", "")
     try:
         if name in ("jacobi", "gauss_seidel", "sor"):
+            if "symmetric" not in getattr(problem, "properties", ()):
+                # A non-symmetric matrix can be far from normal (convection-diffusion at a
+                # high Peclet number): the spectral radius is only the rate in the limit, after
+                # a transient that can grow by 1e8 (SOR above omega*). A line from the current
+                # residual would promise what the run does not do.
+                return None
             rho = theory.jacobi_spectral_radius(problem)
             if name == "jacobi":
                 w = float(method.omega)

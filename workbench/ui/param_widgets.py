@@ -15,6 +15,7 @@ import math
 import re
 from typing import Iterable
 
+import numpy as np
 import param
 
 __all__ = ["controls", "widget_overrides"]
@@ -90,8 +91,12 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
             if not integer and (not on_grid or (lo > 0 and hi / lo > 1e4)):
                 # A slider that cannot land on the value it starts at (Adam's beta2 = 0.999 on
                 # a [0, 0.995] grid), or a linear slider over many decades (a condition number
-                # from 1 to 1e12 in steps of 5e9): type the number instead.
-                out[name] = {"type": box, "start": lo, "end": hi, "css_classes": classes}
+                # from 1 to 1e12 in steps of 5e9): type the number instead. The box's ends are
+                # the nearest allowed floats, so that a typed 1.0 for beta2 in [0, 1) is
+                # clamped in the browser rather than refused on the server.
+                inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
+                out[name] = {"type": box, "start": lo if inc_lo else float(np.nextafter(lo, np.inf)),
+                             "end": hi if inc_hi else float(np.nextafter(hi, -np.inf)), "css_classes": classes}
                 continue
             kind = pn.widgets.IntSlider if integer else pn.widgets.FloatSlider
             spec = {"type": kind, "start": start, "end": end, "step": step, "throttled": throttled,

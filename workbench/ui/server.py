@@ -246,7 +246,8 @@ class _ClosedTabNoise:
     def filter(self, record) -> bool:
         # asyncio's default exception handler logs the task's exception as exc_info
         exc = record.exc_info[1] if record.exc_info else None
-        return type(exc).__name__ not in ("WebSocketClosedError", "StreamClosedError")
+        closed = type(exc).__name__ in ("WebSocketClosedError", "StreamClosedError")
+        return not (closed and "never retrieved" in str(record.msg))
 
 
 def quiet_closed_tabs() -> None:
