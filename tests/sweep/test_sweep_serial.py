@@ -25,3 +25,28 @@ def test_only_a_batch_that_could_not_run_is_split_into_single_runs():
     assert not _worth_splitting(FutureCancelledError("key", reason="scheduler-connection-lost"))
     assert not _worth_splitting(CommClosedError("in <TCP>: Stream is closed"))
     assert not _worth_splitting(TimeoutError())
+
+
+def test_distributeds_cancel_before_start_race_is_not_logged_but_other_errors_are(caplog):
+    # distributed.utils.sync: a Ctrl-C before its coroutine made its future schedules cancel(),
+    # which reads the unassigned `future` (NameError), logged by tornado after "interrupted"
+    import logging
+
+    from workbench.sweep.executors import _quiet_cancel_before_start
+
+    def error_from(filename):
+        namespace = {}
+        exec(compile("def cancel():\n    if future is not None:\n        pass\n    future = 1\n", filename, "exec"),
+             namespace)
+        try:
+            namespace["cancel"]()
+        except NameError as exc:
+            return exc
+
+    _quiet_cancel_before_start()
+    log = logging.getLogger("tornado.application")
+    with caplog.at_level(logging.ERROR, logger="tornado.application"):
+        for filename in ("/site-packages/distributed/utils.py", "/home/me/mine.py"):
+            exc = error_from(filename)
+            log.error("Exception in callback from %s", filename, exc_info=(type(exc), exc, exc.__traceback__))
+    assert "mine.py" in caplog.text and "distributed/utils.py" not in caplog.text

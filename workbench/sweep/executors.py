@@ -87,6 +87,7 @@ class DaskExecutor:
     def __enter__(self) -> "DaskExecutor":
         if self.client is not None:
             return self
+        _quiet_cancel_before_start()
         try:
             from distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - dask is an optional extra
@@ -199,6 +200,30 @@ class DaskExecutor:
                 yield batch, records, None
             done += 1
         self._futures = []
+
+
+class _CancelBeforeStartNoise:
+    """Drop tornado's log of one benign race in ``distributed.utils.sync``: a Ctrl-C that
+    arrives before the coroutine has made its future schedules ``cancel()``, which then
+    reads the unassigned ``future`` and raises NameError (distributed 2026.8). Nothing is
+    left running; the traceback would only follow "workbench: interrupted" on the terminal."""
+
+    def filter(self, record) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, NameError) or "'future'" not in str(exc):
+            return True
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        code = tb.tb_frame.f_code if tb is not None else None
+        return not (code is not None and code.co_name == "cancel"
+                    and code.co_filename.replace("\\", "/").endswith("distributed/utils.py"))
+
+
+def _quiet_cancel_before_start() -> None:
+    log = logging.getLogger("tornado.application")
+    if not any(isinstance(f, _CancelBeforeStartNoise) for f in log.filters):
+        log.addFilter(_CancelBeforeStartNoise())
 
 
 @contextlib.contextmanager
