@@ -195,6 +195,8 @@ def test_policies_refuse_bad_settings_costs_and_calls_out_of_order():
         wb.tuning.BinnedTsallisINF(bins=0)
     with pytest.raises(PolicyNotReset, match="before reset\\(omegas, ...\\) gives it its arm grid"):
         wb.tuning.TsallisINF().choose(0.0)
+    with pytest.raises(PolicyNotReset, match="TsallisINF cannot observe a cost before reset"):
+        wb.tuning.TsallisINF().observe(40)
     with pytest.raises(InvalidParameter, match="context_range is a pair"):
         wb.tuning.TsallisINF().reset([1.0, 1.5], context_range=(1,))
     with pytest.raises(InvalidParameter, match="instance of CostTable"):

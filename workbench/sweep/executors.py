@@ -254,10 +254,9 @@ def _worth_splitting(exc: BaseException) -> bool:
     # not a cancelled sweep or a lost scheduler, where every task fails alike: distributed's
     # FutureCancelledError is a concurrent.futures.CancelledError (also raised with the reason
     # "scheduler-connection-lost"), and a dropped connection is a CommClosedError, an OSError.
-    import asyncio
     import concurrent.futures
 
-    return not isinstance(exc, (concurrent.futures.CancelledError, asyncio.CancelledError, OSError, TimeoutError))
+    return not isinstance(exc, (concurrent.futures.CancelledError, OSError, TimeoutError))
 
 
 def _killed_message(exc: Exception) -> str:

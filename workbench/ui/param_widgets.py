@@ -170,11 +170,12 @@ def disable_inert(obj: param.Parameterized, pane, names: Iterable[str]) -> None:
     overrides ``inert_params`` without declaring them), and a widget its caller disabled
     (``{"disabled": True}`` in the overrides) stays disabled."""
     names = list(names)
+    from ..core import Method, ProblemFactory
+
     declared = getattr(obj, "may_be_inert", frozenset())
     if declared:
         candidates = [name for name in names if name in declared]
-    elif getattr(type(obj).inert_params, "__qualname__", "") not in ("Method.inert_params",
-                                                                     "ProblemFactory.inert_params"):
+    elif type(obj).inert_params not in (Method.inert_params, ProblemFactory.inert_params):
         candidates = names  # an own inert_params without may_be_inert: any shown param may be inert
     else:
         candidates = []

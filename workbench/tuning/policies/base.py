@@ -115,9 +115,13 @@ class Policy(CheckedParams):
         # Only reached for a missing attribute: before reset() every piece of round state is
         # missing, and the sentence says what to call.
         if not name.startswith("_") and "omegas" not in self.__dict__:
-            raise PolicyNotReset(f"{type(self).__name__} has no {name!r} before reset(omegas, ...) gives it its arm "
-                                 "grid: call reset first (or check the spelling of the attribute).")
+            self._require_reset(f"has no {name!r}")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _require_reset(self, what: str = "cannot observe a cost") -> None:
+        if "omegas" not in self.__dict__:
+            raise PolicyNotReset(f"{type(self).__name__} {what} before reset(omegas, ...) gives it its arm grid: "
+                                 "call reset first (or check the spelling of the attribute).")
 
     def reset(self, omegas, context_range=(0.0, 1.0), sequence=None, seed: int = 0, costs=None,
               start: int = 0) -> None:
@@ -177,9 +181,7 @@ class Policy(CheckedParams):
 
     def observe(self, cost: float) -> None:
         """Learn from the cost (iterations) of the last choice; the next round begins."""
-        if "omegas" not in self.__dict__:
-            raise PolicyNotReset(f"{type(self).__name__} has no arm grid yet: call reset(omegas, ...) and "
-                                 "choose() before observe().")
+        self._require_reset()
         if isinstance(cost, (bool, str, bytes)) or not isinstance(cost, (int, float, np.number)) \
                 or not np.isfinite(cost) or cost < 0:
             # A NaN cost would turn the learned weights into NaN for good (Tsallis-INF falls back to
