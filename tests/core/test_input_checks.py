@@ -37,6 +37,51 @@ def test_method_params_are_checked_at_construction_and_assignment():
         wb.core.get_problem_factory("poisson2d")(size=3)
 
 
+def test_a_schedule_or_horizon_moved_mid_run_is_refused_at_once_and_the_run_goes_on():
+    from workbench.schedules import Refined, StepDecay, WarmupStableDecay
+
+    gd = wb.optim.GD(lr=0.1, schedule="cosine", horizon=50)
+    runner = wb.Runner(gd, wb.problems.quadratic(dim=5, condition=10.0), max_steps=50)
+    runner.advance(5)
+    with pytest.raises(UnknownName, match="no schedule called 'cosinus'. Did you mean cosine\? The schedules"):
+        gd.schedule = "cosinus"
+    with pytest.raises(InvalidParameter, match="strictly between 0 and 1, got \\[50\\]"):
+        gd.schedule = {"name": "step", "milestones": [50]}
+    with pytest.raises(InvalidParameter, match="add up to more than 1"):
+        gd.schedule = WarmupStableDecay(warmup=0.6, decay=0.6)
+    with pytest.raises(InvalidParameter, match="cosine schedule needs the run length: set horizon=T"):
+        gd.horizon = None
+    assert (gd.schedule, gd.horizon) == ("cosine", 50)
+    gd.schedule = "linear"  # a good one is taken, from the next step on
+    runner.advance(5)
+    assert not runner.status.finished and runner.iteration == 10
+    assert runner.trace["lr"][-1] == pytest.approx(0.1 * (1 - 9 / 50))
+    # a schedule's own knobs are checked when set, not at the step that reads them
+    with pytest.raises(InvalidParameter, match="strictly between 0 and 1, got \\[50\\]"):
+        StepDecay(milestones=[50])
+    step = StepDecay()
+    with pytest.raises(InvalidParameter, match="strictly between 0 and 1, got \\[0.5, 1.5\\]"):
+        step.milestones = [0.5, 1.5]
+    with pytest.raises(InvalidParameter, match="profile is all zeros"):
+        Refined().profile = np.zeros(3)
+    with pytest.raises(InvalidParameter, match="cosine has no parameter warmup; its parameters are min_ratio"):
+        wb.schedules.Cosine(warmup=3)
+    with pytest.raises(InvalidParameter, match="bad value for wsd: .*decay"):
+        WarmupStableDecay(decay=2.0)
+    assert step.milestones == [0.5, 0.75]
+
+
+def test_check_value_says_what_an_assignment_would_store_without_assigning():
+    sor = wb.linear.SOR(omega=1.5)
+    assert sor.check_value("omega", np.float64(1.2)) == 1.2
+    with pytest.raises(InvalidParameter, match="bad value for sor"):
+        sor.check_value("omega", 2.5)
+    with pytest.raises(InvalidParameter, match="sor has no parameter omgea; its parameters are kernel, omega"):
+        sor.check_value("omgea", 1.0)
+    assert type(wb.core.get_problem_factory("poisson2d")().check_value("n", 16.0)) is int
+    assert sor.omega == 1.5
+
+
 def test_run_keywords_and_stop_values_say_what_to_do():
     gd, quad = wb.optim.GD(lr=0.1), wb.problems.quadratic(dim=3, condition=10.0)
     with pytest.raises(InvalidParameter, match="unknown keyword 'tol': a run takes the stopping rules rtol, atol"):

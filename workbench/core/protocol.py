@@ -106,32 +106,59 @@ class CheckedParams(param.Parameterized):
             raise
         except (ValueError, TypeError) as exc:  # param's bound and type checks
             raise _bad_value(self, exc) from None
+        self._checked_params_ready = True
 
     def __setattr__(self, name, value):
-        if (isinstance(value, (float, np.floating)) and name in type(self).param
-                and isinstance(type(self).param[name], param.Integer) and float(value).is_integer()):
+        if name in type(self).param:
+            # Validate first and assign outside the checks: the assignment runs the watchers, and
+            # a bug in one of them must surface as itself, not as "bad value" of a stored value.
+            value = self.check_value(name, value)
+        super().__setattr__(name, value)
+
+    def check_value(self, name: str, value):
+        """The value ``self.<name> = value`` would store, or :class:`InvalidParameter` with the
+        sentence the assignment would raise; nothing is assigned.
+
+        A whole-number float for an integer parameter is that integer; True for a number, NaN,
+        infinity (unless it is the default), a value out of bounds and a subclass's own
+        :meth:`_check_setting` are refused. Controls call it to refuse a typed value on the page.
+        """
+        if name not in type(self).param:
+            raise InvalidParameter(
+                f"{_label(self)} has no parameter {name}; its parameters are "
+                f"{', '.join(p for p in type(self).param if p != 'name')}.")
+        p = type(self).param[name]
+        if (isinstance(value, (float, np.floating)) and isinstance(p, param.Integer)
+                and float(value).is_integer()):
             # 10.0 is the whole number it spells (JSON from a browser, YAML's 1e1, a NumPy float)
             value = int(value)
-        if isinstance(value, bool) and name in type(self).param and isinstance(type(self).param[name], param.Number):
+        if isinstance(value, bool) and isinstance(p, param.Number):
             # param takes True as 1; for a number that is a mistake (a YAML "yes", a checkbox wired wrong)
             raise InvalidParameter(f"{_label(self)}.{name} is a number, not {value}; give a number.")
-        if isinstance(value, (float, np.floating)) and not math.isfinite(value) and name in type(self).param:
-            p = type(self).param[name]
+        if isinstance(value, (float, np.floating)) and not math.isfinite(value):
             # NaN is never a setting; infinity only where it is the default ("no limit", as
             # D-Adaptation's growth_rate). param's bounds let both through.
             if isinstance(p, param.Number) and (math.isnan(value) or not (
                     isinstance(p.default, float) and math.isinf(p.default))):
                 raise InvalidParameter(f"{_label(self)}.{name} = {value} is not a finite number; give it a finite value.")
-        if name in type(self).param:
-            # Validate first and assign outside the try: the assignment runs the watchers, and a
-            # bug in one of them must surface as itself, not as "bad value" of a stored value.
-            try:
-                self.param[name]._validate(value)
-            except InvalidParameter:
-                raise
-            except (ValueError, TypeError) as exc:  # TypeError: a List param given items of the wrong type
-                raise _bad_value(self, exc) from None
-        super().__setattr__(name, value)
+        try:
+            self.param[name]._validate(value)
+        except InvalidParameter:
+            raise
+        except (ValueError, TypeError) as exc:  # TypeError: a List param given items of the wrong type
+            raise _bad_value(self, exc) from None
+        if self._checked_params_ready:
+            self._check_setting(name, value)
+        return value
+
+    #: False while the constructor runs: :meth:`_check_setting` sees only whole objects.
+    _checked_params_ready: ClassVar[bool] = False
+
+    def _check_setting(self, name: str, value) -> None:
+        """Refuse ``value`` for ``name`` given the other settings (raise :class:`InvalidParameter`).
+
+        Called for assignments after the constructor (a knob moved mid-run); a subclass checks
+        there what would otherwise fail only at the next step, such as an optimizer's schedule."""
 
 
 def _article(word: str) -> str:

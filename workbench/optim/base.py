@@ -114,6 +114,18 @@ class Optimizer(Method):
         self._schedule = None
         self._refresh_schedule()
 
+    def _check_setting(self, name, value):
+        # A schedule or horizon moved mid-run is checked now, as init checks them, so that the
+        # assignment is refused with its sentence instead of failing the run at its next step.
+        if name not in ("schedule", "horizon"):
+            return
+        schedule = resolve_schedule(value if name == "schedule" else self.schedule)
+        horizon = value if name == "horizon" else self.horizon
+        if schedule is not None and hasattr(schedule, "validate"):
+            schedule.validate(horizon)
+            if horizon is not None or not schedule.requires_horizon():
+                schedule(0, horizon)  # the checks a schedule makes when first evaluated
+
     def _sync_hyperparameters(self, *events):
         for event in events:
             self._hp[event.name] = event.new

@@ -15,7 +15,7 @@ import numpy as np
 import param
 
 from ..core.errors import InvalidParameter, MalformedInput, UnknownName
-from ..core.protocol import jsonable
+from ..core.protocol import CheckedParams, jsonable
 
 __all__ = ["Schedule", "register_schedule", "schedules", "get_schedule_class", "make_schedule"]
 
@@ -77,7 +77,7 @@ def _check_horizon(horizon, label: str) -> int:
     return value
 
 
-class Schedule(param.Parameterized):
+class Schedule(CheckedParams):
     r"""Base of every step-size schedule: a multiplier :math:`s(t, T)` on the base rate.
 
     At step :math:`t = 0, 1, \dots` of a run of :math:`T` steps an optimizer uses

@@ -59,12 +59,16 @@ class Refined(Schedule):
         super().__init__(**params)
         self._profile()  # refuse a bad profile here, not at the first step
 
+    def _check_setting(self, name, value):
+        if name == "profile":
+            self._profile(value)
+
     def describe(self) -> str:
         p = np.asarray(self.profile, dtype=float).ravel()
         return f"refined({p.size} recorded steps, peak at step {int(np.argmax(p)) if p.size else 0})"
 
-    def _profile(self) -> np.ndarray:
-        p = np.asarray(self.profile, dtype=float).ravel()
+    def _profile(self, profile=None) -> np.ndarray:
+        p = np.asarray(self.profile if profile is None else profile, dtype=float).ravel()
         if p.size == 0 or not np.all(np.isfinite(p)) or np.any(p < 0):
             raise InvalidParameter(
                 "a refined schedule's profile must be a non-empty array of finite values >= 0; "

@@ -37,11 +37,20 @@ class StepDecay(Schedule):
     def requires_horizon(self) -> bool:
         return self.every is None
 
-    def _fractions(self) -> np.ndarray:
-        m = np.sort(np.asarray(self.milestones, dtype=float))
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._fractions(self.milestones)  # refuse milestones of 50 here, not at the first step
+
+    def _check_setting(self, name, value):
+        if name == "milestones":
+            self._fractions(value)
+
+    def _fractions(self, milestones=None) -> np.ndarray:
+        milestones = self.milestones if milestones is None else milestones
+        m = np.sort(np.asarray(milestones, dtype=float))
         if m.size and (m[0] <= 0 or m[-1] >= 1):
             raise InvalidParameter(
-                f"step milestones are fractions of the horizon strictly between 0 and 1, got {list(self.milestones)}."
+                f"step milestones are fractions of the horizon strictly between 0 and 1, got {list(milestones)}."
             )
         return m
 
