@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import workbench as wb
+from tests.fakes import refuse_omega
 from workbench.cli import main
 from workbench.core import Trace
 from workbench.report import collect_runs, export_html, ranking, varying_parameters
@@ -93,22 +94,24 @@ def test_export_html_from_core_results_has_no_sweep_plots(tmp_path):
     assert 'name="workbench-figures" content="1"' in text and "Failed runs" not in text
 
 
-def test_failed_runs_are_listed_with_their_message(tmp_path):
+def test_failed_runs_are_listed_with_their_message(tmp_path, monkeypatch):
+    refuse_omega(monkeypatch, 1.9)
     store = RunStore(tmp_path / "runs.sqlite")
-    run_sweep({**SWEEP, "name": "bad", "grid": {"method.omega": [1.5, 2.5]}}, store, progress=False)
+    run_sweep({**SWEEP, "name": "bad", "grid": {"method.omega": [1.5, 1.9]}}, store, progress=False)
     text = export_html(store.query(sweep="bad"), tmp_path / "bad.html").read_text()
-    assert "Failed runs" in text and "omega=2.5</b>: Failed: bad value" in text
+    assert "Failed runs" in text and "omega=1.9</b>: Failed: omega = 1.9 is refused" in text
 
 
-def test_a_sweep_whose_runs_all_failed_gets_no_empty_convergence_plot(tmp_path):
+def test_a_sweep_whose_runs_all_failed_gets_no_empty_convergence_plot(tmp_path, monkeypatch):
     from workbench.report.figures import build_figures
 
+    refuse_omega(monkeypatch, 1.8, 1.9)
     store = RunStore(tmp_path / "runs.sqlite")
-    run_sweep({**SWEEP, "name": "all-bad", "grid": {"method.omega": [2.5, 2.6]}}, store, progress=False)
+    run_sweep({**SWEEP, "name": "all-bad", "grid": {"method.omega": [1.8, 1.9]}}, store, progress=False)
     runs = collect_runs(store.query(sweep="all-bad"))
     assert not any(caption.startswith("How fast") for caption, _ in build_figures(runs))
     text = export_html(store.query(sweep="all-bad"), tmp_path / "bad.html").read_text()
-    assert "Failed runs" in text and "omega=2.6</b>: Failed: bad value" in text
+    assert "Failed runs" in text and "omega=1.9</b>: Failed: omega = 1.9 is refused" in text
     # One such run alone: no figure at all to embed, and the page says so instead of failing.
     (one,) = store.query(sweep="all-bad")[:1]
     text = export_html([one.id], tmp_path / "one.html", store=store).read_text()

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from tests.fakes import refuse_omega
 from workbench.core import MalformedInput, UnknownName
 from workbench.store import RunStore, run_key
 from workbench.sweep import SweepSpec, load_spec, plan_batches, run_sweep, seeded_spec
@@ -108,14 +109,15 @@ def test_plan_batches_targets_a_tenth_of_a_second_per_task():
     assert [len(b) for b in plan_batches(items, 0.01, 2, batch_size=30)] == [30, 30, 30, 10]
 
 
-def test_serial_sweep_stores_failures_and_reruns_only_missing(tmp_path):
+def test_serial_sweep_stores_failures_and_reruns_only_missing(tmp_path, monkeypatch):
+    refuse_omega(monkeypatch, 1.9)
     store = RunStore(tmp_path / "runs.sqlite")
-    raw = {**BASE, "grid": {"method.omega": [1.0, 1.5, 2.5], "problem.n": [4, 6]}}
+    raw = {**BASE, "grid": {"method.omega": [1.0, 1.5, 1.9], "problem.n": [4, 6]}}
     summary = run_sweep(raw, store, progress=False)
     assert (summary.total, summary.ran, summary.failed, summary.already) == (6, 6, 2, 0)
     failed = store.query(sweep="t", status="failed")
     assert len(failed) == 2
-    assert all("omega" in r.message and "less than 2.0" in r.message for r in failed)
+    assert all(r.message == "Failed: omega = 1.9 is refused when the run starts (a test)." for r in failed)
     assert all(len(r.trace) == 0 for r in failed)
     ok = store.query(sweep="t", status="converged")
     assert len(ok) == 4 and all(len(r.trace) == r.iterations + 1 for r in ok)
@@ -227,7 +229,7 @@ def test_sizes_are_checked_before_anything_is_expanded():
             SweepSpec({**BASE, "grid": {"method.omega": {"range": args}}})
     with pytest.raises(MalformedInput, match="has a step of 0"):
         SweepSpec({**BASE, "grid": {"method.omega": {"range": [1, 2, 0]}}})
-    assert SweepSpec({**BASE, "grid": {"problem.n": {"range": [10, 0, -3]}}}).grid["problem.n"] == [10, 7, 4, 1]
+    assert SweepSpec({**BASE, "grid": {"problem.n": {"range": [11, 1, -3]}}}).grid["problem.n"] == [11, 8, 5, 2]
 
 
 def test_yaml_exponents_without_a_dot_are_numbers_and_integral_float_seeds_are_seeds():
@@ -254,8 +256,29 @@ def test_fixed_values_are_checked_once_before_anything_runs():
                    "grid": {"method.omega": [1.2]}})
     with pytest.raises(InvalidParameter, match="rtol and atol must be finite and non-negative"):
         SweepSpec({**BASE, "stop": {"rtol": -1}, "grid": {"method.omega": [1.2]}})
-    # a swept value is checked per run (a bad one is stored as failed, the others run)
-    assert len(SweepSpec({**BASE, "grid": {"method.omega": [1.2, 2.5]}}).runs()) == 2
+
+
+def test_a_bad_value_of_an_axis_is_refused_before_anything_runs(tmp_path):
+    from workbench.cli import main
+    from workbench.core import InvalidParameter
+
+    with pytest.raises(InvalidParameter, match=r"the value 2.5 of the swept method.omega is refused: bad value "
+                                               r"for sor: .*less than 2.0.* Remove it from the axis"):
+        SweepSpec({**BASE, "grid": {"method.omega": [1.2, 2.5]}})
+    with pytest.raises(InvalidParameter, match="the value 1 of the swept problem.n is refused"):
+        SweepSpec({**BASE, "zip": {"problem.n": [8, 1], "method.omega": [1.2, 1.5]}})
+    with pytest.raises(InvalidParameter, match="the value -1 of the swept stop.rtol is refused: rtol and atol"):
+        SweepSpec({**BASE, "grid": {"stop.rtol": [1e-6, -1]}})
+    drawn = SweepSpec({**BASE, "random": {"samples": 20, "params": {"method.omega": {"uniform": [1.0, 2.5]}}}})
+    with pytest.raises(InvalidParameter, match=r"the value 2\.[0-9]+ of the swept method.omega is refused"):
+        drawn.runs()
+    # Values are checked one by one, with the fixed ones: a combination is left to the runs.
+    assert len(SweepSpec({**BASE, "grid": {"method.omega": [1.2, 1.9], "problem.n": [4, 8]}}).runs()) == 4
+    spec = tmp_path / "s.yaml"
+    spec.write_text("method: sor\nproblem: {name: poisson2d, params: {n: 6}}\ngrid: {method.omega: [1.2, 2.5]}\n")
+    store = tmp_path / "runs.sqlite"
+    assert main(["sweep", str(spec), "--store", str(store), "--executor", "serial", "--quiet"]) == 2
+    assert not store.exists() or RunStore(store).count() == 0
 
 
 def test_an_edited_spec_under_the_same_name_is_what_the_sweep_holds(tmp_path):
@@ -270,17 +293,18 @@ def test_an_edited_spec_under_the_same_name_is_what_the_sweep_holds(tmp_path):
     assert (grown.already, grown.ran, grown.left) == (2, 1, 0)  # adding a value keeps the others
 
 
-def test_cli_retry_failed_delete_and_an_all_failed_sweep(tmp_path, capsys):
+def test_cli_retry_failed_delete_and_an_all_failed_sweep(tmp_path, capsys, monkeypatch):
     from workbench.cli import main
 
+    refuse_omega(monkeypatch, 1.8, 1.9)
     spec = tmp_path / "s.yaml"
-    spec.write_text("method: sor\nproblem: {name: poisson2d, params: {n: 6}}\ngrid: {method.omega: [1.2, 2.5]}\n")
+    spec.write_text("method: sor\nproblem: {name: poisson2d, params: {n: 6}}\ngrid: {method.omega: [1.2, 1.8]}\n")
     store = str(tmp_path / "runs.sqlite")
     assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--quiet"]) == 0
     assert "(1 failed)" in capsys.readouterr().out
     assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--quiet"]) == 0
     assert "1 of the runs stored before failed (`workbench sweep --retry-failed`" in capsys.readouterr().out
-    spec.write_text("method: sor\nproblem: {name: poisson2d, params: {n: 6}}\ngrid: {method.omega: [2.6]}\n"
+    spec.write_text("method: sor\nproblem: {name: poisson2d, params: {n: 6}}\ngrid: {method.omega: [1.9]}\n"
                     "name: s2\n")
     assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--quiet"]) == 1
     assert "every run failed" in capsys.readouterr().err
@@ -295,7 +319,7 @@ def test_cli_retry_failed_delete_and_an_all_failed_sweep(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "1 failed run of 's2' removed, to be run again" in err and "1 ran" in out
     assert main(["runs", "delete", "--failed", "--store", store]) == 0
-    assert "2 runs deleted" in capsys.readouterr().out  # omega = 2.5 and 2.6
+    assert "2 runs deleted" in capsys.readouterr().out  # omega = 1.8 and 1.9
     assert main(["runs", "list", "--store", store]) == 0  # --store after the action
     assert "1 run in" in capsys.readouterr().out
     assert main(["sweep", str(spec), "--store", store, "--executor", "serial", "--quiet", "--retry-failed"]) == 1

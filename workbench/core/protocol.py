@@ -115,13 +115,15 @@ class CheckedParams(param.Parameterized):
             value = self.check_value(name, value)
         super().__setattr__(name, value)
 
-    def check_value(self, name: str, value):
+    def check_value(self, name: str, value, *, with_others: bool = True):
         """The value ``self.<name> = value`` would store, or :class:`InvalidParameter` with the
         sentence the assignment would raise; nothing is assigned.
 
         A whole-number float for an integer parameter is that integer; True for a number, NaN,
-        infinity (unless it is the default), a value out of bounds and a subclass's own
-        :meth:`_check_setting` are refused. Controls call it to refuse a typed value on the page.
+        infinity (unless it is the default), a value out of bounds and, with ``with_others``, a
+        subclass's own :meth:`_check_setting` against the other current settings are refused.
+        Controls call it to refuse a typed value on the page; a sweep calls it with
+        ``with_others=False`` for each value of an axis before anything runs.
         """
         if name not in type(self).param:
             raise InvalidParameter(
@@ -147,7 +149,7 @@ class CheckedParams(param.Parameterized):
             raise
         except (ValueError, TypeError) as exc:  # TypeError: a List param given items of the wrong type
             raise _bad_value(self, exc) from None
-        if self._checked_params_ready:
+        if with_others and self._checked_params_ready:
             self._check_setting(name, value)
         return value
 

@@ -268,6 +268,9 @@ class SweepSpec:
             self._check_address(address)
         self._whole_numbers()
         self.validate_fixed()
+        for axes in (self.grid, self.zip):
+            for address, values in axes.items():
+                self.validate_swept(address, values)
 
     def _size(self) -> int:
         """Runs in the sweep so far expanded (grid x zip x random samples x seeds)."""
@@ -371,6 +374,39 @@ class SweepSpec:
                                        f"{type(exc).__name__}: {exc}") from None
         check_stop_values({k: v for k, v in self.stop.items() if f"stop.{k}" not in swept})
 
+    def validate_swept(self, address: str, values) -> None:
+        """Check each value of the axis ``address`` the way its parameter checks an assignment
+        (bounds, type, NaN), before anything runs, so that an omega of 2.5 in a grid is refused
+        with the axis named instead of becoming a failed run. Combinations are not checked here:
+        a value that only fails with another swept value still gives a failed run."""
+        from ..core.registry import _construct
+        from ..core.runner import check_stop_values
+
+        part, _, key = address.partition(".")
+        if address == "seed":
+            return
+        if part == "stop":
+            check = lambda value: check_stop_values({key: value})  # noqa: E731
+        else:
+            lookup = get_method_class if part == "method" else get_problem_factory
+            swept = set(self.grid) | set(self.zip) | set(self.random.get("params") or {})
+            fixed = {k: v for k, v in getattr(self, part)["params"].items() if f"{part}.{k}" not in swept}
+            probe = _construct(lookup(getattr(self, part)["name"]), fixed, part)
+            if not hasattr(probe, "check_value"):
+                return
+            check = lambda value: probe.check_value(key, value, with_others=False)  # noqa: E731
+        seen = set()
+        for value in values:
+            marker = repr(value)
+            if marker in seen:
+                continue
+            seen.add(marker)
+            try:
+                check(value)
+            except WorkbenchError as exc:
+                raise type(exc)(f"the value {value!r} of the swept {address} is refused: {exc} "
+                                "Remove it from the axis (or narrow its range).") from None
+
     # -- expansion -----------------------------------------------------------
     def points(self) -> list[dict[str, Any]]:
         """Every combination of axis values as ``{address: value}`` (seed included)."""
@@ -384,8 +420,10 @@ class SweepSpec:
         if self.random:
             rng = np.random.default_rng(self.random.get("seed", 0))
             params = self.random["params"]
-            blocks.append([{a: _draw(a, d, rng) for a, d in params.items()}
-                           for _ in range(int(self.random["samples"]))])
+            drawn = [{a: _draw(a, d, rng) for a, d in params.items()} for _ in range(int(self.random["samples"]))]
+            for address in params:
+                self.validate_swept(address, [sample[address] for sample in drawn])
+            blocks.append(drawn)
         if self.seeds != [None]:
             blocks.append([{"seed": s} for s in self.seeds])
         out = []

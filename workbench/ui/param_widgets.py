@@ -7,10 +7,15 @@ Panel widgets, so a new method gets its controls for free. Sliders are
 every pixel of the drag, so a running solver sees one clean change.
 
 Widgets write straight into the object, and a method's ``step`` reads its
-params at call time: moving a slider mid-run acts on the next step.
+params at call time: moving a slider mid-run acts on the next step. A value the
+object refuses (a typed ``lr = 0``, step milestones past the horizon) changes
+nothing: the widget goes back to the object's value and the refusal's sentence
+is shown under it (:func:`refuse_on_the_page`).
 """
 from __future__ import annotations
 
+import html
+import logging
 import math
 import re
 from typing import Iterable
@@ -18,7 +23,9 @@ from typing import Iterable
 import numpy as np
 import param
 
-__all__ = ["controls", "widget_overrides"]
+__all__ = ["controls", "widget_overrides", "refuse_on_the_page"]
+
+log = logging.getLogger(__name__)
 
 
 def _public(obj, parameters: Iterable[str] | None) -> list[str]:
@@ -155,8 +162,8 @@ def controls(obj: param.Parameterized, parameters: Iterable[str] | None = None, 
             overrides[key] = {"css_classes": base.get("css_classes", []), **spec}
         else:
             overrides[key] = {"css_classes": base.get("css_classes", []), "type": spec}
-    pane = pn.Param(obj, parameters=names, widgets=overrides, name=title, show_name=show_name,
-                    sizing_mode="stretch_width", **kwargs)
+    pane = _checked_param_class()(obj, parameters=names, widgets=overrides, name=title, show_name=show_name,
+                                  sizing_mode="stretch_width", **kwargs)
     if hasattr(obj, "inert_params") and names:
         disable_inert(obj, pane, names)
     return pane
@@ -197,3 +204,83 @@ def disable_inert(obj: param.Parameterized, pane, names: Iterable[str]) -> None:
     obj.param.watch(sync, names)
     sync()
 
+
+
+_CHECKED_PARAM = None
+
+
+def _checked_param_class():
+    """``pn.Param`` whose every widget (also those rebuilt on a re-render) goes through
+    :func:`refuse_on_the_page`. Made on first use: Panel is imported lazily."""
+    global _CHECKED_PARAM
+    if _CHECKED_PARAM is None:
+        import panel as pn
+
+        class CheckedParam(pn.Param):
+            def widget(self, p_name, parameterized=None, widget_spec=None):
+                widget = super().widget(p_name, parameterized, widget_spec)
+                if isinstance(self, pn.Param):  # an instance (Panel's widget is a bothmethod)
+                    refuse_on_the_page(self, widget, p_name)
+                return widget
+
+        _CHECKED_PARAM = CheckedParam
+    return _CHECKED_PARAM
+
+
+def refuse_on_the_page(pane, widget, name: str) -> None:
+    """Refuse a value of ``widget`` that ``pane.object.check_value(name, value)`` refuses: the
+    object keeps its value, the widget (in the browser too) goes back to it, and the sentence
+    is shown under the widget (CSS class ``wb-param-refusal``) until a value is accepted.
+
+    Without this, ``pn.Param`` would assign the value, the object would raise, and the
+    refusal would reach only the server log while the box kept the typed text. This puts the
+    check in front of ``pn.Param``'s own widget-to-parameter link (which then never sees the
+    refused value) and sets the widget back from inside the change, which Panel sends to the
+    browser because it differs from the value the browser sent."""
+    obj = pane.object
+    if not hasattr(obj, "check_value") or "value" not in widget.param or name not in obj.param:
+        return
+    links = [w for w in getattr(pane, "_internal_callbacks", []) if w.inst is widget
+             and getattr(w.fn, "__name__", "") == "link_widget" and "value" in w.parameter_names]
+    if len(links) != 1:  # not the pn.Param this was written against: leave its link alone
+        log.debug("no pn.Param link found for %s; typed values are not checked on the page", name)
+        return
+    link = links[0]
+    from ..core import WorkbenchError
+
+    message: dict = {}
+
+    def checked_link(event):
+        try:
+            obj.check_value(name, event.new)
+        except WorkbenchError as exc:
+            log.info("refused %s = %r: %s", name, event.new, exc)
+            widget.param.update(value=getattr(obj, name))  # (this nested change passes the check)
+            _show(str(exc))
+            return
+        link.fn(event)
+        _show(None)
+
+    def _show(text):
+        box = getattr(pane, "_widget_box", None)
+        current = message.get("pane")
+        if text is None:
+            if current is not None and box is not None and current in box.objects:
+                box.remove(current)
+            message.pop("pane", None)
+            return
+        import panel as pn
+
+        content = f"<span style='color:#d62728'>{html.escape(text)}</span>"
+        if current is None:
+            current = message["pane"] = pn.pane.HTML(
+                content, css_classes=["wb-param-refusal", f"wb-param-refusal-{name}"],
+                sizing_mode="stretch_width", margin=(0, 10))
+        else:
+            current.object = content
+        if box is not None and current not in box.objects and widget in box.objects:
+            box.insert(box.objects.index(widget) + 1, current)
+
+    widget.param.unwatch(link)
+    pane._internal_callbacks.remove(link)
+    pane._internal_callbacks.append(widget.param.watch(checked_link, "value"))
