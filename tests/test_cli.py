@@ -41,11 +41,20 @@ def test_bad_input_exits_2_with_one_line_reason(argv, needle, capsys):
     assert err.startswith("workbench: error:") and needle in err and "\n" not in err
 
 
-def test_failed_run_exits_1(capsys):
+def test_failed_run_exits_1_and_writes_strict_json(capsys, tmp_path, recwarn):
+    import json
+
     # over-damped Jacobi: the eigenvalue 1 - 1.99 (1 + rho_J) of its iteration matrix is below -1
     code = main(["run", "jacobi", "--set", "omega=1.99", "--problem-set", "n=16", "--quiet"])
     assert code == 1
     assert capsys.readouterr().out.startswith("diverged:")
+    out = tmp_path / "blown.json"
+    assert main(["run", "gd", "--problem", "quadratic", "--set", "lr=1e200", "--quiet", "--out", str(out)]) == 1
+    def no_constants(name):
+        raise AssertionError(f"{name} in strict JSON")
+    payload = json.loads(out.read_text(), parse_constant=no_constants)  # a diverged run's infinities are null
+    assert payload["summary"]["status"] == "nonfinite" and payload["trace"]["grad_norm"][-1] is None
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]  # no overflow warnings
 
 
 def test_list_shows_params_bounds_and_docs(capsys):

@@ -349,3 +349,62 @@ def test_spec_mistakes_found_only_by_a_user_say_what_to_write():
     for change, message in cases:
         with pytest.raises(MalformedInput, match=message):
             SweepSpec({**BASE, **change})
+
+
+def test_seeds_from_any_axis_are_checked_and_a_stored_seeded_run_replays(tmp_path):
+    import workbench as wb
+
+    with pytest.raises(MalformedInput, match="swept seed are whole numbers from 0 to 2\\*\\*63 - 1.*got 18446744073709551616"):
+        SweepSpec({**BASE, "grid": {"seed": [1, 2**64]}})
+    with pytest.raises(MalformedInput, match="swept seed are whole numbers.*got -1"):
+        SweepSpec({**BASE, "zip": {"seed": [-1, 2], "method.omega": [1.2, 1.5]}})
+    assert SweepSpec({**BASE, "grid": {"seed": [2.0]}}).runs()[0]["seed"] == 2
+    store = RunStore(tmp_path / "runs.sqlite")
+    seeded = {**BASE, "problem": {"name": "poisson2d", "params": {"n": 12, "rhs": "random"}}, "seeds": [0, 1, 2]}
+    run_sweep(seeded, store, progress=False)
+    runs = store.query()
+    assert len({r.iterations for r in runs} | {round(r.trace["residual"][0], 9) for r in runs}) > 2
+    for r in runs:  # what the report offers: replay any run from its stored spec
+        replay = wb.from_spec(r.spec).run()
+        assert replay.iterations == r.iterations
+        np.testing.assert_allclose(replay.trace["residual"], r.trace["residual"], rtol=1e-12)
+
+
+def test_runs_of_a_sweep_list_and_export_that_sweeps_parameters(tmp_path, capsys, monkeypatch):
+    from workbench.cli import main
+
+    store = str(tmp_path / "runs.sqlite")
+    first = {**BASE, "name": "A", "grid": {"method.omega": [1.2, 1.5]}}
+    second = {**BASE, "name": "B", "method": {"name": "sor", "params": {"kernel": "pyamg", "omega": 1.5}},
+              "grid": {"problem.n": [8, 12]}}
+    stops = {**BASE, "name": "Z", "zip": {"stop.rtol": [1e-6, 1e-8], "stop.max_steps": [2000, 20000]}}
+    for spec in (first, second, stops):
+        run_sweep(spec, store, progress=False)  # B's n = 8 run is A's omega = 1.5 run
+    assert main(["runs", "list", "--sweep", "B", "--store", store]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if "poisson2d" in line]
+    assert [row.split()[-1] for row in rows] == ["problem.n=8", "problem.n=12"]
+    assert main(["runs", "export", "--sweep", "B", "--store", store, "-o", str(tmp_path / "B.csv")]) == 0
+    header, *lines = (tmp_path / "B.csv").read_text().splitlines()
+    assert header.split(",")[7:-1] == ["problem.n"] and [line.split(",")[7] for line in lines] == ["8", "12"]
+    assert main(["runs", "list", "--sweep", "Z", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "stop.rtol=1e-06 stop.max_steps=2000" in out and "stop.rtol=1e-08 stop.max_steps=20000" in out
+    # the filters say what is wrong instead of listing nothing or everything
+    assert main(["runs", "list", "--method", "sorr", "--store", store]) == 2
+    assert "no method called 'sorr'. Did you mean sor" in capsys.readouterr().err
+    assert main(["runs", "list", "--limit", "0", "--store", store]) == 2
+    assert "--limit is how many runs to list, at least 1" in capsys.readouterr().err
+    assert main(["runs", "show", "²", "--store", store]) == 2
+    assert main(["runs", "delete", "²", "--store", store]) == 2
+    assert "'²' is not a run id" in capsys.readouterr().err
+    # a dry run with --retry-failed counts the failed runs it would run again
+    refuse_omega(monkeypatch, 1.9)
+    retried = tmp_path / "r.yaml"
+    retried.write_text("name: r s\nmethod: sor\nproblem: {name: poisson2d, params: {n: 6}}\n"
+                       "grid: {method.omega: [1.2, 1.9]}\n")
+    assert main(["sweep", str(retried), "--store", store, "--executor", "serial", "--quiet"]) == 0
+    assert "report: workbench report --sweep 'r s' --store" in capsys.readouterr().out  # quoted for the shell
+    assert main(["sweep", str(retried), "--store", store, "--dry-run", "--retry-failed"]) == 0
+    assert "2 runs, 2 stored, 1 to run (0 missing, 1 failed to run again;" in capsys.readouterr().out
+    assert main(["sweep", str(tmp_path / "r"), "--store", store, "--dry-run"]) == 2
+    assert f"the sweep spec '{tmp_path / 'r'}' does not exist. Did you mean {retried}?" in capsys.readouterr().err

@@ -27,7 +27,7 @@ def main(args) -> int:
     from tqdm import tqdm
 
     from ..core import InvalidParameter, Runner, get_method, get_method_class, get_problem, get_problem_factory, jsonable
-    from ._common import check_output_path, parse_assignments, write_json
+    from ._common import check_output_path, finite_or_none, parse_assignments, write_json
 
     if args.out:
         check_output_path(args.out)
@@ -53,10 +53,15 @@ def main(args) -> int:
     bar = tqdm(total=args.max_steps, disable=args.quiet, unit="it", dynamic_ncols=True,
                desc=f"{method.registry_name} on {problem.name}", file=sys.stderr)
     t0 = time.perf_counter()
-    while not runner.done:
-        taken = runner.advance(max_seconds=0.1)
-        bar.update(taken)
-        bar.set_postfix({metric: f"{runner.trace[metric][-1]:.3e}"}, refresh=False)
+    import numpy as np
+
+    # A diverging run's overflow warnings would bury its status line; the status
+    # (diverged / nonfinite) and its message say what happened.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        while not runner.done:
+            taken = runner.advance(max_seconds=0.1)
+            bar.update(taken)
+            bar.set_postfix({metric: f"{runner.trace[metric][-1]:.3e}"}, refresh=False)
     bar.close()
     wall = time.perf_counter() - t0
     result = runner.result()
@@ -68,6 +73,7 @@ def main(args) -> int:
     if args.out:
         payload = {"spec": result.spec(), "summary": result.summary(),
                    "trace": {k: jsonable(v) for k, v in result.trace.to_dict().items()}}
-        write_json(args.out, payload, indent=1, default=str)
+        # Strict JSON, as `runs export` writes: a diverged run's infinities become null.
+        write_json(args.out, finite_or_none(jsonable(payload)), indent=1, default=str, allow_nan=False)
         print(f"  result written to {args.out}")
     return 0 if result.status.label in ("converged", "max_steps", "max_time", "stopped") else 1

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from typing import Callable
 
 
 def register(sub) -> None:
@@ -65,7 +66,7 @@ def _ids(texts) -> list[int]:
 
     ids = []
     for text in texts:
-        if not str(text).isdigit() or len(str(text)) > 18:
+        if not (str(text).isascii() and str(text).isdigit()) or len(str(text)) > 18:
             raise MalformedInput(f"{text!r} is not a run id; ids are the numbers `workbench runs list` shows.")
         ids.append(int(text))
     return ids
@@ -120,16 +121,45 @@ def list_runs(args) -> int:
         labels = [s.label for s in Status]
         if args.status not in labels:
             raise UnknownName(f"no status {args.status!r}; statuses are {', '.join(labels)}.")
-    runs = store.query(sweep=args.sweep, status=args.status, method=args.method, limit=args.limit)
+    method = args.method
+    if method is not None:
+        from ..core import get_method_class
+
+        method = get_method_class(method).registry_name  # an unknown name says which there are
+    if args.limit is not None and args.limit < 1:
+        from ..core import InvalidParameter
+
+        raise InvalidParameter(f"--limit is how many runs to list, at least 1; got {args.limit}.")
+    runs = store.query(sweep=args.sweep, status=args.status, method=method, limit=args.limit)
     _warn_damaged(store)
+    shown = _shown_params(store, args.sweep, runs)
     print(f"{'id':>5}  {'method':<14} {'problem':<18} {'status':<10} {'iters':>7} {'time (s)':>9}  parameters")
     for r in runs:
-        params = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                          for k, v in r.params.items() if not k.startswith("stop."))
+        params = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown(r).items())
         print(f"{r.id:>5}  {r.method:<14} {r.problem:<18} {r.status.label:<10} {r.iterations:>7} "
               f"{r.wall_time:>9.3g}  {params}")
     print(f"{len(runs)} run{'s' if len(runs) != 1 else ''} in {store.path}")
     return 0
+
+
+def _shown_params(store, sweep: str | None, runs) -> Callable:
+    """The parameters to show for each run. Of a sweep: its swept addresses (stop options
+    included), read from each run's spec, since a run another sweep stored first keeps that
+    sweep's ``params``. Otherwise a run's stored ``params``, without the stop options that
+    are the same for every run listed."""
+    from ..sweep.spec import params_of, swept_addresses
+
+    if sweep is not None:
+        swept = swept_addresses(store.sweep_spec(sweep))
+        return lambda r: params_of(r.spec, swept)
+    stop_values: dict[str, set] = {}
+    for r in runs:
+        for k, v in r.params.items():
+            if k.startswith("stop."):
+                stop_values.setdefault(k, set()).add(repr(v))
+    same = {k for k, values in stop_values.items() if len(values) == 1 and
+            all(k in r.params for r in runs)}
+    return lambda r: {k: v for k, v in r.params.items() if k not in same}
 
 
 def show_run(args) -> int:
@@ -138,7 +168,7 @@ def show_run(args) -> int:
     from ..core import UnknownName
 
     store = _store(args)
-    if str(args.run_id).isdigit() and len(str(args.run_id)) > 18:
+    if str(args.run_id).isascii() and str(args.run_id).isdigit() and len(str(args.run_id)) > 18:
         raise UnknownName(f"there is no run {args.run_id} in {store.path}; `workbench runs list` shows the runs.")
     run = store.load(args.run_id)
     print(f"run {run.id}  ({run.key[:16]}...)")
@@ -192,9 +222,10 @@ def export_runs(args) -> int:
         payload = [{**r.summary(), "trace": {k: jsonable(v) for k, v in r.trace.to_dict().items()}} for r in runs]
         write_json(out, finite_or_none(jsonable(payload)), "-o", indent=1, allow_nan=False, default=str)
     else:
+        shown = _shown_params(store, args.sweep, []) if args.sweep is not None else (lambda r: r.params)
         keys: list[str] = []
         for r in runs:
-            keys += [k for k in r.params if k not in keys]
+            keys += [k for k in shown(r) if k not in keys]
         try:
             with open(out, "w", newline="") as fh:
                 w = csv.writer(fh)
@@ -202,7 +233,7 @@ def export_runs(args) -> int:
                             "message"])
                 for r in runs:
                     w.writerow([r.id, r.method, r.problem, r.status.label, r.iterations, r.wall_time, r.seed,
-                                *[r.params.get(k, "") for k in keys], r.message])
+                                *[shown(r).get(k, "") for k in keys], r.message])
         except OSError as exc:
             raise InvalidParameter(f"could not write -o {out}: {exc.strerror or exc}; free some space or "
                                    "choose another path.") from None

@@ -1,6 +1,8 @@
 """``workbench sweep SPEC.yaml``: run a parameter sweep into the run store (Dask by default)."""
 from __future__ import annotations
 
+import re
+import shlex
 import sys
 
 
@@ -26,6 +28,11 @@ def register(sub) -> None:
     p.set_defaults(func=main)
 
 
+def _file_name(name: str) -> str:
+    """A sweep's name as a file name: path separators and shell-hostile characters become _."""
+    return re.sub(r"[^\w.+-]+", "_", name).strip("._") or "report"
+
+
 def main(args) -> int:
     from ..store import open_store, run_key
     from ..sweep import SerialExecutor, load_spec, make_executor, run_sweep
@@ -43,10 +50,15 @@ def main(args) -> int:
 
         path = Path(args.store) if args.store else default_store_path()
         # A dry run reads: a store that does not exist yet holds nothing (and is not created).
-        stored = open_store(path, must_exist=True).keys() if path.exists() else set()
+        existing = open_store(path, must_exist=True) if path.exists() else None
+        stored = existing.keys() if existing is not None else set()
+        keys = {run_key(r) for r in runs}
         missing = sum(run_key(r) not in stored for r in runs)
-        print(f"sweep {spec.name!r}: {len(runs)} runs, {len(runs) - missing} stored, {missing} to run "
-              f"(store {path}{'' if path.exists() else ', not created yet'}).")
+        again = (sum(r.key in keys for r in existing.query(status="failed"))
+                 if args.retry_failed and existing is not None else 0)
+        retried = f": {missing} missing, {again} failed to run again;" if args.retry_failed else ""
+        print(f"sweep {spec.name!r}: {len(runs)} runs, {len(runs) - missing} stored, {missing + again} to run "
+              f"({retried[2:] + ' ' if retried else ''}store {path}{'' if path.exists() else ', not created yet'}).")
         return 0
     store = open_store(args.store)
     keys = {run_key(r) for r in runs}
@@ -77,8 +89,8 @@ def main(args) -> int:
             summary = run_sweep(spec, store, executor=executor, batch_size=args.batch_size,
                                 progress=not args.quiet)
     print(summary)
-    print(f"  store: {store.path}   report: workbench report --sweep {spec.name} --store {store.path} "
-          f"-o {spec.name}.html")
+    print(f"  store: {store.path}   report: workbench report --sweep {shlex.quote(spec.name)} "
+          f"--store {shlex.quote(str(store.path))} -o {shlex.quote(_file_name(spec.name) + '.html')}")
     if summary.interrupted:
         print("workbench: interrupted", file=sys.stderr)
         return 130

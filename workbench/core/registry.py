@@ -163,6 +163,7 @@ def from_spec(spec: dict[str, Any]):
     if kind == "run":
         from .runner import Runner, check_stop_keywords
 
+        spec = with_run_seed(spec)
         method = from_spec({"kind": "method", **_mapping(spec, "method", required=True)})
         problem = from_spec({"kind": "problem", **_mapping(spec, "problem", required=True)})
         stop = _mapping(spec, "stop")
@@ -171,6 +172,26 @@ def from_spec(spec: dict[str, Any]):
     raise MalformedInput(
         f"spec kind {kind!r} is not one of 'method', 'problem', 'run'; add a 'kind' key."
     )
+
+
+def with_run_seed(spec: dict[str, Any]) -> dict[str, Any]:
+    """A run spec with its run ``seed`` given to the method's and the problem's ``seed``
+    parameter where they have one and the spec leaves it unset (an explicit value wins).
+
+    A sweep stores each run's spec with the run seed beside the method and the problem; this
+    is how the run used it, so that ``from_spec(stored_spec)`` replays the same run.
+    """
+    seed = spec.get("seed")
+    if seed is None:
+        return spec
+    out = dict(spec)
+    for part, lookup in (("method", get_method_class), ("problem", get_problem_factory)):
+        part_spec = dict(_mapping(spec, part, required=True))
+        params = dict(_mapping(part_spec, "params"))
+        if "seed" in lookup(_need(part_spec, "name")).param and "seed" not in params:
+            params["seed"] = seed
+        out[part] = {**part_spec, "params": params}
+    return out
 
 
 def _mapping(spec: dict, key: str, required: bool = False) -> dict:

@@ -158,7 +158,8 @@ def _run_ids(run_ids) -> list[int]:
         raise MalformedInput(f"run ids are a list of whole numbers, e.g. [3, 4]; got {run_ids!r}.")
     ids = []
     for i in run_ids:
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) and not (isinstance(i, str) and i.isdigit()):
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) and not (
+                isinstance(i, str) and i.isascii() and i.isdigit()):
             raise MalformedInput(f"run ids are whole numbers, e.g. [3, 4]; got {i!r} in {run_ids!r}.")
         ids.append(int(i))
     return ids
@@ -383,7 +384,7 @@ class RunStore:
 
     def load(self, run_id: int | str) -> StoredRun:
         """One run by id (or by key), trace included."""
-        if isinstance(run_id, str) and not run_id.isdigit():
+        if isinstance(run_id, str) and not (run_id.isascii() and run_id.isdigit()):
             rows = self._read(f"SELECT {_SUMMARY_COLUMNS} FROM runs WHERE key = ?", (run_id,))
         else:
             rows = self._read(f"SELECT {_SUMMARY_COLUMNS} FROM runs WHERE id = ?", (int(run_id),))

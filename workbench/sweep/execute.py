@@ -15,7 +15,8 @@ import time
 
 import numpy as np
 
-from ..core import WorkbenchError, from_spec, get_method_class, get_problem_factory
+from ..core import WorkbenchError, from_spec
+from ..core.registry import with_run_seed
 from ..store.records import failed_record, record_from_result
 
 __all__ = ["execute_run", "execute_batch", "seeded_spec"]
@@ -25,20 +26,18 @@ def seeded_spec(run_spec: dict) -> dict:
     """The spec handed to :func:`workbench.from_spec`: the run seed filled into ``seed`` params.
 
     A problem or method with a ``seed`` parameter that the spec leaves unset
-    receives the run seed; an explicit value wins.
+    receives the run seed; an explicit value wins (:func:`workbench.core.registry.with_run_seed`,
+    which ``from_spec`` also applies to a stored spec, so a stored run replays).
     """
-    seed = run_spec.get("seed")
     spec = {
         "kind": "run",
         "method": {"name": run_spec["method"]["name"], "params": dict(run_spec["method"].get("params") or {})},
         "problem": {"name": run_spec["problem"]["name"], "params": dict(run_spec["problem"].get("params") or {})},
         "stop": dict(run_spec.get("stop") or {}),
     }
-    if seed is not None:
-        for part, lookup in (("method", get_method_class), ("problem", get_problem_factory)):
-            cls = lookup(spec[part]["name"])
-            if "seed" in cls.param and "seed" not in spec[part]["params"]:
-                spec[part]["params"]["seed"] = seed
+    if run_spec.get("seed") is not None:
+        spec = with_run_seed({**spec, "seed": run_spec["seed"]})
+        del spec["seed"]
     return spec
 
 

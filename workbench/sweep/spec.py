@@ -144,6 +144,12 @@ def _values(address: str, spec: Any) -> list:
     )
 
 
+def _check_seed(value: Any, what: str) -> None:
+    # (the store keeps a seed in an SQLite INTEGER, 64 bits)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**63:
+        raise MalformedInput(f"{what} whole numbers from 0 to 2**63 - 1, e.g. seeds: [0, 1, 2]; got {value!r}.")
+
+
 def _draw(address: str, dist: Any, rng: np.random.Generator) -> Any:
     """One random draw: ``{uniform|loguniform: [a, b]}``, ``{randint: [a, b]}`` (b exclusive),
     ``{choice: [...]}``, or a list (choice)."""
@@ -221,12 +227,9 @@ class SweepSpec:
         self.seeds = _values("seeds", spec["seeds"]) if "seeds" in spec else [spec.get("seed")]
         # (a seed written 3.0, or a linspace of seeds, is the whole number it spells)
         self.seeds = [int(v) if isinstance(v, float) and v.is_integer() else v for v in self.seeds]
-        # (the store keeps a seed in an SQLite INTEGER, 64 bits)
-        bad_seeds = [v for v in self.seeds if v is not None and (isinstance(v, bool) or not isinstance(v, int)
-                                                                 or not 0 <= v < 2**63)]
-        if bad_seeds:
-            raise MalformedInput(f"seeds are whole numbers from 0 to 2**63 - 1, e.g. seeds: [0, 1, 2]; "
-                                 f"got {bad_seeds[0]!r}.")
+        for seed in self.seeds:
+            if seed is not None:
+                _check_seed(seed, "seeds are")
         grid = _mapping(spec.get("grid"), "grid", "{method.omega: [1.2, 1.5]}")
         zipped = _mapping(spec.get("zip"), "zip", "{method.omega: [1.2, 1.5], problem.n: [8, 16]}")
         # Each axis expands to at most MAX_RUNS values (_count), so expanding them all is cheap;
@@ -324,8 +327,10 @@ class SweepSpec:
             part, _, key = address.partition(".")
             if part == "stop":
                 return key == "max_steps"
+            if part == "seed":
+                return True  # (a seed 2.0 is seed 2)
             if part not in ("method", "problem"):
-                return False  # the seed axis, checked on its own
+                return False
             cls = (get_method_class(self.method["name"]) if part == "method"
                    else get_problem_factory(self.problem["name"]))
             return key in cls.param and isinstance(cls.param[key], param.Integer)
@@ -384,6 +389,8 @@ class SweepSpec:
 
         part, _, key = address.partition(".")
         if address == "seed":
+            for value in values:
+                _check_seed(value, "the values of the swept seed are")
             return
         if part == "stop":
             check = lambda value: check_stop_values({key: value})  # noqa: E731
@@ -529,6 +536,11 @@ def load_spec(source: str | Path | dict) -> SweepSpec:
         data = yaml.load(text, Loader=_spec_loader())
     except yaml.YAMLError as exc:
         raise MalformedInput(f"the sweep spec is not valid YAML: {exc}") from None
+    if isinstance(data, str) and default_name is None and "\n" not in text.strip():
+        # One word, not a mapping: a path that does not exist (sor_omega_n without .yaml)
+        near = [c for c in (path.with_suffix(".yaml"), path.with_suffix(".yml")) if c.is_file()]
+        hint = f" Did you mean {near[0]}?" if near else " Check the path."
+        raise MalformedInput(f"the sweep spec {text.strip()!r} does not exist.{hint}")
     if isinstance(data, dict) and data.get("name") is not None and not isinstance(data["name"], str):
         data["name"] = _name_as_written(text, data["name"])
     if isinstance(data, dict) and default_name and "name" not in data:
@@ -539,6 +551,19 @@ def load_spec(source: str | Path | dict) -> SweepSpec:
 def expand(source) -> list[dict]:
     """Run specs of a sweep spec (path, YAML text, dict or :class:`SweepSpec`)."""
     return load_spec(source).runs()
+
+
+def swept_addresses(raw: dict) -> list[str]:
+    """The addresses a stored sweep spec (:meth:`SweepSpec.to_dict`) varies, read without
+    checking its values again, so that a spec stored by an older version still lists."""
+    random = raw.get("random") if isinstance(raw.get("random"), dict) else {}
+    seeds = raw.get("seeds")
+    try:
+        several_seeds = seeds is not None and len(_values("seeds", seeds)) > 1
+    except WorkbenchError:
+        several_seeds = False
+    return [*(raw.get("grid") or {}), *(raw.get("zip") or {}), *(random.get("params") or {})] + (
+        ["seed"] if several_seeds else [])
 
 
 def params_of(run_spec: dict, swept: list[str] | None = None) -> dict:
