@@ -48,6 +48,19 @@ def test_random_spd_has_the_requested_condition_number(kappa):
     assert "spd" in prob.properties
 
 
+def test_settings_a_control_offers_build_or_are_refused_before_building():
+    from workbench.core import InvalidParameter, TooLarge, get_problem_factory
+
+    # condition = 1 (the identity) is outside the range, so no control offers it
+    with pytest.raises(InvalidParameter, match="must be greater than 1.0, not 1.0"):
+        get_problem_factory("random_spd")(condition=1.0)
+    assert get_problem_factory("random_spd")(n=50, condition=1.5).make().metadata["condition"] == 1.5
+    # m = 1000 (its largest setting): 5000 right-hand sides of 10^6 unknowns, refused before drawing
+    with pytest.raises(TooLarge, match="5000 right-hand sides of 1000000 unknowns \\(37.3 GiB\\) are too many"):
+        get_problem_factory("shifted_laplacian_sequence")(m=1000).make()
+    assert len(get_problem_factory("shifted_laplacian_sequence")(m=1000, instances=3).make()) == 3
+
+
 def test_anisotropic_and_pyamg_meshes():
     an = wb.problems.anisotropic2d(10, epsilon=0.01)
     assert {"spd", "m_matrix"} <= an.properties

@@ -6,7 +6,7 @@ import param
 import scipy.sparse as sp
 from scipy.sparse.linalg import eigsh
 
-from ..core import InvalidParameter, ProblemFactory, register_problem
+from ..core import ProblemFactory, register_problem
 from .linear_problem import LinearProblem, analyse_matrix
 
 
@@ -33,13 +33,12 @@ class RandomSPD(ProblemFactory):
     problem_kind = "linear"
     n = param.Integer(default=400, bounds=(2, 200_000), doc="Number of unknowns.")
     density = param.Number(default=0.01, bounds=(0.0, 1.0), doc="Fraction of non-zero off-diagonal entries.")
-    condition = param.Number(default=100.0, bounds=(1.0, 1e12), doc="Condition number of A.")
+    condition = param.Number(default=100.0, bounds=(1.0, 1e12), inclusive_bounds=(False, True),
+                             doc="Condition number of A (above 1: 1 is the identity, which needs no solver).")
     seed = param.Integer(default=0, bounds=(0, None), doc="Random seed.")
 
     def build(self) -> LinearProblem:
         n, c = self.n, self.condition
-        if c <= 1.0:
-            raise InvalidParameter("condition must be greater than 1; 1 is the identity, which needs no solver.")
         rng = np.random.default_rng(self.seed)
         R = sp.random(n, n, density=self.density / 2, random_state=rng, data_rvs=rng.standard_normal, format="csr")
         S = ((R + R.T) / 2).tocsr()

@@ -13,7 +13,7 @@ import param
 import pyamg.gallery
 import scipy.sparse as sp
 
-from ..core import InvalidParameter, OutOfRange, Problem, ProblemFactory, register_problem
+from ..core import InvalidParameter, OutOfRange, Problem, ProblemFactory, TooLarge, register_problem
 from .linear_problem import LinearProblem
 
 __all__ = ["LinearSequence", "ShiftedLaplacianSequence", "ShiftedLaplacianInstances", "shift_scale",
@@ -162,6 +162,10 @@ class ShiftedLaplacianInstances(LinearSequence):
         return LinearProblem(A, self.rhs[t], name=f"{self.name}[{t}]", properties=props, metadata=meta)
 
 
+#: Entries of the right-hand sides a sequence may hold (8 bytes each: 1 GiB).
+MAX_RIGHT_HAND_SIDES = 2**27
+
+
 @register_problem("shifted_laplacian_sequence")
 class ShiftedLaplacianSequence(ProblemFactory):
     r"""The Learning-to-Relax sequence: :math:`A_t = A + c_t I`, :math:`c_t = s_m(-0.15 + 0.6\,\mathrm{Beta}(a, b))`.
@@ -212,8 +216,12 @@ class ShiftedLaplacianSequence(ProblemFactory):
             raise InvalidParameter("Beta parameters must be positive.")
         rng = np.random.default_rng(self.seed)
         low, high = REFERENCE_SHIFTS
-        shifts = shift_scale(self.m) * (low + (high - low) * rng.beta(a, b, size=self.instances))
         n = self.m * self.m
+        if self.instances * n > MAX_RIGHT_HAND_SIDES:
+            # every right-hand side is drawn up front (the reference's order of draws)
+            raise TooLarge(f"{self.instances} right-hand sides of {n} unknowns ({8 * self.instances * n / 2**30:.1f} "
+                           "GiB) are too many to keep in memory; use fewer instances or a smaller grid.")
+        shifts = shift_scale(self.m) * (low + (high - low) * rng.beta(a, b, size=self.instances))
         rhs = rng.standard_normal((self.instances, n))
         # Radial truncation by rejection (reference utils/truncated_normal.m): redraw
         # every vector whose norm exceeds sqrt(n); about half are accepted per round.
