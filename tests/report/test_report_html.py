@@ -109,9 +109,11 @@ def test_a_sweep_whose_runs_all_failed_gets_no_empty_convergence_plot(tmp_path, 
     store = RunStore(tmp_path / "runs.sqlite")
     run_sweep({**SWEEP, "name": "all-bad", "grid": {"method.omega": [1.8, 1.9]}}, store, progress=False)
     runs = collect_runs(store.query(sweep="all-bad"))
-    assert not any(caption.startswith("How fast") for caption, _ in build_figures(runs))
+    # No convergence plot, and no empty "digits gained" plot over the numeric omega either.
+    assert build_figures(runs) == []
     text = export_html(store.query(sweep="all-bad"), tmp_path / "bad.html").read_text()
     assert "Failed runs" in text and "omega=1.9</b>: Failed: omega = 1.9 is refused" in text
+    assert "No run has a convergence history to plot" in text and 'content="0"' in text
     # One such run alone: no figure at all to embed, and the page says so instead of failing.
     (one,) = store.query(sweep="all-bad")[:1]
     text = export_html([one.id], tmp_path / "one.html", store=store).read_text()
@@ -204,3 +206,93 @@ def test_fixed_budget_sweeps_plot_digits_gained_instead_of_iterations():
     assert figures[1][1].x_scale.__class__.__name__ == "LogScale"  # lr spans decades
     runs[0].status = "converged"
     assert measure_for(runs).name == "iterations"
+
+
+def test_failed_runs_have_no_cost_and_never_look_cheapest(tmp_path, monkeypatch):
+    from bokeh.palettes import Viridis256
+
+    from workbench.report.figures import build_figures
+
+    refuse_omega(monkeypatch, 1.95)
+    store = RunStore(tmp_path / "runs.sqlite")
+    run_sweep({**SWEEP, "name": "some-bad", "grid": {"method.omega": [1.0, 1.5, 1.9, 1.95], "problem.n": [6, 10]}},
+              store, progress=False)
+    runs = collect_runs(store.query(sweep="some-bad"))
+    assert sum(r.status == "failed" for r in runs) == 2
+    figures = dict((f.title.text, f) for _, f in build_figures(runs))
+    heat = figures["Iterations over omega x n (colour: log10 iterations)"]
+    cells = heat.renderers[0].data_source.data
+    failed = [i for i, x in enumerate(cells["x"]) if x == "1.95"]
+    assert len(failed) == 2 and all(math.isnan(cells["value"][i]) and math.isnan(cells["colour"][i])
+                                    for i in failed)  # not 0 iterations, the cheapest colour
+    assert {cells["converged"][i] for i in failed} == {"failed"}
+    mapper = heat.renderers[0].glyph.fill_color.transform
+    assert mapper.nan_color not in Viridis256  # a grey cell, outside the cost scale
+    assert min(c for c in cells["colour"] if not math.isnan(c)) == mapper.low > 0
+    # cost vs omega: a gap at 1.95 (nan), and a dotted span that says a run failed there
+    cost = figures["Cost vs omega: iterations"]
+    lines = [r.data_source.data for r in cost.renderers if r.glyph.__class__.__name__ == "Line"]
+    assert lines and all(d["x"][-1] == 1.95 and math.isnan(d["y"][-1]) and min(d["y"][:-1]) > 0 for d in lines)
+    (span,) = [r for r in cost.renderers if r.glyph.__class__.__name__ == "VSpan"]
+    assert list(span.data_source.data["x"]) == [1.95]
+    # cost vs n: the group omega=1.95, whose every run failed, gets no line or legend entry
+    legend = [item.label["value"] for item in figures["Cost vs n: iterations"].legend[0].items]
+    assert "omega=1" in legend and "omega=1.95" not in legend and "failed (no cost)" in legend
+    rows = ranking(runs)
+    assert [r["status"] for r in rows[-2:]] == ["failed", "failed"]
+    assert all(math.isnan(r["work_per_digit"]) and math.isnan(r["digits"]) for r in rows[-2:])
+    # A run that failed mid-way after gaining digits is still no result: it ranks after the
+    # others, and the fixed-budget measure (digits gained) is nan for it too.
+    ok = fake_run("ok", [1.0, 0.5, 0.1], status="max_steps", params={"method.lr": 0.1})
+    broke = fake_run("broke", [1.0, 1e-6], status="failed", params={"method.lr": 1.0})
+    assert [r["label"] for r in ranking([broke, ok])] == ["ok", "broke"]
+    from workbench.report.figures import measure_for
+
+    m = measure_for([broke, ok])
+    assert m.name == "digits gained" and math.isnan(m.value(broke)) and m.value(ok) == pytest.approx(1.0)
+
+
+def test_heatmap_has_one_column_per_value_when_values_agree_to_four_digits():
+    from bokeh.core.validation import check_integrity
+
+    from workbench.report.figures import heatmap_figure
+
+    omegas = list(np.linspace(1.90, 1.91, 21))
+    runs = [fake_run(f"r{k}", [1.0, 1e-9], params={"method.omega": float(w), "problem.n": n})
+            for k, (w, n) in enumerate((w, n) for w in omegas for n in (16, 32))]
+    fig = heatmap_figure(runs)
+    factors = list(fig.x_range.factors)
+    assert len(factors) == len(set(factors)) == 21  # one column per omega, in order
+    assert factors[:3] == ["1.9", "1.9005", "1.901"] and factors[-1] == "1.91"
+    cells = fig.renderers[0].data_source.data
+    assert sorted(set(cells["x"])) == sorted(factors) and len(set(zip(cells["x"], cells["y"]))) == 42
+    assert not check_integrity(fig.references()).error  # no E-1019 DUPLICATE_FACTORS
+    # labels of the runs use the same digits
+    labelled = collect_runs(runs[:4])
+    assert [r.label for r in labelled] == ["omega=1.9 n=16", "omega=1.9 n=32", "omega=1.9005 n=16",
+                                           "omega=1.9005 n=32"]
+
+
+def test_labels_tell_apart_runs_of_one_method_among_several(tmp_path):
+    p = wb.problems.poisson2d(16)
+    results = [wb.run(wb.linear.SOR(omega=1.5), p), wb.run(wb.linear.SOR(omega=1.9), p),
+               wb.run(wb.get_method("cg"), p)]
+    assert [r.label for r in collect_runs(results)] == ["sor omega=1.5", "sor omega=1.9", "cg"]
+    q = wb.problems.quadratic()
+    adam = [wb.run(wb.get_method("adam", lr=lr), q, max_steps=20) for lr in (0.01, 0.1, 1e6)]
+    assert [r.label for r in collect_runs(adam + results[:1])] == [
+        "adam lr=0.01", "adam lr=0.1", "adam lr=1e+06", "sor"]  # stop rules differ by method: not shown
+    # the same spec twice: told apart by position (results) or by stored id
+    twice = [results[0], wb.run(wb.linear.SOR(omega=1.5), p), results[2]]
+    labels = [r.label for r in collect_runs(twice)]
+    assert labels == ["sor (1)", "sor (2)", "cg"]
+    store = RunStore(tmp_path / "runs.sqlite")
+    ids = [store.save(r) for r in results]
+    assert [r.label for r in collect_runs(ids, store)] == [
+        f"#{ids[0]} sor omega=1.5", f"#{ids[1]} sor omega=1.9", f"#{ids[2]} cg"]
+    assert [r.label for r in collect_runs([ids[0], ids[0]], store)] == [f"#{ids[0]} sor (1)", f"#{ids[0]} sor (2)"]
+    # one method on several problems: the problem is named, and values differing past 4 digits show
+    runs = collect_runs([wb.run(wb.linear.SOR(omega=w), wb.problems.get_problem(name, n=8))
+                         for name in ("poisson2d", "anisotropic2d") for w in (1.5, 1.5 + 1e-7)])
+    assert [r.label for r in runs] == ["omega=1.5 poisson2d", "omega=1.5000001 poisson2d",
+                                       "omega=1.5 anisotropic2d", "omega=1.5000001 anisotropic2d"]

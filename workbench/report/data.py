@@ -42,6 +42,11 @@ class ReportRun:
     def converged(self) -> bool:
         return self.status == "converged"
 
+    @property
+    def failed(self) -> bool:
+        """The run raised (bad parameters, an error in a step): it has no cost to show."""
+        return self.status == "failed"
+
     def curve(self) -> tuple[np.ndarray, np.ndarray]:
         """Iterations and the stop metric (``nan`` where absent)."""
         if self.metric not in self.trace or not len(self.trace):
@@ -148,18 +153,86 @@ def collect_runs(results: Iterable, store=None) -> list[ReportRun]:
 
 
 def _label(runs: list[ReportRun]) -> None:
-    """Give each run a label built from what distinguishes it from the others."""
-    varying = varying_parameters(runs)
+    """Give each run a unique label built from what tells it apart from the runs like it.
+
+    The method's name when there are several methods, then the method parameters that
+    vary among the runs of *that* method (``sor omega=1.5``, ``sor omega=1.9``, ``cg``),
+    the problem's name when one method ran on several, the problem parameters (and seed,
+    stop rules) that vary among the runs of that method and problem. Values are written
+    with as many digits as it takes to tell them apart. Runs that still share a label
+    (the same spec run twice) are told apart by their stored ``#id``, else by their
+    position in the list.
+    """
     several_methods = len({r.method for r in runs}) > 1
+    problems_of: dict[str, set[str]] = {}
+    for run in runs:
+        problems_of.setdefault(run.method, set()).add(run.problem)
+    shown = _label_addresses(runs)
+    texts = {a: distinct_format(runs[i].params.get(a) for i in members) for a, members in shown.items()}
+    labels = []
     for i, run in enumerate(runs):
-        prefix = f"#{run.run_id} " if run.run_id is not None else ""
-        bits = [run.method] if several_methods or not varying else []
-        bits += [f"{a.split('.')[-1]}={_fmt(run.params.get(a))}" for a in varying]
-        run.label = prefix + (" ".join(bits) if bits else f"{run.method} {i + 1}")
+        bits = {"method.": [run.method] if several_methods else [],
+                "problem.": [run.problem] if len(problems_of[run.method]) > 1 else [], "": []}
+        for a in run.params:
+            if i in shown.get(a, ()):
+                group = next(g for g in ("method.", "problem.", "") if a.startswith(g))
+                bits[group].append(f"{a.split('.')[-1]}={texts[a][value_key(run.params.get(a))]}")
+        words = bits["method."] + bits["problem."] + bits[""]
+        labels.append(" ".join(words) if words else run.method)
+    labels = [label if run.run_id is None else f"#{run.run_id} {label}" for run, label in zip(runs, labels)]
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    for i, (run, label) in enumerate(zip(runs, labels)):
+        run.label = label if counts[label] == 1 else f"{label} ({i + 1})"
 
 
-def _fmt(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+def _label_scope(address: str, run: ReportRun) -> tuple:
+    """The runs among which a value of ``address`` is compared: those of the same method
+    for ``method.*``, of the same method and problem for the rest."""
+    return (run.method,) if address.startswith("method.") else (run.method, run.problem)
+
+
+def _label_addresses(runs: list[ReportRun]) -> dict[str, set[int]]:
+    """Address -> indices of the runs whose label shows it (it varies among the runs like them)."""
+    addresses: list[str] = []
+    for run in runs:
+        addresses += [a for a in run.params if a not in addresses]
+    out: dict[str, set[int]] = {}
+    for a in addresses:
+        scopes: dict[tuple, list[int]] = {}
+        for i, run in enumerate(runs):
+            scopes.setdefault(_label_scope(a, run), []).append(i)
+        for members in scopes.values():
+            if len({value_key(runs[i].params.get(a)) for i in members}) > 1:
+                out.setdefault(a, set()).update(members)
+    return out
+
+
+def value_key(value: Any) -> str:
+    """A hashable key that tells parameter values apart (``1`` from ``"1"``, lists by content)."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def distinct_format(values: Iterable[Any]) -> dict[str, str]:
+    """``value_key(v) -> text`` for each distinct value, texts unique among themselves.
+
+    Floats get 4 significant digits, or as many more as it takes for different
+    values to read differently (1.9, 1.9005, 1.901, ...); other values their ``str``,
+    or their JSON where two would read the same (``1`` and ``"1"``).
+    """
+    distinct = {value_key(v): v for v in values}
+    for digits in range(4, 18):
+        texts = {k: _fmt(v, digits) for k, v in distinct.items()}
+        if len(set(texts.values())) == len(texts):
+            return texts
+    texts = {k: _fmt(v, 17) for k, v in distinct.items()}
+    clashing = {t for t in texts.values() if list(texts.values()).count(t) > 1}
+    return {k: (k if t in clashing else t) for k, t in texts.items()}
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
 
 def varying_parameters(runs: list[ReportRun]) -> list[str]:
@@ -190,19 +263,29 @@ def numeric(values: Iterable[Any]) -> bool:
 
 
 def ranking(runs: list[ReportRun]) -> list[dict]:
-    """Runs ranked by work per digit of accuracy (lower is better); runs that gained none come last."""
+    """Runs ranked by work per digit of accuracy (lower is better); runs that gained none come last.
+
+    A failed run has no cost to rank (whatever it did before it failed): its digits
+    and work per digit are ``nan`` and it ranks after every run that did not fail.
+    """
     rows = []
     for run in runs:
         unit, work = run.work()
-        digits = run.digits()
-        per_digit = work / digits if digits and digits > 0 and math.isfinite(digits) else float("inf")
-        time_per_digit = run.wall_time / digits if digits and digits > 0 and math.isfinite(digits) else float("inf")
+        digits = float("nan") if run.failed else run.digits()
+        gained = digits > 0 and math.isfinite(digits)
+        none = float("nan") if run.failed else float("inf")
         rows.append({
             "label": run.label, "status": run.status, "iterations": run.iterations, "work_unit": unit,
-            "work": work, "digits": digits, "work_per_digit": per_digit, "wall_time": run.wall_time,
-            "time_per_digit": time_per_digit, "run_id": run.run_id,
+            "work": work, "digits": digits, "work_per_digit": work / digits if gained else none,
+            "wall_time": run.wall_time, "time_per_digit": run.wall_time / digits if gained else none,
+            "run_id": run.run_id,
         })
-    rows.sort(key=lambda r: (r["work_per_digit"], r["time_per_digit"]))
+    rows.sort(key=lambda r: (r["status"] == "failed", _inf_if_nan(r["work_per_digit"]),
+                             _inf_if_nan(r["time_per_digit"])))
     for i, row in enumerate(rows):
         row["rank"] = i + 1
     return rows
+
+
+def _inf_if_nan(value: float) -> float:
+    return float("inf") if math.isnan(value) else value

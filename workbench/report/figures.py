@@ -4,6 +4,9 @@
 * cost vs parameter: iterations against each numeric swept parameter, one line per
   value of the other swept parameters (e.g. iterations vs omega, one line per n);
 * heatmap: iterations over the two swept parameters of a two-parameter sweep.
+
+A failed run has no cost: it is ``nan`` in every figure (a gap in a line, a grey
+heatmap cell), never 0 iterations, which would read as the cheapest run.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from .data import ReportRun, numeric, varying_parameters
+from .data import ReportRun, distinct_format, numeric, value_key, varying_parameters
 
 __all__ = ["convergence_figure", "cost_figures", "heatmap_figure", "build_figures"]
 
@@ -29,8 +32,7 @@ def _short(address: str) -> str:
     return address.split(".", 1)[-1] if address != "seed" else "seed"
 
 
-def _fmt(value) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+FAILED_COLOUR = "#d0d0d0"  # a heatmap cell of failed runs: outside Viridis, so never read as a cost
 
 
 def _palette(n: int) -> list[str]:
@@ -129,11 +131,17 @@ def _dash_runs(runs: list[ReportRun]) -> list[str]:
 
 @dataclasses.dataclass
 class Measure:
-    """What the sweep plots show: iterations to tolerance, or (no run converged) digits gained."""
+    """What the sweep plots show: iterations to tolerance, or (no run converged) digits gained.
+
+    :meth:`value` is ``nan`` for a failed run: it has no cost (its 0 iterations are no result).
+    """
 
     name: str
-    value: Callable[[ReportRun], float]
+    of: Callable[[ReportRun], float]
     is_iterations: bool
+
+    def value(self, run: ReportRun) -> float:
+        return float("nan") if run.failed else self.of(run)
 
     def median(self, runs: list[ReportRun]) -> float:
         values = [self.value(r) for r in runs]
@@ -149,12 +157,19 @@ def measure_for(runs: list[ReportRun]) -> Measure:
 
 
 def _groups(runs: list[ReportRun], x_address: str, others: list[str]):
-    """Median iterations per (other values, x) over seeds; non-converged flagged."""
+    """Runs per (other values, x), to take the median over seeds."""
     cells: dict[tuple, dict] = defaultdict(lambda: defaultdict(list))
     for run in runs:
-        key = tuple(json.dumps(run.params.get(o)) for o in others)
+        key = tuple(value_key(run.params.get(o)) for o in others)
         cells[key][run.params.get(x_address)].append(run)
     return cells
+
+
+def _state(group: list[ReportRun]) -> str:
+    """Hover text for a point or cell: converged (all runs), failed (all), else no."""
+    if all(r.failed for r in group):
+        return "failed"
+    return "yes" if all(r.converged for r in group) else "no"
 
 
 def cost_figures(runs: list[ReportRun]) -> list:
@@ -165,6 +180,8 @@ def cost_figures(runs: list[ReportRun]) -> list:
     varying = [a for a in all_varying if a != "seed"]
     over_seeds = " (median over seeds)" if "seed" in all_varying else ""
     m = measure_for(runs)
+    if not any(math.isfinite(m.value(r)) for r in runs):
+        return []  # every run failed (or none has a history): a plot would be empty
     values = [v for v in map(m.value, runs) if v > 0]
     y_log = m.is_iterations and bool(values) and max(values) / max(min(values), 1) > 20
     what = "Cost" if m.is_iterations else "Accuracy"
@@ -182,21 +199,30 @@ def cost_figures(runs: list[ReportRun]) -> list:
         fig = _base_figure(f"{what} vs {_short(x_address)}: {m.name}{over_seeds}", _short(x_address),
                            m.name, y_log=y_log, x_axis_type="log" if x_log else "linear")
         palette = _palette(len(groups))
+        texts = {o: distinct_format(r.params.get(o) for r in runs) for o in others}
         hover_renderers = []
+        failed_xs: set[float] = set()
         for color, (key, by_x) in zip(palette, sorted(groups.items())):
             xs = sorted(by_x, key=float)
-            label = ", ".join(f"{_short(o)}={_fmt(json.loads(k))}" for o, k in zip(others, key)) or "all runs"
+            label = ", ".join(f"{_short(o)}={texts[o][k]}" for o, k in zip(others, key)) or "all runs"
             y = [m.median(by_x[x]) for x in xs]
+            failed_xs.update(float(x) for x, v in zip(xs, y) if math.isnan(v))
+            if not any(math.isfinite(v) for v in y):
+                continue  # a group whose every run failed: no line, the failed-run spans show it
             ok = [all(r.converged for r in by_x[x]) or not m.is_iterations for x in xs]
-            y_plot = [max(v, 1.0) if y_log else v for v in y]
+            # nan (failed) stays nan: Bokeh leaves a gap there
+            y_plot = [max(v, 1.0) if y_log and math.isfinite(v) else v for v in y]
             src = ColumnDataSource({"x": [float(v) for v in xs], "y": y_plot, "group": [label] * len(xs),
-                                    "converged": ["yes" if o else "no" for o in ok]})
+                                    "converged": [_state(by_x[x]) for x in xs]})
             fig.line("x", "y", source=src, color=color, line_width=2, legend_label=label)
             hover_renderers.append(fig.scatter("x", "y", source=src, color=color, size=6, legend_label=label))
-            bad = [i for i, o in enumerate(ok) if not o]
+            bad = [i for i, o in enumerate(ok) if not o and math.isfinite(y_plot[i])]
             if bad:
                 fig.scatter([float(xs[i]) for i in bad], [y_plot[i] for i in bad], marker="x", size=12,
                             color="crimson", line_width=2, legend_label="did not converge")
+        if failed_xs:
+            fig.vspan(x=sorted(failed_xs), line_color="grey", line_dash="dotted", line_width=2,
+                      legend_label="failed (no cost)")
         fig.add_tools(HoverTool(renderers=hover_renderers, tooltips=[
             (_short(x_address), "@x"), (m.name, "@y"), ("group", "@group"), ("converged", "@converged")]))
         fig.legend.click_policy = "hide"
@@ -214,32 +240,38 @@ def heatmap_figure(runs: list[ReportRun]):
     if len(varying) != 2:
         return None
     xa, ya = varying
-    cells = defaultdict(list)
-    for run in runs:
-        cells[(json.dumps(run.params.get(xa)), json.dumps(run.params.get(ya)))].append(run)
+
+    m = measure_for(runs)
+    if not any(math.isfinite(m.value(r)) for r in runs):
+        return None  # every run failed: every cell would be empty
 
     def order(address):
-        values = {json.dumps(r.params.get(address)): r.params.get(address) for r in runs}
+        """Factors, one per distinct value, with enough digits that no two read the same."""
+        values = {value_key(r.params.get(address)): r.params.get(address) for r in runs}
         keys = list(values)
         if numeric(values.values()):
             keys.sort(key=lambda k: float(values[k]))
-        return [_fmt(values[k]) for k in keys], {k: _fmt(values[k]) for k in keys}
+        names = distinct_format(values[k] for k in keys)
+        return [names[k] for k in keys], names
 
     x_range, x_name = order(xa)
     y_range, y_name = order(ya)
-    m = measure_for(runs)
+    cells = defaultdict(list)
+    for run in runs:
+        cells[(value_key(run.params.get(xa)), value_key(run.params.get(ya)))].append(run)
     data = {"x": [], "y": [], "value": [], "colour": [], "converged": []}
     for (kx, ky), group in cells.items():
-        value = m.median(group)
+        value = m.median(group)  # nan when every run of the cell failed: a grey cell
         data["x"].append(x_name[kx])
         data["y"].append(y_name[ky])
         data["value"].append(value)
-        data["colour"].append(math.log10(max(value, 1.0)) if m.is_iterations else value)
-        data["converged"].append("yes" if all(r.converged for r in group) else "no")
+        data["colour"].append(math.log10(max(value, 1.0)) if m.is_iterations and math.isfinite(value) else value)
+        data["converged"].append(_state(group))
     src = ColumnDataSource(data)
-    finite = [c for c in data["colour"] if math.isfinite(c)] or [0.0]
+    finite = [c for c in data["colour"] if math.isfinite(c)]
     lo, hi = min(finite), max(finite)
-    mapper = LinearColorMapper(palette=Viridis256, low=lo, high=hi if hi > lo else lo + 1)
+    mapper = LinearColorMapper(palette=Viridis256, low=lo, high=hi if hi > lo else lo + 1,
+                               nan_color=FAILED_COLOUR)
     from bokeh.plotting import figure
 
     colour_name = "log10 iterations" if m.is_iterations else "digits gained"
@@ -251,7 +283,7 @@ def heatmap_figure(runs: list[ReportRun]):
     fig.toolbar.logo = None
     fig.rect("x", "y", 1, 1, source=src, fill_color={"field": "colour", "transform": mapper},
              line_color="white")
-    bad = [i for i, c in enumerate(data["converged"]) if c == "no"]
+    bad = [i for i, c in enumerate(data["converged"]) if c == "no" and math.isfinite(data["value"][i])]
     if bad and m.is_iterations:
         fig.scatter([data["x"][i] for i in bad], [data["y"][i] for i in bad], marker="x", size=12,
                     color="crimson", line_width=2)
@@ -280,6 +312,10 @@ def build_figures(runs: list[ReportRun]) -> list[tuple[str, object]]:
         cost = ("No run reached its tolerance, so the plots show the digits of accuracy each run gained "
                 "(log10 of initial / final stopping metric) within its step budget; higher is better.")
         heat_caption = "Digits of accuracy gained over the two swept parameters (median over seeds)."
+    if any(r.failed for r in runs):
+        cost += (" A failed run has no cost: its point is left out (a gap in its line) and a dotted grey "
+                 "line marks each value whose runs failed.")
+        heat_caption += " Grey cells: every run there failed (no cost)."
     for fig in cost_figures(runs):
         out.append((cost, fig))
     heat = heatmap_figure(runs)
