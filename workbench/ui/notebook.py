@@ -3,10 +3,16 @@
 * :func:`ipywidgets_controls` builds ipywidgets from a method's or problem's
   ``param`` declarations, linked both ways. Sliders use
   ``continuous_update=False`` (the value changes on release), the notebook
-  twin of Panel's throttled sliders.
+  twin of Panel's throttled sliders. A number gets a text box instead of a
+  slider where a slider would misrepresent it (the rules of
+  :func:`workbench.ui.param_widgets.widget_overrides`): its value is off the
+  slider's grid (Adam's ``beta2 = 0.999`` on a 0..0.995 grid), its range spans
+  more than four decades (a condition number from 1 to 1e12), an integer
+  range is too long to drag, or it may be unset (``None``). Widgets of the
+  params an object reports in ``inert_params()`` are disabled.
 * :class:`NotebookRun` is a live run in a notebook: method / problem controls,
   Play / Pause / Step / Reset, the iteration counter, the status sentence and
-  a Bokeh convergence plot (through ``jupyter_bokeh``), advanced by an asyncio
+  a Bokeh convergence plot (through ``jupyter_bokeh``), advanced by one asyncio
   task on the kernel's event loop, a time slice at a time, through the core's
   :class:`~workbench.core.Runner`. :meth:`NotebookRun.run` finishes the run
   synchronously, for scripts and headless execution.
@@ -15,18 +21,23 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import math
+from types import SimpleNamespace
 from typing import Mapping
 
 import param
 
-from ..core import Method, Problem, Runner, WorkbenchError
+from ..core import Method, Problem, Runner, Status, WorkbenchError
+from ..core.errors import InvalidParameter
 from ..core.registry import get_problem_factory
-from .param_widgets import _public, slider_range
+from ..core.runner import check_stop_keywords
+from .param_widgets import _public, disable_inert, slider_grid
 from .plots import ConvergencePlot, PALETTE, wants_log_axis
 
-__all__ = ["ipywidgets_controls", "NotebookRun"]
+__all__ = ["ipywidgets_controls", "close_controls", "NotebookRun"]
 
+log = logging.getLogger(__name__)
 
 def _widget_for(obj: param.Parameterized, name: str):
     import ipywidgets as w
@@ -41,51 +52,102 @@ def _widget_for(obj: param.Parameterized, name: str):
     if isinstance(p, param.Selector) and p.objects:
         objects = list(p.objects.values()) if isinstance(p.objects, dict) else list(p.objects)
         return w.Dropdown(options=objects, value=value, **common)
-    if isinstance(p, param.Number) and value is None:
-        # "unset" (e.g. Prodigy's beta3 = None means "use sqrt(beta2)"): no slider or number
-        # box can show None, a text box can; clearing it restores None (see _to_param).
-        widget = w.Text(value="", placeholder="unset (default)", continuous_update=False, **common)
-        widget.wb_number = int if isinstance(p, param.Integer) else float
-        return widget
     if isinstance(p, param.Number):
-        lo, hi = p.bounds if p.bounds is not None else (None, None)
         integer = isinstance(p, param.Integer)
-        bounded = lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
-        if bounded and (not integer or hi - lo <= 10_000):
-            start, end, step = slider_range(p)
+        if value is None or p.allow_None:
+            # "unset" (Prodigy's beta3 = None means "use sqrt(beta2)", a horizon of None means
+            # none): no slider or number box can show None, a text box can; clearing it
+            # restores None (see _to_param).
+            widget = w.Text(value="", placeholder="unset (default)", continuous_update=False, **common)
+            widget.wb_number = int if integer else float
+            widget.value = _to_widget(widget, value)
+            return widget
+        grid = slider_grid(p, value)
+        if grid is not None:
+            start, end, step = grid
             if integer:
                 return w.IntSlider(value=int(value), min=int(start), max=int(end), step=int(step),
                                    continuous_update=False, **common)
             return w.FloatSlider(value=float(value), min=start, max=end, step=step, readout_format=".3g",
                                  continuous_update=False, **common)
+        # A box that keeps every digit and clamps nothing: a value the param refuses is refused
+        # with its sentence (see ipywidgets_controls), never silently moved to a bound.
         if integer:
-            return w.BoundedIntText(value=int(value), min=int(lo if lo is not None else -2**31),
-                                    max=int(hi if hi is not None else 2**31 - 1), **common)
-        return w.FloatText(value=float(value), **common)
+            return w.IntText(value=int(value), continuous_update=False, **common)
+        return w.FloatText(value=float(value), continuous_update=False, **common)
     if isinstance(p, param.String):
         return w.Text(value=str(value or ""), continuous_update=False, **common)
     return None
 
 
-def _to_param(widget, value):
+def _to_param(widget, value, name: str = "the value"):
     """The param value a widget's value stands for: text boxes of optional numbers parse it."""
     number = getattr(widget, "wb_number", None)
     if number is None:
         return value
-    return None if not str(value).strip() else number(str(value).strip())
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return number(text) if number is float else int(text)
+    except ValueError:
+        kind = "a whole number" if number is int else "a number"
+        raise InvalidParameter(f"{name} = {text!r} is not {kind}; type {kind}, or clear the box "
+                               "to leave it unset.") from None
 
 
 def _to_widget(widget, value):
     if getattr(widget, "wb_number", None) is None:
         return value
-    return "" if value is None else f"{value:g}"
+    # Every digit (repr of the float): the box must not show, nor later write back, a rounding.
+    return "" if value is None else str(widget.wb_number(value))
+
+
+def _show(widget, value) -> None:
+    """Put ``value`` into ``widget`` without the widget writing anything back into the param
+    (a slider clamps a value past its ends; that approximation must not become the value)."""
+    widget.wb_syncing = True
+    try:
+        widget.value = _to_widget(widget, value)
+    except Exception:  # a value this widget cannot hold: the param keeps it all the same
+        log.debug("widget %s cannot show %r", widget.description, value, exc_info=True)
+    finally:
+        widget.wb_syncing = False
+
+
+class _DisableHandle:
+    """An ipywidget as :func:`~workbench.ui.param_widgets.disable_inert` sees a Panel widget:
+    something with a ``disabled`` parameter."""
+
+    param = ("disabled",)
+
+    def __init__(self, widget):
+        self.widget = widget
+
+    @property
+    def disabled(self) -> bool:
+        return bool(self.widget.disabled)
+
+    @disabled.setter
+    def disabled(self, value) -> None:
+        self.widget.disabled = bool(value)
+
+
+def _all_watchers(obj) -> list:
+    return [w for what in obj.param.watchers.values() for ws in what.values() for w in ws]
 
 
 def ipywidgets_controls(obj: param.Parameterized, parameters=None):
     """ipywidgets for the params of ``obj``, linked both ways; returns a ``VBox``.
 
     A value the object rejects (outside the bounds, wrong type) is shown in red
-    under the widgets and the widget snaps back; nothing is raised.
+    under the widgets and the widget snaps back; nothing is raised. A value set
+    from code that a widget cannot show exactly stays the object's value (the
+    widget never writes its approximation back). Widgets of the params
+    ``obj.inert_params()`` names are disabled, following every change.
+
+    ``box.wb_widgets`` maps param names to their widgets; :func:`close_controls`
+    removes the links (the object outlives the widgets).
 
     Examples
     --------
@@ -103,32 +165,59 @@ def ipywidgets_controls(obj: param.Parameterized, parameters=None):
 
     names = _public(obj, parameters)
     error = w.HTML("")
-    widgets = []
+    widgets: dict = {}
+    before = {id(x) for x in _all_watchers(obj)}
     for name in names:
         widget = _widget_for(obj, name)
         if widget is None:
             continue
-        widgets.append(widget)
+        widget.wb_syncing = False
+        widgets[name] = widget
 
         def push(change, name=name, widget=widget):
+            if widget.wb_syncing:
+                return
             try:
-                setattr(obj, name, _to_param(widget, change["new"]))
+                setattr(obj, name, _to_param(widget, change["new"], name))
                 error.value = ""
             except Exception as exc:  # param's bound / type checks, unparsable text
-                # Snap back first: that change comes through here too and clears the message.
-                widget.value = _to_widget(widget, getattr(obj, name))
+                _show(widget, getattr(obj, name))
                 error.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
 
         widget.observe(push, "value")
 
         def pull(event, widget=widget):
-            if _to_param(widget, widget.value) != event.new:
-                widget.value = _to_widget(widget, event.new)
+            try:
+                same = _to_param(widget, widget.value) == event.new
+            except WorkbenchError:
+                same = False
+            if not same:
+                _show(widget, event.new)
 
         obj.param.watch(pull, name)
+    if hasattr(obj, "inert_params") and widgets:
+        handles = {name: _DisableHandle(widget) for name, widget in widgets.items()}
+        disable_inert(obj, SimpleNamespace(_widgets=handles), list(widgets))
+    ordered = list(widgets.values())
     # Omega first: the knob the notebooks are about.
-    widgets.sort(key=lambda wd: wd.description != "omega")
-    return w.VBox([*widgets, error])
+    ordered.sort(key=lambda wd: wd.description != "omega")
+    box = w.VBox([*ordered, error])
+    box.wb_widgets = widgets
+    box.wb_links = [(obj, x) for x in _all_watchers(obj) if id(x) not in before]
+    return box
+
+
+def close_controls(box) -> None:
+    """Unlink the widgets of :func:`ipywidgets_controls` from their object and close them."""
+    for obj, watcher in getattr(box, "wb_links", []):
+        try:
+            obj.param.unwatch(watcher)
+        except Exception:
+            pass
+    box.wb_links = []
+    for child in box.children:
+        child.close()
+    box.close()
 
 
 class NotebookRun:
@@ -139,9 +228,13 @@ class NotebookRun:
     methods : Method or dict label -> Method
         With several, a drop-down chooses the method (changing it resets).
     problem : Problem
-        A registered problem (its parameters get widgets; changing one resets).
+        A registered problem (its parameters get widgets; changing one resets,
+        except one the factory reports inert; a change the factory cannot build
+        is refused and its widget goes back).
     metric : str, optional
-        The plotted metric (default: the method's stop metric).
+        The plotted metric (default: the method's stop metric). It must be one
+        the first method reports; a method chosen later that does not report it
+        plots its own stop metric.
     max_points : int
         Bound on the plotted points (decimated display, full trace kept).
     tick_seconds : float
@@ -157,47 +250,60 @@ class NotebookRun:
                           wb.problems.poisson2d(32), rtol=1e-8)
         run           # displays the widget; press Play, move omega
         run.run()     # or finish synchronously (headless)
+        run.close()   # before building another run on the same methods (unlinks the widgets)
     """
 
     def __init__(self, methods, problem: Problem, *, metric: str | None = None, max_points: int = 2000,
                  tick_seconds: float = 0.03, plot_height: int = 320, problem_parameters=None, **stop):
         import ipywidgets as w
-        from jupyter_bokeh import BokehModel
 
         if isinstance(methods, Method):
             methods = {methods.registry_name or type(methods).__name__: methods}
         if not isinstance(methods, Mapping) or not methods:
             raise WorkbenchError("NotebookRun needs a method or a dict of label -> method.")
+        for label, method in methods.items():
+            if not isinstance(method, Method):
+                raise WorkbenchError(f"NotebookRun needs workbench methods, got {type(method).__name__} for "
+                                     f"{label!r}; build one with workbench.get_method(name, ...).")
+        check_stop_keywords(stop, "a notebook run",
+                            "the plotted metric is metric=, and a problem's settings go to its constructor")
         self.methods = dict(methods)
         self.label = next(iter(self.methods))
         self.stop = stop
         self.tick_seconds = float(tick_seconds)
+        self.max_points = int(max_points)
+        self.plot_height = int(plot_height)
         self.problem = problem
         self._task = None
         self.playing = False
         self.error = ""
         self.runner: Runner | None = None
+        self._metric = metric
+        self._plots: dict = {}           # (label, metric, log) -> (ConvergencePlot, BokehModel)
+        self._controls: dict = {}        # label -> the method's controls, built once
+        self._links: list = []           # (object, watcher) this run added, for close()
+        self._snapping = False
         self._start()
-        first = self.runner.trace[self.runner.metric][0] if self.runner else None
-        self.metric = metric or self.method.stop_metric
-        self.plot = ConvergencePlot(self.metric, log_y=wants_log_axis(self.metric, first),
-                                    max_points=max_points, height=plot_height)
-        self.plot.add_curve("run", self.label, PALETTE[0])
-        self.plot.figure.sizing_mode = "fixed"
-        self.plot.figure.width = 640
+        if metric is not None and self.runner is not None and metric not in self.runner.trace:
+            reported = [c for c in self.runner.trace.columns if c not in ("iteration", "time", "step_time")]
+            raise InvalidParameter(f"cannot plot {metric!r}: {self.label} reports {', '.join(reported)}; "
+                                   "pass one of them as metric=.")
 
         # -- widgets ----------------------------------------------------------------
         self.method_select = w.Dropdown(options=list(self.methods), value=self.label, description="method",
                                         layout=w.Layout(display="" if len(self.methods) > 1 else "none"))
         self.method_select.observe(self._on_method, "value")
-        self.method_box = w.VBox([ipywidgets_controls(self.method)])
+        self.method_box = w.VBox([self._controls_for(self.label)])
         self.problem_box = w.VBox([])
         self._factory = None
+        self._built: dict = {}
         spec = getattr(problem, "_spec", None)
         if spec:
             self._factory = get_problem_factory(spec["name"])(**spec.get("params", {}))
+            self._built = self._factory_values()
             self.problem_box.children = [ipywidgets_controls(self._factory, problem_parameters)]
-            self._factory.param.watch(self._on_problem, [n for n in self._factory.param if n != "name"])
+            self._links.append((self._factory, self._factory.param.watch(
+                self._on_problem, [n for n in self._factory.param if n != "name"])))
         self.buttons = {name: w.Button(description=name, layout=w.Layout(width="70px"))
                         for name in ("Play", "Pause", "Step", "Reset")}
         self.buttons["Play"].on_click(lambda b: self.play())
@@ -206,9 +312,10 @@ class NotebookRun:
         self.buttons["Reset"].on_click(lambda b: self.reset())
         self.iteration_label = w.HTML()
         self.status_label = w.HTML()
-        self.figure_widget = BokehModel(self.plot.figure)
         for method in self.methods.values():
-            method.param.watch(self._on_hyperparameter, [n for n in method.param if n != "name"])
+            self._links.append((method, method.param.watch(
+                self._on_hyperparameter, [n for n in method.param if n != "name"])))
+        self._show_plot()
         self.widget = w.VBox([
             w.HBox([w.VBox([self.method_select, self.method_box, self.problem_box]),
                     w.VBox([w.HBox(list(self.buttons.values())), self.iteration_label, self.status_label])]),
@@ -221,6 +328,43 @@ class NotebookRun:
     def method(self) -> Method:
         return self.methods[self.label]
 
+    @property
+    def metric(self) -> str:
+        """The plotted metric: the one asked for if the current method reports it, else its stop metric."""
+        if self._metric is not None and (self.runner is None or self._metric in self.runner.trace):
+            return self._metric
+        return self.method.stop_metric
+
+    def _factory_values(self) -> dict:
+        return {n: getattr(self._factory, n) for n in self._factory.param if n != "name"}
+
+    def _controls_for(self, label: str):
+        # Built once per method: each new set would leave its links on the method for good.
+        if label not in self._controls:
+            self._controls[label] = ipywidgets_controls(self.methods[label])
+        return self._controls[label]
+
+    def _show_plot(self) -> None:
+        """The plot of the current method and metric (made once per method, metric and axis)."""
+        from jupyter_bokeh import BokehModel
+
+        metric = self.metric
+        first = None
+        if self.runner is not None and len(self.runner.trace) and metric in self.runner.trace:
+            first = float(self.runner.trace[metric][0])
+        log_y = wants_log_axis(metric, first)
+        key = (self.label, metric, log_y)
+        if key not in self._plots:
+            plot = ConvergencePlot(metric, log_y=log_y, max_points=self.max_points, height=self.plot_height)
+            plot.add_curve("run", self.label, PALETTE[list(self.methods).index(self.label) % len(PALETTE)])
+            plot.figure.sizing_mode = "fixed"
+            plot.figure.width = 640
+            self._plots[key] = (plot, BokehModel(plot.figure))
+        self.plot, self.figure_widget = self._plots[key]
+        widget = getattr(self, "widget", None)
+        if widget is not None and widget.children[-1] is not self.figure_widget:
+            widget.children = (*widget.children[:-1], self.figure_widget)
+
     def _start(self):
         self.error = ""
         try:
@@ -232,35 +376,64 @@ class NotebookRun:
     def _restart(self):
         self.pause()
         self._start()
+        self._show_plot()
         self.plot.clear("run", empty=self.runner is None)
+        self.plot.set_vline("change", None)
         self.refresh()
 
     def _on_method(self, change):
         self.label = change["new"]
-        self.method_box.children = [ipywidgets_controls(self.method)]
+        self.method_box.children = [self._controls_for(self.label)]
         self._restart()
 
-    def _on_problem(self, event):
+    def _on_problem(self, *events):
+        factory = self._factory
+        if self._snapping:
+            return
+        # A param the current values make inert (the sequence's alpha while the setting is
+        # "high") builds the same problem: the run goes on.
+        if all(e.name in factory.inert_params() for e in events):
+            return
         try:
-            self.problem = self._factory.make()
+            problem = factory.make()
         except Exception as exc:
-            self.error = f"problem not changed: {exc}"
+            # Keep the run and put the factory (and so its widgets) back to the values that
+            # built it, so the controls show the problem the run is on; the reason stays shown.
+            self._snapping = True
+            try:
+                factory.param.update(**self._built)
+            except Exception:
+                log.debug("could not restore the problem's settings", exc_info=True)
+            finally:
+                self._snapping = False
+            self.error = f"Problem not changed: {exc}"
             self.refresh()
             return
+        self._built = self._factory_values()
+        self.problem = problem
         self._restart()
 
-    def _on_hyperparameter(self, event):
-        # The next step reads the new value: no reset. Mark where it happened.
-        if self.runner is not None and event.obj is self.method:
-            self.plot.set_vline("change", self.runner.iteration, color="#ff7f0e")
+    def _on_hyperparameter(self, *events):
+        # The next step reads the new value: no reset. Mark where it happened, unless the run
+        # does not read it (an inert param) or has finished (the knob acts on no iteration).
+        r = self.runner
+        for event in events:
+            if event.obj is not self.method or event.name in self.method.inert_params():
+                continue
+            if r is not None and not r.done:
+                self.plot.set_vline("change", r.iteration, color="#ff7f0e")
         self.refresh()
 
     # -- transport ------------------------------------------------------------------------
     def play(self) -> None:
-        """Advance in the background (an asyncio task on the kernel's loop) until paused or done."""
-        if self.playing or self.runner is None or self.runner.done:
+        """Advance in the background (one asyncio task on the kernel's loop) until paused or done."""
+        if self.runner is None or self.runner.done:
             return
         self.playing = True
+        if self._task is not None and not self._task.done():
+            # Paused a moment ago and not yet woken: that loop sees `playing` again and goes on.
+            # (A second loop would advance the same run twice as often.)
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -270,20 +443,34 @@ class NotebookRun:
     async def _play(self):
         try:
             while self.playing and self.runner is not None and not self.runner.done:
-                self.runner.advance(max_seconds=self.tick_seconds)
+                self._advance(max_seconds=self.tick_seconds)
                 self.refresh()
                 await asyncio.sleep(0.05)
         finally:
             self.playing = False
             self.refresh()
 
+    def _advance(self, **budget) -> None:
+        """Advance the runner; an exception it lets through (an observer's) ends the run as
+        failed, with the reason in the status line. The trace so far is kept."""
+        r = self.runner
+        if r is None:
+            return
+        try:
+            r.advance(**budget)
+        except Exception as exc:
+            log.warning("notebook run failed", exc_info=True)
+            self.playing = False
+            r.status = Status.FAILED
+            r.detail = f"{type(exc).__name__}: {exc} (raised while advancing; the trace so far is kept)"
+
     def pause(self) -> None:
         self.playing = False
 
     def step(self) -> None:
         self.pause()
-        if self.runner is not None:
-            self.runner.advance(max_steps=1)
+        if self.runner is not None and not self.runner.done:
+            self._advance(max_steps=1)
         self.refresh()
 
     def reset(self) -> None:
@@ -293,10 +480,26 @@ class NotebookRun:
         """Finish the run synchronously (or for ``max_seconds``) and return its Result."""
         self.pause()
         if self.runner is None:
-            raise WorkbenchError(self.error or "there is no run to advance.")
-        self.runner.advance(max_seconds=max_seconds)
+            raise WorkbenchError(f"there is no run to advance: {self.error or 'it could not start'}")
+        self._advance(max_seconds=max_seconds)
         self.refresh()
         return self.runner.result()
+
+    def close(self) -> None:
+        """Stop, unlink every widget from the methods and the problem settings, close the widgets.
+
+        Each run links its widgets to its methods' params; a run built again on the same
+        method objects (a re-executed cell) adds links of its own, so close the old one."""
+        self.pause()
+        for obj, watcher in self._links:
+            try:
+                obj.param.unwatch(watcher)
+            except Exception:
+                pass
+        self._links = []
+        for box in [*self._controls.values(), *self.problem_box.children]:
+            close_controls(box)
+        self._controls = {}
 
     # -- display --------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -310,7 +513,12 @@ class NotebookRun:
         else:
             self.iteration_label.value = "Iteration <b>0</b>"
             label, sentence = "failed", f"Could not start: {self.error}"
-        extra = f" <span style='color:#b00'>{html.escape(self.error)}</span>" if self.error and r else ""
+        notes = []
+        if self.error and r:
+            notes.append(self.error)
+        if self._metric is not None and self.metric != self._metric:
+            notes.append(f"{self.label} does not report {self._metric}; the plot shows {self.metric}.")
+        extra = "".join(f" <span style='color:#b00'>{html.escape(n)}</span>" for n in notes)
         self.status_label.value = f"<b>{label}</b> — {html.escape(sentence)}{extra}"
 
     def _ipython_display_(self):

@@ -57,6 +57,37 @@ def slider_range(p: param.Number) -> tuple[float, float, float]:
     return (lo if inc_lo else lo + step), (hi if inc_hi else hi - step), step
 
 
+#: Integer ranges longer than this get a box: a slider over millions of values is unusable.
+MAX_INT_SLIDER = 10_000
+#: Positive float ranges wider than this ratio get a box: a linear slider over many decades
+#: (a condition number from 1 to 1e12 in steps of 5e9) cannot land on 10 or 100.
+MAX_SLIDER_RATIO = 1e4
+
+
+def slider_grid(p: param.Number, value) -> tuple[float, float, float] | None:
+    """``(start, end, step)`` when a slider can show ``value`` of ``p`` exactly, else None: a box.
+
+    No slider for a number unbounded on one side, one that may be unset (None), an integer
+    range longer than :data:`MAX_INT_SLIDER`, a value off the slider's grid (Adam's
+    beta2 = 0.999 on a [0, 0.995] grid) or a positive float range wider than
+    :data:`MAX_SLIDER_RATIO`. Panel's :func:`controls` and the notebook's
+    ``ipywidgets_controls`` both decide with it (it imports no GUI library)."""
+    if value is None or p.allow_None:
+        return None
+    lo, hi = p.bounds if p.bounds is not None else (None, None)
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    integer = isinstance(p, param.Integer)
+    start, end, step = slider_range(p)
+    if integer and end - start > MAX_INT_SLIDER:
+        return None
+    on_grid = (start - 1e-12 <= value <= end + 1e-12
+               and abs((value - start) / step - round((value - start) / step)) < 1e-6)
+    if not on_grid or (not integer and lo > 0 and hi / lo > MAX_SLIDER_RATIO):
+        return None
+    return start, end, step
+
+
 def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: str = "") -> dict:
     """Per-parameter ``pn.Param`` widget options: throttled sliders whose ends respect
     exclusive bounds (omega in (0, 2) gets a slider from 0.01 to 1.99), and CSS classes
@@ -72,35 +103,26 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
             lo, hi = p.bounds if p.bounds is not None else (None, None)
             integer = isinstance(p, param.Integer)
             box = pn.widgets.IntInput if integer else pn.widgets.FloatInput
-            if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
-                # No slider for a number unbounded on one side: a numeric box, which the browser
-                # clamps to the finite end (a typed -1 for a step size becomes the bound, not an
-                # error in the server log).
+            value = getattr(obj, name)
+            grid = slider_grid(p, value)
+            if grid is not None:
+                start, end, step = grid
+            elif lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+                # A numeric box, which the browser clamps to the finite end (a typed -1 for a step
+                # size becomes the bound; a typed 0 for lr > 0 is refused under the box).
                 ends = {k: v for k, v in (("start", lo), ("end", hi)) if v is not None and math.isfinite(v)}
                 if ends:
                     out[name] = {"type": box, **ends, "css_classes": classes}
                 continue
-            if getattr(obj, name) is None:
-                # "unset" (e.g. Prodigy's beta3 = None means "use sqrt(beta2)"): a slider
-                # cannot show None, a numeric input can, and clearing it restores None.
-                out[name] = {"type": pn.widgets.IntInput if integer else pn.widgets.FloatInput,
-                             "start": lo, "end": hi, "css_classes": classes}
+            elif value is None or integer:
+                # "unset" (Prodigy's beta3 = None means "use sqrt(beta2)"): a box can show None,
+                # and clearing it restores None; or an integer range too long for a slider.
+                ends = (int(slider_range(p)[0]), int(slider_range(p)[1])) if integer else (lo, hi)
+                out[name] = {"type": box, "start": ends[0], "end": ends[1], "css_classes": classes}
                 continue
-            start, end, step = slider_range(p)
-            if integer and end - start > 10_000:
-                # A slider over millions of values is unusable; type the number instead.
-                out[name] = {"type": pn.widgets.IntInput, "start": int(start), "end": int(end),
-                             "css_classes": classes}
-                continue
-            value = getattr(obj, name)
-            on_grid = start - 1e-12 <= value <= end + 1e-12 and abs((value - start) / step
-                                                                   - round((value - start) / step)) < 1e-6
-            if not integer and (not on_grid or (lo > 0 and hi / lo > 1e4)):
-                # A slider that cannot land on the value it starts at (Adam's beta2 = 0.999 on
-                # a [0, 0.995] grid), or a linear slider over many decades (a condition number
-                # from 1 to 1e12 in steps of 5e9): type the number instead. The box's ends are
-                # the nearest allowed floats, so that a typed 1.0 for beta2 in [0, 1) is
-                # clamped in the browser rather than refused on the server.
+            else:
+                # The box's ends are the nearest allowed floats, so that a typed 1.0 for beta2 in
+                # [0, 1) is clamped in the browser.
                 inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
                 out[name] = {"type": box, "start": lo if inc_lo else float(np.nextafter(lo, np.inf)),
                              "end": hi if inc_hi else float(np.nextafter(hi, -np.inf)), "css_classes": classes}
