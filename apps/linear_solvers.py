@@ -70,15 +70,16 @@ def page():
         try:
             rho = theory.jacobi_spectral_radius(problem)
         except Exception as exc:  # no spectral estimate for this matrix
-            said.object = f"No omega*: the Jacobi spectral radius is not available ({exc})."
+            said.object = f"No omega* for {problem.name}: the Jacobi spectral radius is not available ({exc})."
             return
         if "consistently_ordered" not in problem.properties or not rho < 1:
             # the notes say the same: Young's formula is a theorem about these matrices only
-            said.object = ("Young's omega* does not apply to this matrix (not consistently ordered, or "
+            said.object = (f"Young's omega* does not apply to {problem.name} (not consistently ordered, or "
                            "rho_J >= 1); SOR's omega is left as it is.")
             return
         race.lanes[2].method.omega = round(theory.optimal_omega(rho), 4)
-        said.object = f"SOR's omega set to omega* = {race.lanes[2].method.omega:.4f}."
+        # (named: the sentence stays when the problem changes, and must stay true)
+        said.object = f"SOR's omega set to omega* = {race.lanes[2].method.omega:.4f} of {problem.name}."
 
     button = pn.widgets.Button(name="Set SOR omega to omega*", button_type="primary",
                                sizing_mode="stretch_width")

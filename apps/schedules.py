@@ -56,9 +56,13 @@ def shapes_section():
             r.glyph.line_width = 4 if n == choice.value else 1.5
             r.glyph.line_alpha = 1.0 if n == choice.value else 0.35
 
+    panes = {}  # one controls pane per schedule, made once (each new one would stay linked to it)
+
     def show_knobs(*_):
         schedule = instances[choice.value]
-        widget = controls(schedule, name=choice.value)
+        if choice.value not in panes:
+            panes[choice.value] = controls(schedule, name=choice.value)
+        widget = panes[choice.value]
         knobs.objects = [widget] if widget.parameters else [pn.pane.Markdown("(no knobs)")]
         doc = (type(schedule).__doc__ or "").strip().split("\n\n")[0]
         knobs.append(pn.pane.Markdown(doc.replace("\n", " ")))
@@ -176,6 +180,9 @@ def race_section():
                                css_classes=["wb-race-lr"])
 
     def set_lr(event):
+        if event.new is None:  # an emptied box: the lanes keep their rate, the box shows it again
+            lr.value = event.old
+            return
         for lane in race.lanes:
             lane.method.lr = float(event.new)
 

@@ -77,8 +77,10 @@ class _PlanView(_ImageCompanion):
             return
         key = (id(runner.state), runner.iteration)
         now = time.perf_counter()
-        if not force and (key == self._key or now - self._last < self.period):
+        if key == self._key and not force:
             return
+        if not force and self.live.playing and not runner.done and now - self._last < self.period:
+            return  # throttled while playing only: a Step, a Pause or the end shows the iterate then
         self._key, self._last = key, now
         P = lane.method.plan(runner.problem, runner.state)
         with np.errstate(divide="ignore"):
@@ -142,7 +144,8 @@ def _transport_tab():
         "keeps only the largest fraction **rho** of the plan's entries (CG solve, line search). "
         "Move rho while it runs: too small and the steps stall, large and each step costs more.",
         sizing_mode="stretch_width")
-    return pn.Row(race.sidebar(), pn.Column(race.main(), plan.view(), note, sizing_mode="stretch_width"),
+    # (race.main() holds the plan's view, as every companion's)
+    return pn.Row(race.sidebar(), pn.Column(race.main(), note, sizing_mode="stretch_width"),
                   sizing_mode="stretch_width")
 
 
@@ -180,7 +183,7 @@ def _systems_tab():
                        "density": {"type": pn.widgets.DiscreteSlider,
                                    "options": [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]}}},
                    companions=[pattern], rtol=1e-10, max_steps=20_000, title="Sparse SPD systems")
-    return pn.Row(live.sidebar(), pn.Column(live.main(), pattern.view(), sizing_mode="stretch_width"),
+    return pn.Row(live.sidebar(), live.main(),
                   sizing_mode="stretch_width")
 
 

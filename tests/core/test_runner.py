@@ -122,6 +122,17 @@ def test_observers_see_every_step():
     assert seen == list(range(1, 8))
 
 
+def test_an_observer_that_raises_fails_the_run_and_keeps_its_trace():
+    def flaky(run):
+        if run.iteration == 3:
+            raise IndexError("index 1 is out of bounds")
+
+    result = wb.run(Contract(), Scalar(), rtol=1e-2, observers=[flaky])
+    assert result.status is Status.FAILED and result.iterations == 3 and len(result.trace) == 4
+    assert result.message == ("Failed: an observer raised an error. After iteration 3: IndexError: "
+                              "index 1 is out of bounds")
+
+
 def test_bad_stop_settings_raise_workbench_errors():
     with pytest.raises(InvalidParameter, match="non-negative"):
         Runner(Contract(), Scalar(), rtol=-1)

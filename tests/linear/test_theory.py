@@ -57,6 +57,20 @@ def test_estimated_jacobi_radius_equals_exact_on_non_poisson_matrix():
     assert theory.jacobi_spectral_radius(prob) == pytest.approx(np.max(np.abs(np.linalg.eigvals(J))), rel=1e-8)
 
 
+def test_extreme_eigenvalues_are_solved_once_per_problem(monkeypatch):
+    """A dashboard asks for kappa on every refresh; anisotropic2d has no eigenvalues in its
+    metadata, so each ask was an eigen-solve (seconds at n = 256)."""
+    prob = wb.core.get_problem("anisotropic2d", n=45, epsilon=0.01)  # n^2 > 1500: the sparse solver
+    lmin, lmax = theory.extreme_eigenvalues(prob)
+    dense = np.linalg.eigvalsh(prob.A.toarray())
+    assert (lmin, lmax) == (pytest.approx(dense[0], rel=1e-6), pytest.approx(dense[-1], rel=1e-6))
+    calls = []
+    monkeypatch.setattr(theory, "_symmetric_extremes", lambda S: calls.append(S) or (1.0, 2.0))
+    assert theory.condition_number(prob) == pytest.approx(lmax / lmin) and calls == []
+    other = wb.core.get_problem("anisotropic2d", n=8)
+    assert theory.condition_number(other) == 2.0 and theory.condition_number(other) == 2.0 and len(calls) == 1
+
+
 def test_cg_error_stays_under_the_condition_number_bound():
     prob = wb.problems.random_spd_matrix(300, density=0.02, condition=400.0, seed=3)
     x_star = sla.spsolve(prob.A.tocsc(), prob.b)

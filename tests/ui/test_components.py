@@ -43,6 +43,19 @@ def test_plot_drops_nonpositive_values_on_a_log_axis():
     assert y[:2].tolist() == [1.0, 0.5] and np.isnan(y[2])
 
 
+def test_iteration_markers_are_hidden_on_the_wall_time_axis():
+    from workbench.ui.plots import ConvergencePlot
+
+    plot = ConvergencePlot("residual", log_y=True)
+    plot.set_x_axis("time")
+    plot.set_vline("change", 50)  # a change at iteration 50: no place on a seconds axis
+    plot.set_vline("gone", None)
+    assert not plot._spans["change"].visible
+    plot.set_x_axis("iteration")
+    assert plot._spans["change"].visible and plot._spans["change"].location == 50
+    assert not plot._spans["gone"].visible  # a hidden marker stays hidden
+
+
 def test_controls_respect_exclusive_bounds_and_throttle():
     from workbench.ui import controls
 

@@ -3,6 +3,7 @@ generated controls that never misstate a value, and NotebookRun's live-run seman
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import numpy as np
 import pytest
@@ -128,6 +129,25 @@ def test_an_inert_method_param_is_not_marked_as_a_change():
     assert run.plot._spans["change"].visible and run.plot._spans["change"].location == 2
 
 
+def run_in_a_thread_of_its_own(scenario):
+    """``asyncio.run(scenario())`` in a thread: the browser tests may leave an event loop
+    running in this one, where asyncio.run refuses to start."""
+    out = {}
+
+    def target():
+        try:
+            out["value"] = asyncio.run(scenario())
+        except BaseException as exc:  # re-raised in the test's thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 def test_quick_pause_play_runs_exactly_one_loop():
     from workbench.ui import NotebookRun
 
@@ -152,7 +172,7 @@ def test_quick_pause_play_runs_exactly_one_loop():
         await asyncio.sleep(0.15)
         return loops, run.playing
 
-    loops, playing = asyncio.run(scenario())
+    loops, playing = run_in_a_thread_of_its_own(scenario)
     assert loops == 1 and not playing
 
 
@@ -170,7 +190,7 @@ def test_an_exception_during_play_fails_the_run_and_says_so():
         await asyncio.sleep(0.3)
         return run
 
-    run = asyncio.run(scenario())
+    run = run_in_a_thread_of_its_own(scenario)
     assert not run.playing and run.runner.status.label == "failed"
     assert "failed" in run.status_label.value and "observer bug" in run.status_label.value
     assert len(run.runner.trace) == 6  # the iterations done are kept

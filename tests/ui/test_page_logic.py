@@ -130,3 +130,101 @@ def test_a_tab_closed_mid_write_leaves_no_traceback_but_real_errors_stay(caplog)
         thread.join()
     text = caplog.text
     assert "a real bug" in text and "WebSocketClosedError" not in text
+
+
+def test_the_trajectory_map_skips_a_one_dimensional_objective():
+    page = _load_module(APPS / "optimizer_race.py", "wb_test_")
+    race = page.page()
+    race.chooser.select.value = "quadratic"
+    race.chooser.factory.dim = 1
+    assert race.problem.dim == 1 and not race.error
+    for _ in range(3):
+        race.step()  # the map's observer read x[1] and stopped the race with an IndexError
+    assert all(lane.iteration == 3 and lane.status_label != "failed" for lane in race.lanes)
+
+
+def test_the_transport_plan_shows_the_iterate_a_step_reached(monkeypatch):
+    import re
+
+    page = _load_module(APPS / "sparsity.py", "wb_test_")
+    races = []
+    attach = page._PlanView.attach
+    monkeypatch.setattr(page._PlanView, "attach", lambda self, live: (races.append(live), attach(self, live))[1])
+    tab = page._transport_tab()
+    (plan_text,) = [h for h in tab.select(pn.pane.HTML) if "wb-plan-info" in h.css_classes]  # shown once
+    (race,) = races
+    for _ in range(6):
+        race.step()  # six Steps within the 0.5 s the plan's redraw waits while playing
+    assert re.search(r"at iteration 6\b", plan_text.object), plan_text.object
+
+
+def test_a_knob_moved_on_a_finished_lane_changes_neither_its_settings_nor_its_theory():
+    import re
+
+    from workbench.ui import Race
+    from workbench.ui.overlays import predicted_rate
+
+    race = Race({"SOR": wb.linear.SOR(omega=1.5), "CG": wb.linear.CG()}, wb.problems.poisson2d(16),
+                overlays=[predicted_rate()], rtol=1e-8)
+    while any(lane.running for lane in race.lanes):
+        race.step()
+    sor = race.lanes[0]
+    source, _ = race.plots[0]._overlays[f"{sor.key}:0"]
+    line = {k: list(v) for k, v in source.data.items()}
+    sor.method.omega = 1.9  # after the run: it acts on no iteration
+    row = re.search(r"data-lane='SOR'.*?</tr>", race.lanes_pane.object).group(0)
+    assert "wb-lane-settings'>omega=1.5<" in row
+    assert {k: list(v) for k, v in source.data.items()} == line  # no predicted line for omega = 1.9
+    assert sor.runner.result().method_spec["params"]["omega"] == 1.5
+    race.reset()
+    assert "omega=1.9" in re.search(r"data-lane='SOR'.*?</tr>", race.lanes_pane.object).group(0)
+
+
+def test_a_problem_that_does_not_build_leaves_the_chooser_on_the_problem_that_runs(monkeypatch):
+    page = _load_module(APPS / "optimizer_race.py", "wb_test_")
+    race = page.page()
+    chooser = race.chooser
+    chooser.select.value = "quadratic"
+    factory = chooser.factory
+    factory.dim = 3000  # a rotated quadratic that large is refused when built
+    assert "Problem not changed" in race.error and "rotate=False above 2000 variables" in race.error
+    assert factory.dim == 2 and chooser._panes["quadratic"]._widgets["dim"].value == 2
+    assert race.problem.dim == 2
+    # a chosen problem that does not build: the select goes back to the one that runs
+    beale = type(chooser._factories["beale"])
+    monkeypatch.setattr(beale, "build", lambda self: (_ for _ in ()).throw(MemoryError("no room")))
+    chooser.select.value = "beale"
+    assert chooser.select.value == "quadratic" and chooser.current == "quadratic"
+    assert "beale: MemoryError: no room" in race.error and race.problem.name.startswith("quadratic")
+    assert chooser.params_box.objects == [chooser._panes["quadratic"]]
+
+
+def test_the_schedule_shapes_keep_one_controls_pane_per_schedule_and_an_emptied_rate_box_is_put_back():
+    page = _load_module(APPS / "schedules.py", "wb_test_")
+    section = page.shapes_section()
+    (choice,) = [s for s in section.select(pn.widgets.Select) if "wb-shape-choice" in s.css_classes]
+    (warmup,) = [p.object for p in section.select(pn.Param) if type(p.object).__name__ == "Warmup"]
+
+    def watchers():
+        return sum(len(ws) for what in warmup.param.watchers.values() for ws in what.values())
+
+    before = watchers()
+    for _ in range(5):
+        choice.value = "cosine"
+        choice.value = "warmup"
+    assert watchers() == before  # each switch used to link a new pn.Param to the schedule
+    race, view = page.race_section()
+    (lr,) = [w for w in view.select(pn.widgets.FloatInput) if "wb-race-lr" in w.css_classes]
+    lr.value = None  # an emptied box: float(None) raised in the watcher
+    assert lr.value == 0.01 and all(lane.method.lr == 0.01 for lane in race.lanes)
+
+
+def test_the_wall_time_toggle_reaches_the_metric_panels():
+    from workbench.ui.optim_views import MetricPanel
+
+    page = _load_module(APPS / "optimizer_race.py", "wb_test_")
+    race = page.page()
+    panels = [c for c in race.companions if isinstance(c, MetricPanel)]
+    assert panels
+    race.x_toggle.value = "time"  # the "wall time" button
+    assert race.plots[0].x_axis == "time" and all(p.plot.x_axis == "time" for p in panels)

@@ -169,6 +169,7 @@ class Runner:
         self.elapsed = 0.0
         self.status = Status.RUNNING
         self.detail = ""
+        self.failed_in_observer = False  # (the message then names the observer, not the method)
         self._final_method_spec = None  # the settings the run ended with (see result())
         t0 = time.perf_counter()
         self.state = self.method.init(self.problem)
@@ -210,6 +211,8 @@ class Runner:
     @property
     def message(self) -> str:
         sentence = self.status.sentence
+        if self.status is Status.FAILED and self.failed_in_observer:
+            sentence = "Failed: an observer raised an error."
         if self.status in (Status.MAX_STEPS, Status.MAX_TIME) and not self.tolerance_set:
             # (an optimizer has no default tolerance: "before reaching the tolerance" would name
             # one the run never had)
@@ -286,9 +289,9 @@ class Runner:
     def advance(self, max_steps: int | None = None, max_seconds: float | None = None) -> int:
         """Take up to ``max_steps`` steps or until ``max_seconds`` pass; return steps taken.
 
-        Stops early when the run finishes. Exceptions raised by the method end
-        the run with status ``failed`` and the error's message; they are not
-        re-raised, so a dashboard or sweep keeps going.
+        Stops early when the run finishes. Exceptions raised by the method or by an
+        observer end the run with status ``failed`` and the error's message; they are
+        not re-raised, so a dashboard or sweep keeps going.
         """
         if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int)):
             max_steps = _count("max_steps", max_steps)
@@ -315,8 +318,13 @@ class Runner:
             self.elapsed += dt
             taken += 1
             trace.append({"iteration": self.iteration, "time": self.elapsed, "step_time": dt, **metrics})
-            for observer in self.observers:
-                observer(self)
+            try:
+                for observer in self.observers:
+                    observer(self)
+            except Exception as exc:  # an observer's bug ends the run as a method's would, kept
+                self.status, self.failed_in_observer = Status.FAILED, True
+                self.detail = f"After iteration {self.iteration}: {type(exc).__name__}: {exc}"
+                break
             self._check(metrics)
             if deadline is not None and t1 >= deadline:
                 break
@@ -325,6 +333,11 @@ class Runner:
             # the result keeps the settings the run ended with.
             self._final_method_spec = self.method.spec()
         return taken
+
+    def method_spec(self) -> dict:
+        """The method's spec as this run used it: once the run has finished, the settings it
+        ended with (a knob moved on a finished lane acts on no iteration), else the current ones."""
+        return self._final_method_spec or self.method.spec()
 
     def result(self) -> Result:
         try:
@@ -338,7 +351,7 @@ class Runner:
             state=self.state,
             trace=self.trace,
             wall_time=self.elapsed,
-            method_spec=self._final_method_spec or self.method.spec(),
+            method_spec=self.method_spec(),
             problem_spec=problem_spec,
             stop=self.stop_spec(),
         )

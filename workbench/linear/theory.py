@@ -91,21 +91,29 @@ def _symmetric_extremes(S) -> tuple[float, float]:
         return float(ev[0]), float(ev[-1])
     from scipy.sparse.linalg import eigsh
 
-    lmax = float(eigsh(S, k=1, which="LA", return_eigenvectors=False, tol=1e-8)[0])
+    v0 = np.ones(n) / np.sqrt(n)  # a fixed start: the same estimate on every call
+    lmax = float(eigsh(S, k=1, which="LA", return_eigenvectors=False, tol=1e-8, v0=v0)[0])
     try:
-        lmin = float(eigsh(S.tocsc(), k=1, sigma=0, which="LM", return_eigenvectors=False, tol=1e-8)[0])
+        lmin = float(eigsh(S.tocsc(), k=1, sigma=0, which="LM", return_eigenvectors=False, tol=1e-8, v0=v0)[0])
     except Exception:
-        lmin = float(eigsh(S, k=1, which="SA", return_eigenvectors=False, tol=1e-8)[0])
+        lmin = float(eigsh(S, k=1, which="SA", return_eigenvectors=False, tol=1e-8, v0=v0)[0])
     return lmin, lmax
 
 
 def extreme_eigenvalues(problem) -> tuple[float, float]:
-    """(lambda_min, lambda_max) of a symmetric problem's matrix (exact for Poisson)."""
+    """(lambda_min, lambda_max) of a symmetric problem's matrix (exact for Poisson).
+
+    Computed once per problem (an eigen-solve of anisotropic2d at n = 256 takes seconds, and
+    a dashboard's notes and CG overlay ask on every refresh) and kept on the problem."""
     lmin = problem.metadata.get("lambda_min")
     lmax = problem.metadata.get("lambda_max")
     if lmin is not None and lmax is not None:
         return float(lmin), float(lmax)
-    return _symmetric_extremes(problem.A)
+    cached = getattr(problem, "_extreme_eigenvalues", None)
+    if cached is None:
+        cached = _symmetric_extremes(problem.A)
+        problem._extreme_eigenvalues = cached
+    return cached
 
 
 def condition_number(problem) -> float:

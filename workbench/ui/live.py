@@ -236,8 +236,12 @@ class _ProblemChooser:
         self.select.param.watch(self._on_select, "value")
         self.params_box = pn.Column(sizing_mode="stretch_width")
         self._panes: dict = {}
+        self._built: dict = {}  # problem name -> the settings that last built it
+        self._restoring = False
         for factory in self._factories.values():
-            factory.param.watch(self._on_param, [n for n in factory.param if n != "name"])
+            # (after the controls' own links, precedence 0: a refused change put back here is
+            # the last the widgets hear of)
+            factory.param.watch(self._on_param, [n for n in factory.param if n != "name"], precedence=1)
         self._show_params()
         if self.problem is None:
             self.problem = self._build()
@@ -261,28 +265,52 @@ class _ProblemChooser:
         self.params_box.objects = [self._panes[self.current]]
 
     def _build(self) -> Problem | None:
+        factory = self.factory
         try:
-            problem = self.factory.make()
+            problem = factory.make()
         except Exception as exc:  # a bad size, a missing file: say so, keep the old problem
             self.error = f"{type(exc).__name__}: {exc}"
             return None
         self.error = ""
+        self._built[self.current] = {n: getattr(factory, n) for n in factory.param if n != "name"}
         return problem
 
     def _on_select(self, event):
+        if self._restoring:
+            return
         self.current = event.new
+        problem = self._build()
+        if problem is None and self.problem is not None and event.old in self._factories:
+            # The chosen problem does not build with its settings: the select goes back to the
+            # problem that runs, so that the page never names one it does not show.
+            error = f"{event.new}: {self.error}"
+            self._restore(lambda: setattr(self.select, "value", event.old))
+            self.current, self.error = event.old, error
         self._show_params()
-        self._rebuild()
+        self._apply(problem)
 
     def _on_param(self, *events):
         # A param the current values make inert (Beta's alpha while the setting is "high")
         # builds the same problem: the runs go on.
         factory = self.factory
-        if any(e.obj is factory and e.name not in factory.inert_params() for e in events):
-            self._rebuild()
-
-    def _rebuild(self):
+        if self._restoring or not any(e.obj is factory and e.name not in factory.inert_params() for e in events):
+            return
         problem = self._build()
+        if problem is None and self.current in self._built:
+            # Refused: the factory (and so its controls) goes back to the settings that built
+            # the problem on screen; the message says what was refused.
+            good = self._built[self.current]
+            self._restore(lambda: factory.param.update(**good))
+        self._apply(problem)
+
+    def _restore(self, undo) -> None:
+        self._restoring = True
+        try:
+            undo()
+        finally:
+            self._restoring = False
+
+    def _apply(self, problem: Problem | None) -> None:
         if problem is not None:
             self.problem = problem
         self.on_change(problem)
@@ -544,7 +572,8 @@ class _LiveBase(pn.viewable.Viewer):
             for plot in self.plots:
                 plot.set_vline(f"event{len(self.events) % 8}", k, color=lane.color)
             self._set_text(self.events_pane, self._events_text())
-        self._update_overlays(lanes=[lane])
+        if lane.runner is None or not lane.runner.done:
+            self._update_overlays(lanes=[lane])  # a finished lane keeps the theory of its settings
         self._refresh(force=True)
 
     def _events_text(self) -> str:
@@ -561,6 +590,9 @@ class _LiveBase(pn.viewable.Viewer):
         with pn.io.hold():
             for plot in self.plots:
                 plot.set_x_axis(x_axis)
+            for companion in self.companions:  # a companion that plots a metric follows the toggle
+                if hasattr(companion, "set_x_axis"):
+                    companion.set_x_axis(x_axis)
 
     def _work_left(self) -> bool:
         return any(l.running for l in self.lanes) or any(not c.done for c in self.companions)
@@ -655,7 +687,7 @@ class _LiveBase(pn.viewable.Viewer):
             if len(self.lanes) > 1:
                 self._set_text(self.lanes_pane, self._lanes_text())
             else:
-                self._set_text(self.settings_pane, html.escape(_settings(self.lanes[0].method)))
+                self._set_text(self.settings_pane, html.escape(_settings(self.lanes[0].method, self.lanes[0].runner)))
             if self.notes is not None and force:
                 try:
                     self._set_text(self.notes_pane, self.notes(self))
@@ -710,7 +742,7 @@ class _LiveBase(pn.viewable.Viewer):
                 f"<td class='wb-lane-iteration' style='text-align:right'>{lane.iteration}</td>"
                 f"<td style='text-align:right'>{_fmt_value(value)}</td>"
                 f"<td style='text-align:right'>{_fmt_seconds(lane.seconds_per_iteration)}</td>"
-                f"<td class='wb-lane-settings'>{html.escape(_settings(lane.method))}</td></tr>"
+                f"<td class='wb-lane-settings'>{html.escape(_settings(lane.method, lane.runner))}</td></tr>"
             )
         head = (f"<tr><th>method</th><th>status</th><th>iterations</th>"
                 f"<th>{html.escape(metric.replace('_', ' '))}</th><th>per iteration</th><th>settings</th></tr>")
@@ -826,10 +858,14 @@ def _session_flag(name: str) -> bool:
     return value is not None and value.lower() in ("1", "true", "yes", "on")
 
 
-def _settings(method: Method) -> str:
-    """The method's numeric and choice hyperparameters, compactly: ``omega=1.9``."""
+def _settings(method: Method, runner: Runner | None = None) -> str:
+    """The method's numeric and choice hyperparameters, compactly: ``omega=1.9``; those the
+    run ended with once ``runner`` has finished (a knob moved afterwards did not act on it)."""
+    values = method.hyperparameters()
+    if runner is not None and runner.done:
+        values = {k: v for k, v in runner.method_spec().get("params", {}).items() if k in values}
     parts = []
-    for name, value in method.hyperparameters().items():
+    for name, value in values.items():
         if isinstance(value, bool) or value is None:
             continue
         if isinstance(value, float):

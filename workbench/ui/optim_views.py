@@ -57,6 +57,8 @@ class TrajectoryMap:
         if n % stride:
             return
         x = runner.state.x
+        if len(x) < 2:
+            return  # a 1-D objective: the map (2-D objectives only, as it says) has no path to draw
         self._pending.setdefault(key, []).append((float(x[0]), float(x[1])))
         kept = self._kept.get(key, 0) + 1
         if kept >= self.max_points:
@@ -168,6 +170,10 @@ class MetricPanel:
         self.metric = metric
         self.reference = reference
         self.live = None
+
+    def set_x_axis(self, x_axis: str) -> None:
+        """Follow the race's iteration / wall-time toggle."""
+        self.plot.set_x_axis(x_axis)
 
     def attach(self, live) -> None:
         self.live = live

@@ -97,6 +97,7 @@ class ConvergencePlot:
         self._held: dict[str, int] = {}    # points the browser holds for that curve
         self._overlays: dict[str, tuple[ColumnDataSource, object]] = {}
         self._spans: dict[str, Span] = {}
+        self._span_at: dict[str, float | None] = {}  # key -> iteration marked (None: hidden)
         self.decimations = 0
 
     # -- curves ------------------------------------------------------------------
@@ -213,8 +214,8 @@ class ConvergencePlot:
         self.figure.xaxis.axis_label = X_AXES[x_axis]
         for _, renderer in self._overlays.values():
             renderer.visible = x_axis == "iteration"
-        for span in self._spans.values():
-            span.visible = x_axis == "iteration"
+        for key, span in self._spans.items():
+            span.visible = x_axis == "iteration" and self._span_at.get(key) is not None
 
     # -- theory overlays --------------------------------------------------------------
     def set_overlay(self, key: str, x: Iterable[float] | None, y: Iterable[float] | None,
@@ -253,6 +254,8 @@ class ConvergencePlot:
             span = Span(dimension="height", line_dash="dotted", line_color=color, line_width=1.5)
             self.figure.add_layout(span)
             self._spans[key] = span
-        span.visible = location is not None
+        # An iteration marker means nothing on the wall-time axis: hidden there, like the overlays.
+        self._span_at[key] = location
+        span.visible = location is not None and self.x_axis == "iteration"
         if location is not None:
             span.location = float(location)
