@@ -228,3 +228,11 @@ def test_the_wall_time_toggle_reaches_the_metric_panels():
     assert panels
     race.x_toggle.value = "time"  # the "wall time" button
     assert race.plots[0].x_axis == "time" and all(p.plot.x_axis == "time" for p in panels)
+
+
+def test_a_refused_change_of_a_given_problem_goes_back_too():
+    from workbench.ui import LiveRun
+
+    live = LiveRun(wb.optim.GD(lr=1.5), wb.problems.quadratic(dim=20, condition=10.0, lambda_max=1.0))
+    live.chooser.factory.dim = 3000  # a rotated quadratic that large is refused when built
+    assert "Problem not changed" in live.error and live.chooser.factory.dim == 20 and live.problem.dim == 20

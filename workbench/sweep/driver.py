@@ -123,10 +123,10 @@ def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch
     from tqdm.auto import tqdm
 
     sweep: SweepSpec = load_spec(spec)
+    t_start = time.perf_counter()
+    run_specs = sweep.runs()  # (its checks first: a refused sweep creates no store)
     store = open_store(store)
     executor = executor if executor is not None else SerialExecutor()
-    t_start = time.perf_counter()
-    run_specs = sweep.runs()
     swept = sweep.swept()
     keys = [run_key(s) for s in run_specs]
     left = store.register_sweep(sweep.name, sweep.to_dict(), keys)

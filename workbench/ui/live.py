@@ -214,6 +214,8 @@ class _ProblemChooser:
                 factory = get_problem_factory(spec["name"])(**spec.get("params", {}))
                 self._factories[factory.registry_name] = factory
                 names = [factory.registry_name]
+                # (the settings that built the given problem: a refused change goes back to them)
+                self._given_settings = {n: getattr(factory, n) for n in factory.param if n != "name"}
         elif isinstance(problem, ProblemFactory):
             self._factories[problem.registry_name] = problem
             names = [problem.registry_name]
@@ -237,6 +239,8 @@ class _ProblemChooser:
         self.params_box = pn.Column(sizing_mode="stretch_width")
         self._panes: dict = {}
         self._built: dict = {}  # problem name -> the settings that last built it
+        if getattr(self, "_given_settings", None) is not None and self.current is not None:
+            self._built[self.current] = self._given_settings
         self._restoring = False
         for factory in self._factories.values():
             # (after the controls' own links, precedence 0: a refused change put back here is
