@@ -125,8 +125,7 @@ def list_runs(args) -> int:
     if method is not None:
         from ..core import get_method_class
 
-        stored = {r.method for r in store.query()}
-        if method not in stored:  # (a method registered in user code keeps its stored name)
+        if not store.query(method=method, limit=1):  # (a method registered in user code keeps its stored name)
             method = get_method_class(method).registry_name  # an unknown name says which there are
     if args.limit is not None and args.limit < 1:
         from ..core import InvalidParameter

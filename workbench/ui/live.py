@@ -206,6 +206,7 @@ class _ProblemChooser:
         params = dict(params or {})
         if isinstance(problem, str):
             problem = [problem]
+        self._built: dict = {}  # problem name -> the settings that last built it
         if isinstance(problem, Problem):
             self.problem = problem
             spec = getattr(problem, "_spec", None)
@@ -215,7 +216,7 @@ class _ProblemChooser:
                 self._factories[factory.registry_name] = factory
                 names = [factory.registry_name]
                 # (the settings that built the given problem: a refused change goes back to them)
-                self._given_settings = {n: getattr(factory, n) for n in factory.param if n != "name"}
+                self._built[factory.registry_name] = _settings_of(factory)
         elif isinstance(problem, ProblemFactory):
             self._factories[problem.registry_name] = problem
             names = [problem.registry_name]
@@ -238,9 +239,6 @@ class _ProblemChooser:
         self.select.param.watch(self._on_select, "value")
         self.params_box = pn.Column(sizing_mode="stretch_width")
         self._panes: dict = {}
-        self._built: dict = {}  # problem name -> the settings that last built it
-        if getattr(self, "_given_settings", None) is not None and self.current is not None:
-            self._built[self.current] = self._given_settings
         self._restoring = False
         for factory in self._factories.values():
             # (after the controls' own links, precedence 0: a refused change put back here is
@@ -276,7 +274,7 @@ class _ProblemChooser:
             self.error = f"{type(exc).__name__}: {exc}"
             return None
         self.error = ""
-        self._built[self.current] = {n: getattr(factory, n) for n in factory.param if n != "name"}
+        self._built[self.current] = _settings_of(factory)
         return problem
 
     def _on_select(self, event):
@@ -860,6 +858,11 @@ def _session_flag(name: str) -> bool:
     """A boolean URL argument of the current session (``?autoplay=1``)."""
     value = _session_arg(name)
     return value is not None and value.lower() in ("1", "true", "yes", "on")
+
+
+def _settings_of(factory: ProblemFactory) -> dict:
+    """A factory's current values, to put back after a refused change."""
+    return {n: getattr(factory, n) for n in factory.param if n != "name"}
 
 
 def _settings(method: Method, runner: Runner | None = None) -> str:
