@@ -216,9 +216,10 @@ def test_transport_runs_round_trip_through_specs():
 
 def test_an_underflowed_plan_stops_cg_at_once_without_warnings():
     # Costs of 10 at reg = 1e-3: the off-diagonal plan entries underflow to 0, the Newton
-    # system is singular beyond repair and CG's iterate overflows. The step stops CG there
-    # (it used to run all cg_maxiter iterations and print overflow warnings) and falls back
-    # to a Sinkhorn step.
+    # system is singular beyond repair and CG's iterate runs off (1e28 at its second iteration,
+    # then overflows: at the 13th with SciPy 1.17). The step stops CG as it runs off (it used
+    # to run all cg_maxiter iterations and print overflow warnings) and falls back to a
+    # Sinkhorn step.
     import warnings
 
     import workbench as wb
@@ -229,4 +230,4 @@ def test_an_underflowed_plan_stops_cg_at_once_without_warnings():
         runner = wb.Runner(wb.get_method("sinkhorn_newton_sparse", reg=1e-3, rho=1.0), prob, max_steps=60)
         runner.advance(60)
     newton = runner.trace["phase"] == 1.0
-    assert newton.any() and runner.trace["cg_iterations"][newton].max() < 10
+    assert newton.any() and runner.trace["cg_iterations"][newton].max() <= 3

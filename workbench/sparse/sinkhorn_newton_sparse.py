@@ -45,7 +45,7 @@ def sparsify_plan(P: np.ndarray, rho: float) -> sp.csr_matrix:
 
 
 class _CGBrokeDown(Exception):
-    """Raised from the CG callback when its iterate stops being finite."""
+    """Raised from the CG callback when its iterate runs off or stops being finite."""
 
 
 @register_method("sinkhorn_newton_sparse", family="transport")
@@ -161,16 +161,23 @@ class SinkhornNewtonSparse(TransportMethod):
         H = LinearOperator((n + m, n + m), matvec=matvec, dtype=float)
         M = LinearOperator((n + m, n + m), matvec=lambda x: inv_diag * x, dtype=float)
         counter = [0]
+        # The shortest trial of the line search is 2**-(max_backtracks - 1) of the Newton step.
+        # Dual potentials live within a few times max|C| + eps of each other, so a step whose
+        # shortest trial still moves one by 1e3 times that is the drift of CG on a singular,
+        # inconsistent system (an underflowed plan), not a step the line search could accept.
+        scale = float(np.abs(problem.C).max()) + eps
+        too_far = 2.0 ** (int(self.max_backtracks) - 1) * 1e3 * scale
 
         def count(xk):
             counter[0] += 1
-            if not np.all(np.isfinite(xk)):
-                raise _CGBrokeDown  # an underflowed plan makes the system singular beyond repair
+            if not np.all(np.isfinite(xk)) or np.abs(xk).max() > too_far:
+                raise _CGBrokeDown
 
         try:
             # With rows or columns of the plan underflowed to 0 the Hessian is singular past what
-            # CG tolerates: its iterate overflows to NaN. Stop there (not after cg_maxiter
-            # useless iterations) and take the Sinkhorn step below.
+            # CG tolerates: its iterate runs off (1e28 at the second iteration on the test's 2x2
+            # plan) and overflows later. Stop there (not after cg_maxiter useless iterations)
+            # and take the Sinkhorn step below.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 delta, _ = cg(H, eps * grad, rtol=float(self.cg_rtol), atol=0.0, maxiter=int(self.cg_maxiter),
                               M=M, callback=count)

@@ -156,13 +156,15 @@ class DaskExecutor:
 
         pending: dict = {}
         queue = as_completed()
+        # Single runs whose task ended in KilledWorker. The scheduler blames every task a dead
+        # worker held, the one it was running and the ones waiting behind it, so an innocent
+        # run queued behind a crashing one on the same worker can err too (distributed's
+        # `allowed-failures` counts both alike). Judged once the other runs are done.
+        suspects: list[tuple[Batch, Exception]] = []
 
         def submit(batch):
-            # A deterministic key: resubmitting the same batch reuses the task.
-            digest = hashlib.sha256("".join(_key(spec) for spec, _ in batch).encode()).hexdigest()[:16]
-            future = self.client.submit(execute_batch, batch, key=f"workbench-batch-{digest}", pure=False)
+            future = self._submit(batch)
             pending[future] = batch
-            self._futures.append(future)
             queue.add(future)
 
         for batch in batches:
@@ -189,17 +191,47 @@ class DaskExecutor:
                         submit([item])
                     continue
                 if _killed_worker(exc):
-                    # This very run took its worker down each time it was tried: store it as
-                    # failed (a rerun would only kill workers again).
-                    yield batch, [{**failed_record(batch[0][0], _killed_message(exc), params=batch[0][1]),
-                                   "pid": None}], None
+                    suspects.append((batch, exc))
                 else:
                     yield batch, None, f"{type(exc).__name__}: {exc}"
             else:
                 future.release()
                 yield batch, records, None
             done += 1
+        if len(suspects) == 1:
+            # The run that crashes its worker errs every time it runs, so a lone suspect is it.
+            yield self._killed(*suspects[0])
+        else:
+            # Several: try each alone, with nothing queued beside it, so only a run that
+            # itself takes its worker down is stored as failed.
+            for batch, exc in suspects:
+                future = self._submit(batch, tag="-alone")
+                try:
+                    records = future.result()
+                except Exception as again:
+                    future.release()
+                    if _killed_worker(again):
+                        yield self._killed(batch, again)
+                    else:
+                        yield batch, None, f"{type(again).__name__}: {again}"
+                else:
+                    future.release()
+                    yield batch, records, None
         self._futures = []
+
+    def _submit(self, batch: Batch, tag: str = ""):
+        # A deterministic key: resubmitting the same batch reuses the task.
+        digest = hashlib.sha256("".join(_key(spec) for spec, _ in batch).encode()).hexdigest()[:16]
+        future = self.client.submit(execute_batch, batch, key=f"workbench-batch{tag}-{digest}", pure=False)
+        self._futures.append(future)
+        return future
+
+    @staticmethod
+    def _killed(batch: Batch, exc: Exception) -> tuple[Batch, list, None]:
+        # This very run took its worker down each time it was tried: store it as failed
+        # (a rerun would only kill workers again).
+        spec, params = batch[0]
+        return batch, [{**failed_record(spec, _killed_message(exc), params=params), "pid": None}], None
 
 
 class _CancelBeforeStartNoise:
