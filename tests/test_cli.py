@@ -63,6 +63,19 @@ def test_list_shows_params_bounds_and_docs(capsys):
     assert "sor" in text and "omega = 1.5 (0.0, 2.0)" in text and "Relaxation parameter" in text
 
 
+def test_list_shows_the_schedules_a_refusal_points_to(capsys):
+    from workbench.schedules import make_schedule
+
+    from workbench.core import InvalidParameter
+
+    with pytest.raises(InvalidParameter, match="`workbench list schedules` shows them"):
+        make_schedule({"name": "cosine", "min_ratio": 2})
+    assert main(["list", "schedules"]) == 0
+    text = capsys.readouterr().out
+    assert "Schedules (7)" in text and "min_ratio = 0.0 [0.0, 1.0]" in text
+    assert "milestones = [0.5, 0.75] (a list)" in text  # not its length bounds read as a range
+
+
 def test_console_script_is_installed():
     proc = subprocess.run([sys.executable, "-m", "workbench", "list", "problems", "--brief"],
                           capture_output=True, text=True, timeout=120)

@@ -229,15 +229,28 @@ def test_failed_runs_have_no_cost_and_never_look_cheapest(tmp_path, monkeypatch)
     mapper = heat.renderers[0].glyph.fill_color.transform
     assert mapper.nan_color not in Viridis256  # a grey cell, outside the cost scale
     assert min(c for c in cells["colour"] if not math.isnan(c)) == mapper.low > 0
-    # cost vs omega: a gap at 1.95 (nan), and a dotted span that says a run failed there
+    # cost vs omega: a gap at 1.95 (nan) in both lines, and a marker in each line's colour there,
+    # under the lowest point
     cost = figures["Cost vs omega: iterations"]
-    lines = [r.data_source.data for r in cost.renderers if r.glyph.__class__.__name__ == "Line"]
+
+    def glyphs(fig, kind):
+        return [r for r in fig.renderers if r.glyph.__class__.__name__ == kind]
+
+    lines = [r.data_source.data for r in glyphs(cost, "Line")]
     assert lines and all(d["x"][-1] == 1.95 and math.isnan(d["y"][-1]) and min(d["y"][:-1]) > 0 for d in lines)
-    (span,) = [r for r in cost.renderers if r.glyph.__class__.__name__ == "VSpan"]
-    assert list(span.data_source.data["x"]) == [1.95]
-    # cost vs n: the group omega=1.95, whose every run failed, gets no line or legend entry
-    legend = [item.label["value"] for item in figures["Cost vs n: iterations"].legend[0].items]
-    assert "omega=1" in legend and "omega=1.95" not in legend and "failed (no cost)" in legend
+    marks = [r.data_source.data for r in glyphs(cost, "Scatter") if r.glyph.marker == "square_x"]
+    assert len(marks) == 1 and list(marks[0]["x"]) == [1.95, 1.95]
+    assert set(marks[0]["colour"]) == {r.glyph.line_color for r in glyphs(cost, "Line")}
+    assert max(marks[0]["y"]) < min(min(d["y"][:-1]) for d in lines)
+    # cost vs n: the group omega=1.95, whose every run failed, gets no line, only markers at n = 6
+    # and 10 under a legend entry that names it; the other lines have no gap and no marker there
+    by_n = figures["Cost vs n: iterations"]
+    legend = [item.label["value"] for item in by_n.legend[0].items]
+    assert "omega=1" in legend and "omega=1.95" not in legend and "failed (no cost)" not in legend
+    assert "omega=1.95: every run failed" in legend
+    (marks,) = [r.data_source.data for r in glyphs(by_n, "Scatter") if r.glyph.marker == "square_x"]
+    assert list(marks["x"]) == [6.0, 10.0] and set(marks["group"]) == {"omega=1.95"}
+    assert not glyphs(by_n, "VSpan")
     rows = ranking(runs)
     assert [r["status"] for r in rows[-2:]] == ["failed", "failed"]
     assert all(math.isnan(r["work_per_digit"]) and math.isnan(r["digits"]) for r in rows[-2:])

@@ -116,7 +116,13 @@ def test_schedules_that_need_the_horizon_say_so():
     with pytest.raises(InvalidParameter, match="strictly between 0 and 1"):
         StepDecay(milestones=[50])(3, 100)
     with pytest.raises(InvalidParameter, match="add up to more than 1"):
-        WarmupStableDecay(warmup=0.6, decay=0.6)(3, 100)
+        WarmupStableDecay(warmup=0.6, decay=0.6)  # at construction, not at the first step
+    wsd = WarmupStableDecay(warmup=0.5, decay=0.2)
+    with pytest.raises(InvalidParameter, match=r"warm-up \(0.9\) and decay \(0.2\) fractions add up"):
+        wsd.warmup = 0.9  # a slider moved alone is checked against the other fraction
+    assert wsd.warmup == 0.5
+    wsd.decay = 0.5  # exactly 1 is allowed: no stable phase
+    assert wsd(99, 100) == pytest.approx(1 / 50)
     Constant().validate(None)  # needs none
 
 

@@ -272,6 +272,15 @@ def test_a_bad_value_of_an_axis_is_refused_before_anything_runs(tmp_path):
     drawn = SweepSpec({**BASE, "random": {"samples": 20, "params": {"method.omega": {"uniform": [1.0, 2.5]}}}})
     with pytest.raises(InvalidParameter, match=r"the value 2\.[0-9]+ of the swept method.omega is refused"):
         drawn.runs()
+    from workbench.core import UnknownName
+
+    optimizer = {"method": {"name": "gd", "params": {"lr": 0.1}}, "problem": {"name": "quadratic", "params": {}}}
+    with pytest.raises(UnknownName, match="the value 'cosin' of the swept method.schedule is refused: there is "
+                                          "no schedule called 'cosin'. Did you mean cosine?"):
+        SweepSpec({**BASE, **optimizer, "grid": {"method.schedule": ["linear", "cosin"]}})
+    with pytest.raises(InvalidParameter, match="the value .* of the swept method.schedule is refused: bad value "
+                                               "for cosine: .*min_ratio"):
+        SweepSpec({**BASE, **optimizer, "grid": {"method.schedule": [{"name": "cosine", "min_ratio": 2}]}})
     # Values are checked one by one, with the fixed ones: a combination is left to the runs.
     assert len(SweepSpec({**BASE, "grid": {"method.omega": [1.2, 1.9], "problem.n": [4, 8]}}).runs()) == 4
     spec = tmp_path / "s.yaml"

@@ -73,6 +73,28 @@ def test_controls_respect_exclusive_bounds_and_throttle():
     assert sor.omega == 1.8
 
 
+def test_a_released_slider_the_object_refuses_goes_back_with_the_sentence():
+    # WSD's warm-up and decay fractions may not add up to more than 1: each slider alone is in
+    # its bounds, so the refusal comes from the object, on release of the throttled slider.
+    import param
+
+    from workbench.schedules import WarmupStableDecay
+    from workbench.ui import controls
+
+    wsd = WarmupStableDecay(warmup=0.5, decay=0.2)
+    panel = controls(wsd)
+    warmup = panel._widgets["warmup"]
+    with param.edit_constant(warmup):
+        warmup.param.update(value=0.9, value_throttled=0.9)  # a release at 0.9
+    assert wsd.warmup == 0.5 and (warmup.value, warmup.value_throttled) == (0.5, 0.5)
+    refusals = [o for o in panel._widget_box.objects if "wb-param-refusal-warmup" in o.css_classes]
+    assert len(refusals) == 1 and "fractions add up to more than 1" in refusals[0].object
+    with param.edit_constant(warmup):
+        warmup.param.update(value=0.3, value_throttled=0.3)
+    assert wsd.warmup == 0.3
+    assert not [o for o in panel._widget_box.objects if "wb-param-refusal-warmup" in o.css_classes]
+
+
 def test_ipywidgets_controls_round_trip():
     from workbench.ui import ipywidgets_controls
 

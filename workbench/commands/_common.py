@@ -5,6 +5,8 @@ import json
 import os
 from pathlib import Path
 
+import param
+
 from ..core import InvalidParameter, MalformedInput
 
 
@@ -73,6 +75,8 @@ def describe_params(cls) -> list[tuple[str, str, str, str]]:
             continue
         if getattr(p, "objects", None):
             allowed = "{" + ", ".join(map(str, p.objects)) + "}"
+        elif isinstance(p, param.List):
+            allowed = "(a list)"  # a List's bounds are on its length, not on its items
         elif getattr(p, "bounds", None):
             lo, hi = p.bounds
             # interval notation: ( ) where param's inclusive_bounds exclude the end (omega in (0, 2))

@@ -1,10 +1,11 @@
-"""``workbench list``: registered methods and problems with their parameters."""
+"""``workbench list``: registered methods, problems and schedules with their parameters."""
 from __future__ import annotations
 
 
 def register(sub) -> None:
-    p = sub.add_parser("list", help="List methods and problems with their parameters, bounds and docs.")
-    p.add_argument("what", nargs="?", choices=["methods", "problems", "all"], default="all")
+    p = sub.add_parser("list", help="List methods, problems and step-size schedules with their parameters, "
+                                    "bounds and docs.")
+    p.add_argument("what", nargs="?", choices=["methods", "problems", "schedules", "all"], default="all")
     p.add_argument("--brief", action="store_true", help="Names only.")
     p.set_defaults(func=main)
 
@@ -15,6 +16,7 @@ def _first_line(cls) -> str:
 
 
 def main(args) -> int:
+    from .. import schedules
     from ..core import registry
     from ._common import describe_params
 
@@ -23,6 +25,8 @@ def main(args) -> int:
         sections.append(("Methods", [(n, registry.get_method_class(n)) for n in registry.methods()]))
     if args.what in ("problems", "all"):
         sections.append(("Problems", [(n, registry.get_problem_factory(n)) for n in registry.problems_list()]))
+    if args.what in ("schedules", "all"):
+        sections.append(("Schedules", [(n, schedules.get_schedule_class(n)) for n in schedules.schedules()]))
     for title, entries in sections:
         print(f"{title} ({len(entries)})")
         for name, cls in entries:
@@ -30,7 +34,7 @@ def main(args) -> int:
             kind = getattr(cls, "problem_kind", "")
             if title == "Methods":
                 extra = f"  [{cls.family or '-'}; solves {kind} problems]"
-            else:
+            elif title == "Problems":
                 extra = f"  [{kind}]"
             print(f"  {name}{extra}  {_first_line(cls)}")
             if args.brief:

@@ -120,8 +120,9 @@ class CheckedParams(param.Parameterized):
         sentence the assignment would raise; nothing is assigned.
 
         A whole-number float for an integer parameter is that integer; True for a number, NaN,
-        infinity (unless it is the default), a value out of bounds and, with ``with_others``, a
-        subclass's own :meth:`_check_setting` against the other current settings are refused.
+        infinity (unless it is the default), a value out of bounds, what a subclass's
+        :meth:`_check_alone` refuses and, with ``with_others``, what its :meth:`_check_setting`
+        refuses against the other current settings.
         Controls call it to refuse a typed value on the page; a sweep calls it with
         ``with_others=False`` for each value of an axis before anything runs.
         """
@@ -149,12 +150,22 @@ class CheckedParams(param.Parameterized):
             raise
         except (ValueError, TypeError) as exc:  # TypeError: a List param given items of the wrong type
             raise _bad_value(self, exc) from None
+        self._check_alone(name, value)
         if with_others and self._checked_params_ready:
             self._check_setting(name, value)
         return value
 
+    #: The command that lists these objects with their ranges, named in a refusal's hint.
+    listed_by: ClassVar[str] = ""
+
     #: False while the constructor runs: :meth:`_check_setting` sees only whole objects.
     _checked_params_ready: ClassVar[bool] = False
+
+    def _check_alone(self, name: str, value) -> None:
+        """Refuse ``value`` for ``name`` whatever the other settings are (raise :class:`InvalidParameter`).
+
+        For what param's own validation cannot see, such as an unknown schedule name; a sweep
+        finds it before anything runs."""
 
     def _check_setting(self, name: str, value) -> None:
         """Refuse ``value`` for ``name`` given the other settings (raise :class:`InvalidParameter`).
@@ -172,8 +183,10 @@ def _label(obj) -> str:
 
 
 def _bad_value(obj, exc: Exception) -> InvalidParameter:
+    where = getattr(obj, "listed_by", "")
+    shown = f" (`{where}` shows them)" if where else ""
     return InvalidParameter(f"bad value for {_label(obj)}: {exc} Choose a value in the range its "
-                            "parameter allows (`workbench list` shows them).")
+                            f"parameter allows{shown}.")
 
 
 class ProblemFactory(CheckedParams):
@@ -184,6 +197,7 @@ class ProblemFactory(CheckedParams):
 
     registry_name: ClassVar[str] = ""
     problem_kind: ClassVar[str] = "generic"
+    listed_by: ClassVar[str] = "workbench list problems"
 
     def build(self) -> Problem:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -229,6 +243,7 @@ class Method(CheckedParams):
     registry_name: ClassVar[str] = ""
     family: ClassVar[str] = ""
     problem_kind: ClassVar[str] = "linear"
+    listed_by: ClassVar[str] = "workbench list methods"
     requires: ClassVar[frozenset] = frozenset()
     stop_metric: ClassVar[str] = "residual"
     default_rtol: ClassVar[float | None] = 1e-8

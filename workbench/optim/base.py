@@ -114,6 +114,10 @@ class Optimizer(Method):
         self._schedule = None
         self._refresh_schedule()
 
+    def _check_alone(self, name, value):
+        if name == "schedule":  # an unknown name or a bad schedule setting, whatever the horizon
+            resolve_schedule(value)
+
     def _check_setting(self, name, value):
         # A schedule or horizon moved mid-run is checked now, as init checks them, so that the
         # assignment is refused with its sentence instead of failing the run at its next step.

@@ -44,11 +44,19 @@ class TheoryStep(Optimizer):
         return {"g_max": state.grad_norm}
 
     def _horizon(self) -> int:
-        T = self._hp["horizon"]
+        return self._needs_horizon(self._hp["horizon"])
+
+    @staticmethod
+    def _needs_horizon(T):
         if T is None:  # the step is D / (G sqrt(T)): without T there is no step size
             raise InvalidParameter("the theory step D / (G sqrt(T)) needs the horizon T; set horizon to the "
                                    "planned number of steps.")
         return T
+
+    def _check_setting(self, name, value):
+        super()._check_setting(name, value)
+        if name == "horizon":  # refused at the assignment, as the schedule's own checks are
+            self._needs_horizon(value)
 
     def _eta(self, state, lr):
         G = self._hp["grad_bound"] if self._hp["grad_bound"] is not None else state.buffers["g_max"]

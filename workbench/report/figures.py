@@ -201,17 +201,23 @@ def cost_figures(runs: list[ReportRun]) -> list:
         palette = _palette(len(groups))
         texts = {o: distinct_format(r.params.get(o) for r in runs) for o in others}
         hover_renderers = []
-        failed_xs: set[float] = set()
+        # (colour, group, the xs whose runs all failed, whether that is every x of the group)
+        failed: list[tuple[str, str, list[float], bool]] = []
+        finite_y: list[float] = []
         for color, (key, by_x) in zip(palette, sorted(groups.items())):
             xs = sorted(by_x, key=float)
             label = ", ".join(f"{_short(o)}={texts[o][k]}" for o, k in zip(others, key)) or "all runs"
             y = [m.median(by_x[x]) for x in xs]
-            failed_xs.update(float(x) for x, v in zip(xs, y) if math.isnan(v))
-            if not any(math.isfinite(v) for v in y):
-                continue  # a group whose every run failed: no line, the failed-run spans show it
+            lost = [float(x) for x, v in zip(xs, y) if math.isnan(v)]
+            whole = len(lost) == len(xs)
+            if lost:
+                failed.append((color, label, lost, whole))
+            if whole:
+                continue  # a group whose every run failed: no line, only its failed-run markers
             ok = [all(r.converged for r in by_x[x]) or not m.is_iterations for x in xs]
             # nan (failed) stays nan: Bokeh leaves a gap there
             y_plot = [max(v, 1.0) if y_log and math.isfinite(v) else v for v in y]
+            finite_y += [v for v in y_plot if math.isfinite(v)]
             src = ColumnDataSource({"x": [float(v) for v in xs], "y": y_plot, "group": [label] * len(xs),
                                     "converged": [_state(by_x[x]) for x in xs]})
             fig.line("x", "y", source=src, color=color, line_width=2, legend_label=label)
@@ -220,9 +226,30 @@ def cost_figures(runs: list[ReportRun]) -> list:
             if bad:
                 fig.scatter([float(xs[i]) for i in bad], [y_plot[i] for i in bad], marker="x", size=12,
                             color="crimson", line_width=2, legend_label="did not converge")
-        if failed_xs:
-            fig.vspan(x=sorted(failed_xs), line_color="grey", line_dash="dotted", line_width=2,
-                      legend_label="failed (no cost)")
+        if failed and finite_y:
+            # A hollow square in the group's colour under the lowest point, at each value whose runs
+            # failed: it says which line has the gap, where a span over the whole height would say
+            # every group failed there.
+            low, high = min(finite_y), max(finite_y)
+            floor = low / 1.6 if y_log else low - 0.08 * ((high - low) or abs(low) or 1.0)
+            failed_renderers = []
+            # The groups with a line share one legend entry; a group with no line (every run
+            # failed) gets its own, or its colour would name nothing.
+            entries = [("failed (no cost)", [f for f in failed if not f[3]])]
+            entries += [(f"{f[1]}: every run failed", [f]) for f in failed if f[3]]
+            for legend, members in entries:
+                if not members:
+                    continue
+                marks = ColumnDataSource({
+                    "x": [x for _, _, xs, _ in members for x in xs],
+                    "y": [floor for _, _, xs, _ in members for _ in xs],
+                    "colour": [c for c, _, xs, _ in members for _ in xs],
+                    "group": [g for _, g, xs, _ in members for _ in xs]})
+                failed_renderers.append(fig.scatter("x", "y", source=marks, marker="square_x", size=11,
+                                                    fill_color=None, line_color="colour", line_width=2,
+                                                    legend_label=legend))
+            fig.add_tools(HoverTool(renderers=failed_renderers, tooltips=[
+                (_short(x_address), "@x"), ("group", "@group"), ("status", "failed: no cost")]))
         fig.add_tools(HoverTool(renderers=hover_renderers, tooltips=[
             (_short(x_address), "@x"), (m.name, "@y"), ("group", "@group"), ("converged", "@converged")]))
         fig.legend.click_policy = "hide"
@@ -313,8 +340,8 @@ def build_figures(runs: list[ReportRun]) -> list[tuple[str, object]]:
                 "(log10 of initial / final stopping metric) within its step budget; higher is better.")
         heat_caption = "Digits of accuracy gained over the two swept parameters (median over seeds)."
     if any(r.failed for r in runs):
-        cost += (" A failed run has no cost: its point is left out (a gap in its line) and a dotted grey "
-                 "line marks each value whose runs failed.")
+        cost += (" A failed run has no cost: its point is left out (a gap in its line), and a hollow "
+                 "square in its line's colour under the lowest point marks each value whose runs failed.")
         heat_caption += " Grey cells: every run there failed (no cost)."
     for fig in cost_figures(runs):
         out.append((cost, fig))

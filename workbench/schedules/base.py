@@ -98,6 +98,7 @@ class Schedule(CheckedParams):
     """
 
     registry_name: ClassVar[str] = ""
+    listed_by: ClassVar[str] = "workbench list schedules"
     #: Whether the schedule needs the run length ``horizon`` to be evaluated.
     needs_horizon: ClassVar[bool] = True
 

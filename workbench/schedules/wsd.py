@@ -48,12 +48,17 @@ class WarmupStableDecay(Schedule):
     min_ratio = param.Number(default=0.0, bounds=(0.0, 1.0), step=0.01,
                              doc="Final multiplier at t = T.")
 
+    def __init__(self, **params):
+        super().__init__(**params)
+        _check_fractions(self.warmup, self.decay)
+
+    def _check_setting(self, name, value):
+        # Moved one at a time (a slider, a sweep's value): refused at the assignment, not at the next step.
+        if name in ("warmup", "decay"):
+            _check_fractions(value if name == "warmup" else self.warmup, value if name == "decay" else self.decay)
+
     def _multiplier(self, t, horizon):
-        if self.warmup + self.decay > 1.0 + 1e-12:
-            raise InvalidParameter(
-                f"warm-up ({self.warmup}) and decay ({self.decay}) fractions add up to more than 1; "
-                "shorten one of them."
-            )
+        _check_fractions(self.warmup, self.decay)  # also after param.update, which bypasses the checks
         W = int(round(self.warmup * horizon))
         D = int(round(self.decay * horizon))
         t = np.minimum(t, horizon)
@@ -68,3 +73,9 @@ class WarmupStableDecay(Schedule):
                 phi = 1.0 - np.sqrt(u)
             out = np.where(t >= horizon - D, self.min_ratio + (1.0 - self.min_ratio) * phi, out)
         return out
+
+
+def _check_fractions(warmup: float, decay: float) -> None:
+    if warmup + decay > 1.0 + 1e-12:
+        raise InvalidParameter(f"warm-up ({warmup}) and decay ({decay}) fractions add up to more than 1; "
+                               "shorten one of them.")

@@ -262,12 +262,16 @@ def refuse_on_the_page(pane, widget, name: str) -> None:
     obj = pane.object
     if not hasattr(obj, "check_value") or "value" not in widget.param or name not in obj.param:
         return
+    # pn.Param links a throttled slider through value_throttled (set on release), any other
+    # widget through value.
     links = [w for w in getattr(pane, "_internal_callbacks", []) if w.inst is widget
-             and getattr(w.fn, "__name__", "") == "link_widget" and "value" in w.parameter_names]
+             and getattr(w.fn, "__name__", "") == "link_widget"
+             and set(w.parameter_names) & {"value", "value_throttled"}]
     if len(links) != 1:  # not the pn.Param this was written against: leave its link alone
-        log.debug("no pn.Param link found for %s; typed values are not checked on the page", name)
+        log.debug("no pn.Param link found for %s; values set on the page are not checked", name)
         return
     link = links[0]
+    watched = "value_throttled" if "value_throttled" in link.parameter_names else "value"
     from ..core import WorkbenchError
 
     message: dict = {}
@@ -277,7 +281,10 @@ def refuse_on_the_page(pane, widget, name: str) -> None:
             obj.check_value(name, event.new)
         except WorkbenchError as exc:
             log.info("refused %s = %r: %s", name, event.new, exc)
-            widget.param.update(value=getattr(obj, name))  # (this nested change passes the check)
+            kept = getattr(obj, name)
+            # (these nested changes pass the check; a slider's value_throttled is constant)
+            with param.parameterized.edit_constant(widget):
+                widget.param.update(**{"value": kept, **({watched: kept} if watched != "value" else {})})
             _show(str(exc))
             return
         link.fn(event)
@@ -305,4 +312,4 @@ def refuse_on_the_page(pane, widget, name: str) -> None:
 
     widget.param.unwatch(link)
     pane._internal_callbacks.remove(link)
-    pane._internal_callbacks.append(widget.param.watch(checked_link, "value"))
+    pane._internal_callbacks.append(widget.param.watch(checked_link, watched))
