@@ -58,6 +58,11 @@ def test_settings_a_control_offers_build_or_are_refused_before_building():
     # m = 1000 (its largest setting): 5000 right-hand sides of 10^6 unknowns, refused before drawing
     with pytest.raises(TooLarge, match="5000 right-hand sides of 1000000 unknowns \\(37.3 GiB\\) are too many"):
         get_problem_factory("shifted_laplacian_sequence")(m=1000).make()
+    # n = 200000 (its largest setting, a box on the solvers page) at the default density: 4e8
+    # non-zeros, which would take the server's memory; refused before drawing one
+    with pytest.raises(TooLarge, match="about 4e\\+08 non-zeros, over the limit of 20,000,000; lower the "
+                                       "density \\(at most 0.0005 for this n\\)"):
+        get_problem_factory("random_spd")(n=200_000).make()
     assert len(get_problem_factory("shifted_laplacian_sequence")(m=1000, instances=3).make()) == 3
 
 

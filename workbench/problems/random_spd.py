@@ -6,8 +6,12 @@ import param
 import scipy.sparse as sp
 from scipy.sparse.linalg import eigsh
 
-from ..core import ProblemFactory, register_problem
+from ..core import ProblemFactory, TooLarge, register_problem
 from .linear_problem import LinearProblem, analyse_matrix
+
+#: Most non-zeros a random SPD matrix may have: S and its transpose are built in memory
+#: (about 40 bytes per non-zero at the peak), so 20 million is under a gigabyte.
+MAX_NONZEROS = 20_000_000
 
 
 def _extreme_eigenvalues(S) -> tuple[float, float]:
@@ -39,6 +43,12 @@ class RandomSPD(ProblemFactory):
 
     def build(self) -> LinearProblem:
         n, c = self.n, self.condition
+        if self.density * n * n > MAX_NONZEROS:
+            # Refused before allocating: n = 200000 at density 0.01 would be 4e8 non-zeros.
+            most = int((MAX_NONZEROS / n**2) * 1e6) / 1e6
+            raise TooLarge(f"random_spd with n = {n} at density {self.density:g} would have about "
+                           f"{self.density * n * n:.2g} non-zeros, over the limit of {MAX_NONZEROS:,}; lower the "
+                           f"density (at most {most:g} for this n) or n.")
         rng = np.random.default_rng(self.seed)
         R = sp.random(n, n, density=self.density / 2, random_state=rng, data_rvs=rng.standard_normal, format="csr")
         S = ((R + R.T) / 2).tocsr()
