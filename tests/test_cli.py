@@ -61,6 +61,9 @@ def test_list_shows_params_bounds_and_docs(capsys):
     assert main(["list", "methods"]) == 0
     text = capsys.readouterr().out
     assert "sor" in text and "omega = 1.5 (0.0, 2.0)" in text and "Relaxation parameter" in text
+    # docstrings' first lines without their reST and TeX markup
+    assert "Gauss-Seidel: SOR with omega = 1." in text and ":math:" not in text and "``" not in text
+    assert "Chebyshev iteration on the interval [lambda_min, lambda_max]." in text
 
 
 def test_list_shows_the_schedules_a_refusal_points_to(capsys):

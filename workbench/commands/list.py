@@ -12,7 +12,23 @@ def register(sub) -> None:
 
 def _first_line(cls) -> str:
     doc = (cls.__doc__ or "").strip()
-    return doc.split("\n")[0] if doc else ""
+    return _plain(doc.split("\n")[0]) if doc else ""
+
+
+_TEX = {"tfrac12": "1/2", "le": "<=", "leq": "<=", "ge": ">=", "geq": ">=", "|": "||", ",": "", "cdot": "*",
+        "left": "", "right": ""}
+
+
+def _plain(text: str) -> str:
+    """A docstring's line as a terminal reads it: ``code`` and :math:`x` without their markup,
+    TeX commands as their names (:math:`\\omega \\le 1` is "omega <= 1")."""
+    import re
+
+    def math(match):
+        inner = re.sub(r"\\([A-Za-z]+\d*|[|,])", lambda m: _TEX.get(m.group(1), m.group(1)), match.group(1))
+        return inner.replace("{", "").replace("}", "")
+
+    return re.sub(r":math:`([^`]*)`", math, text).replace("``", "")
 
 
 def main(args) -> int:
