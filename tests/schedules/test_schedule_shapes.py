@@ -120,7 +120,9 @@ def test_schedules_that_need_the_horizon_say_so():
     wsd = WarmupStableDecay(warmup=0.5, decay=0.2)
     with pytest.raises(InvalidParameter, match=r"warm-up \(0.9\) and decay \(0.2\) fractions add up"):
         wsd.warmup = 0.9  # a slider moved alone is checked against the other fraction
-    assert wsd.warmup == 0.5
+    with pytest.raises(InvalidParameter, match="fractions add up"):
+        wsd.param.update(decay=0.6)  # param's own update passes the same check
+    assert (wsd.warmup, wsd.decay) == (0.5, 0.2)
     wsd.decay = 0.5  # exactly 1 is allowed: no stable phase
     assert wsd(99, 100) == pytest.approx(1 / 50)
     Constant().validate(None)  # needs none

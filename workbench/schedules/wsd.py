@@ -53,12 +53,12 @@ class WarmupStableDecay(Schedule):
         _check_fractions(self.warmup, self.decay)
 
     def _check_setting(self, name, value):
-        # Moved one at a time (a slider, a sweep's value): refused at the assignment, not at the next step.
+        # Every assignment comes here (param.update too), so with the constructor's check no
+        # stored pair adds up to more than 1 and the multiplier need not look again.
         if name in ("warmup", "decay"):
             _check_fractions(value if name == "warmup" else self.warmup, value if name == "decay" else self.decay)
 
     def _multiplier(self, t, horizon):
-        _check_fractions(self.warmup, self.decay)  # also after param.update, which bypasses the checks
         W = int(round(self.warmup * horizon))
         D = int(round(self.decay * horizon))
         t = np.minimum(t, horizon)

@@ -283,8 +283,8 @@ def refuse_on_the_page(pane, widget, name: str) -> None:
             log.info("refused %s = %r: %s", name, event.new, exc)
             kept = getattr(obj, name)
             # (these nested changes pass the check; a slider's value_throttled is constant)
-            with param.parameterized.edit_constant(widget):
-                widget.param.update(**{"value": kept, **({watched: kept} if watched != "value" else {})})
+            with param.edit_constant(widget):
+                widget.param.update(**dict.fromkeys({"value", watched}, kept))
             _show(str(exc))
             return
         link.fn(event)
