@@ -114,6 +114,21 @@ def test_switching_schedule_mid_run_takes_effect():
     assert runner.trace["lr"][-1] == pytest.approx(0.5 * (1 - 5 / 10))
 
 
+def test_a_schedule_and_its_horizon_set_together_in_one_update():
+    # Cosine needs a horizon: one update that gives both is checked against the state it
+    # leaves, not value by value against a horizon of None.
+    method = wb.optim.GD(lr=0.5, horizon=None)
+    with pytest.raises(wb.InvalidParameter, match="needs the run length"):
+        method.schedule = "cosine"  # alone, against the horizon of None
+    method.param.update(schedule="cosine", horizon=10)
+    assert (method.schedule, method.horizon) == ("cosine", 10)
+    with pytest.raises(wb.InvalidParameter, match="needs the run length"):
+        method.param.update(horizon=None, lr=0.1)
+    assert (method.horizon, method.lr) == (10, 0.5)  # nothing of the refused update is kept
+    res = wb.run(method, problem_for("gd"), max_steps=10)
+    assert res.trace["lr"][-1] == pytest.approx(0.5 * 0.5 * (1 + math.cos(math.pi * 9 / 10)))
+
+
 def test_no_default_tolerance_but_grad_norm_stops_when_asked():
     prob = problem_for("gd")
     assert wb.run(wb.optim.GD(lr=1.0), prob, max_steps=50).status is wb.Status.MAX_STEPS

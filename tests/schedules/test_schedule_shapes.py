@@ -124,6 +124,18 @@ def test_schedules_that_need_the_horizon_say_so():
         wsd.param.update(decay=0.6)  # param's own update passes the same check
     assert (wsd.warmup, wsd.decay) == (0.5, 0.2)
     wsd.decay = 0.5  # exactly 1 is allowed: no stable phase
+    # An update is checked against the state it leaves, whatever the order of its values:
+    # (0.5, 0.5) -> (0.8, 0.1) passes, though 0.8 beside the old 0.5 would not ...
+    wsd.param.update(warmup=0.8, decay=0.1)
+    assert (wsd.warmup, wsd.decay) == (0.8, 0.1)
+    # ... and a refused update assigns none of its values, even the ones that come first.
+    with pytest.raises(InvalidParameter, match=r"warm-up \(0.3\) and decay \(0.9\)"):
+        wsd.param.update(min_ratio=0.1, warmup=0.3, decay=0.9)
+    assert (wsd.warmup, wsd.decay, wsd.min_ratio) == (0.8, 0.1, 0.0)
+    with wsd.param.update(warmup=0.1, decay=0.85):  # as a context manager, and its restore
+        assert (wsd.warmup, wsd.decay) == (0.1, 0.85)
+    assert (wsd.warmup, wsd.decay) == (0.8, 0.1)
+    wsd.param.update(warmup=0.5, decay=0.5)
     assert wsd(99, 100) == pytest.approx(1 / 50)
     Constant().validate(None)  # needs none
 

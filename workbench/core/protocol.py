@@ -88,10 +88,64 @@ class Problem:
         return self.name
 
 
+#: param's "no mapping given" placeholder for ``update`` (param >= 2.1; 2.0 passes nothing).
+_UNDEFINED = getattr(param.parameterized, "Undefined", object())
+
+
+class _CheckedParameters(param.parameterized.Parameters):
+    """``obj.param`` of a :class:`CheckedParams`: ``obj.param.update(a=..., b=...)`` checks
+    every value against the state the whole update leaves, before it assigns any.
+
+    param assigns an update's values one at a time, so a check of one value against the
+    others (WSD's warm-up + decay <= 1, a schedule that needs a horizon) would see a
+    half-updated object: ``update(warmup=0.6, decay=0.3)`` from (0.3, 0.6) would be refused
+    at its first value although it ends valid, and a refusal part-way would leave the first
+    values assigned.
+    """
+
+    def _update(self_, *args, **kwargs):
+        obj = self_.self
+        if obj is None or not obj._checked_params_ready:  # the class's defaults, or a constructor
+            return super()._update(*args, **kwargs)
+        values = dict(args[0]) if args and args[0] is not _UNDEFINED else {}
+        values.update(kwargs)
+        unknown = [n for n in values if n not in type(obj).param]
+        if unknown:
+            obj.check_value(unknown[0], values[unknown[0]])  # the sentence that names the params
+        values = {n: obj.check_value(n, v, with_others=False) for n, v in values.items()}
+        saved = obj._proposed_values
+        obj._proposed_values = {**saved, **values}
+        try:
+            for n, v in values.items():
+                obj._check_setting(n, v)
+            return super()._update(values)  # each assignment checks against the same end state
+        finally:
+            obj._proposed_values = saved
+
+
+class _CheckedNamespace:
+    """The ``param`` attribute of :class:`CheckedParams`: an instance's is a :class:`_CheckedParameters`."""
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:  # the class's own namespace, as param makes it
+            return param.Parameterized.__dict__["param"].__get__(None, objtype)
+        return _CheckedParameters(objtype or type(obj), self=obj)
+
+
 class CheckedParams(param.Parameterized):
     """Params whose bad values are an :class:`InvalidParameter` with a sentence, from the
     constructor (an unknown name, a value out of bounds) and from an assignment mid-run
-    (``sor.omega = 2.5``), instead of param's bare ``ValueError`` / ``TypeError``."""
+    (``sor.omega = 2.5``), instead of param's bare ``ValueError`` / ``TypeError``.
+
+    ``obj.param.update(...)`` checks its values together, against the state they leave
+    (:class:`_CheckedParameters`); a subclass's :meth:`_check_setting` reads the other
+    settings through :meth:`_proposed`.
+    """
+
+    param = _CheckedNamespace()
+
+    #: The values of an assignment or update being checked (see :meth:`_proposed`).
+    _proposed_values: ClassVar[dict] = {}
 
     def __init__(self, **params):
         unknown = set(params) - set(type(self).param)
@@ -152,8 +206,20 @@ class CheckedParams(param.Parameterized):
             raise _bad_value(self, exc) from None
         self._check_alone(name, value)
         if with_others and self._checked_params_ready:
-            self._check_setting(name, value)
+            saved = self._proposed_values
+            self._proposed_values = {**saved, name: value}
+            try:
+                self._check_setting(name, value)
+            finally:
+                self._proposed_values = saved
         return value
+
+    def _proposed(self, name: str):
+        """The value ``name`` will have once the assignment or update being checked is done:
+        the proposed one, else the current one. :meth:`_check_setting` reads the other settings
+        through it."""
+        values = self._proposed_values
+        return values[name] if name in values else getattr(self, name)
 
     #: The command that lists these objects with their ranges, named in a refusal's hint.
     listed_by: ClassVar[str] = ""
@@ -171,7 +237,9 @@ class CheckedParams(param.Parameterized):
         """Refuse ``value`` for ``name`` given the other settings (raise :class:`InvalidParameter`).
 
         Called for assignments after the constructor (a knob moved mid-run); a subclass checks
-        there what would otherwise fail only at the next step, such as an optimizer's schedule."""
+        there what would otherwise fail only at the next step, such as an optimizer's schedule.
+        Read the other settings with ``self._proposed(other)``: in ``param.update`` they are
+        the values the update leaves."""
 
 
 def _article(word: str) -> str:

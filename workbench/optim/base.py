@@ -123,8 +123,8 @@ class Optimizer(Method):
         # assignment is refused with its sentence instead of failing the run at its next step.
         if name not in ("schedule", "horizon"):
             return
-        schedule = resolve_schedule(value if name == "schedule" else self.schedule)
-        horizon = value if name == "horizon" else self.horizon
+        schedule = resolve_schedule(self._proposed("schedule"))
+        horizon = self._proposed("horizon")
         if schedule is not None and hasattr(schedule, "validate"):
             schedule.validate(horizon)
             if horizon is not None or not schedule.requires_horizon():

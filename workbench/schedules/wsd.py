@@ -56,7 +56,7 @@ class WarmupStableDecay(Schedule):
         # Every assignment comes here (param.update too), so with the constructor's check no
         # stored pair adds up to more than 1 and the multiplier need not look again.
         if name in ("warmup", "decay"):
-            _check_fractions(value if name == "warmup" else self.warmup, value if name == "decay" else self.decay)
+            _check_fractions(self._proposed("warmup"), self._proposed("decay"))
 
     def _multiplier(self, t, horizon):
         W = int(round(self.warmup * horizon))
