@@ -242,6 +242,7 @@ def test_failed_runs_have_no_cost_and_never_look_cheapest(tmp_path, monkeypatch)
     assert len(marks) == 1 and list(marks[0]["x"]) == [1.95, 1.95]
     assert set(marks[0]["colour"]) == {r.glyph.line_color for r in glyphs(cost, "Line")}
     assert max(marks[0]["y"]) < min(min(d["y"][:-1]) for d in lines)
+    assert len(set(marks[0]["y"])) == 2  # a row per group: two squares at 1.95, not one over the other
     # cost vs n: the group omega=1.95, whose every run failed, gets no line, only markers at n = 6
     # and 10 under a legend entry that names it; the other lines have no gap and no marker there
     by_n = figures["Cost vs n: iterations"]

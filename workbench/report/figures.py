@@ -230,8 +230,12 @@ def cost_figures(runs: list[ReportRun]) -> list:
             # A hollow square in the group's colour under the lowest point, at each value whose runs
             # failed: it says which line has the gap, where a span over the whole height would say
             # every group failed there.
+            # Each failed group has its own row, one below the other, so that two groups failed
+            # at the same value show two squares, not one over the other.
             low, high = min(finite_y), max(finite_y)
-            floor = low / 1.6 if y_log else low - 0.08 * ((high - low) or abs(low) or 1.0)
+            span = (high - low) or abs(low) or 1.0
+            rows = {f[1]: (low / 1.6 ** (1 + 0.5 * i) if y_log else low - (0.08 + 0.05 * i) * span)
+                    for i, f in enumerate(failed)}
             failed_renderers = []
             # The groups with a line share one legend entry; a group with no line (every run
             # failed) gets its own, or its colour would name nothing.
@@ -242,7 +246,7 @@ def cost_figures(runs: list[ReportRun]) -> list:
                     continue
                 marks = ColumnDataSource({
                     "x": [x for _, _, xs, _ in members for x in xs],
-                    "y": [floor for _, _, xs, _ in members for _ in xs],
+                    "y": [rows[g] for _, g, xs, _ in members for _ in xs],
                     "colour": [c for c, _, xs, _ in members for _ in xs],
                     "group": [g for _, g, xs, _ in members for _ in xs]})
                 failed_renderers.append(fig.scatter("x", "y", source=marks, marker="square_x", size=11,
