@@ -180,6 +180,38 @@ def test_a_run_beside_a_poison_run_on_its_worker_is_not_blamed(tmp_path):
     assert "the worker running this run died" in runs[POISON].message
 
 
+def test_a_scheduler_lost_mid_sweep_keeps_the_stored_runs_and_counts_the_rest_not_run(tmp_path):
+    # The scheduler goes once two runs are stored: the runs sent then end in errors, and the
+    # batches planned afterwards are refused by the closed client. The sweep ends with a
+    # summary, not an exception, and a rerun on a new cluster does only the missing runs.
+    from distributed import Client, LocalCluster
+
+    spec = {**SPEC, "name": "lost", "grid": {"method.omega": {"linspace": [1.0, 1.7, 12]}, "problem.n": [12]}}
+    store = RunStore(tmp_path / "runs.sqlite")
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.CRITICAL)
+    one = Client(cluster)
+    save = store.save_records
+
+    def save_then_lose_the_scheduler(records, **kw):
+        save(records, **kw)
+        if len(store.query(sweep="lost")) == 2:
+            cluster.close()
+
+    store.save_records = save_then_lose_the_scheduler
+    try:
+        summary = run_sweep(spec, store, executor=DaskExecutor(client=one), progress=False)
+    finally:
+        store.save_records = save
+        one.close()
+        cluster.close()
+    stored = len(store.query(sweep="lost"))
+    assert stored >= 2 and summary.ran == stored and summary.ran + summary.not_run == 12, str(summary)
+    assert summary.not_run > 0 and summary.errors and not summary.interrupted
+    again = run_sweep(spec, store, progress=False)  # serial: only the missing runs
+    assert again.ran == 12 - stored and len(store.query(sweep="lost")) == 12
+
+
 def _sweep_cmd(spec_path, store_path, *extra):
     return [sys.executable, "-m", "workbench", "sweep", str(spec_path), "--store", str(store_path),
             "--batch-size", "1", "--quiet", *extra]

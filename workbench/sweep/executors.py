@@ -162,8 +162,16 @@ class DaskExecutor:
         # `allowed-failures` counts both alike). Judged once the other runs are done.
         suspects: list[tuple[Batch, Exception]] = []
 
+        # Batches the client would not take (it closes once the scheduler is gone): reported
+        # as errors, so their runs count as not run and a rerun executes them.
+        unsent: list[tuple[Batch, Exception]] = []
+
         def submit(batch):
-            future = self._submit(batch)
+            try:
+                future = self._submit(batch)
+            except Exception as exc:  # ClosedClientError: the scheduler is gone
+                unsent.append((batch, exc))
+                return
             pending[future] = batch
             queue.add(future)
 
@@ -175,6 +183,9 @@ class DaskExecutor:
                 for batch in more():
                     submit(batch)
                 more = None
+            while unsent:
+                batch, exc = unsent.pop(0)
+                yield batch, None, f"{type(exc).__name__}: {exc}"
             if not pending:
                 break
             future = next(queue)
@@ -198,26 +209,33 @@ class DaskExecutor:
                 future.release()
                 yield batch, records, None
             done += 1
+        yield from self._judge(suspects)
+        self._futures = []
+
+    def _judge(self, suspects: list[tuple[Batch, Exception]]) -> Iterator[tuple[Batch, list | None, str | None]]:
+        """Store as failed only the single runs that themselves take their worker down."""
         if len(suspects) == 1:
             # The run that crashes its worker errs every time it runs, so a lone suspect is it.
             yield self._killed(*suspects[0])
-        else:
-            # Several: try each alone, with nothing queued beside it, so only a run that
-            # itself takes its worker down is stored as failed.
-            for batch, exc in suspects:
+            return
+        # Several: try each alone, with nothing queued beside it. A retry that cannot be sent or
+        # ends in another error (the scheduler is gone) is an error: its run counts as not run.
+        # Ctrl-C goes through to the sweep, which keeps what is stored.
+        for batch, exc in suspects:
+            future = None
+            try:
                 future = self._submit(batch, tag="-alone")
-                try:
-                    records = future.result()
-                except Exception as again:
+                records = future.result()
+            except Exception as again:
+                if future is not None:
                     future.release()
-                    if _killed_worker(again):
-                        yield self._killed(batch, again)
-                    else:
-                        yield batch, None, f"{type(again).__name__}: {again}"
+                if _killed_worker(again):
+                    yield self._killed(batch, again)
                 else:
-                    future.release()
-                    yield batch, records, None
-        self._futures = []
+                    yield batch, None, f"{type(again).__name__}: {again}"
+            else:
+                future.release()
+                yield batch, records, None
 
     def _submit(self, batch: Batch, tag: str = ""):
         # A deterministic key: resubmitting the same batch reuses the task.
