@@ -142,12 +142,17 @@ def test_bad_regression_input_raises_sentences():
         wb.problems.regression_problem(np.ones((3, 2)), np.ones(4))
     with pytest.raises(WorkbenchError, match="sparse_regression"):
         wb.run(ISTA(), wb.problems.poisson1d(8))
+    # A knob moved mid-run to a bad value is refused at the assignment; the run goes on.
     method = ISTA()
     runner = wb.Runner(method, prob, max_steps=10)
     runner.advance(max_steps=1)
-    method.l1_weight = -1.0
+    with pytest.raises(InvalidParameter, match="regularisation"):
+        method.l1_weight = -1.0
+    for make, knob, value, sentence in [(IHT, "k", 0, "at least 1"), (CoordinateDescent, "block_size", 0, "block_size")]:
+        with pytest.raises(InvalidParameter, match=sentence):
+            setattr(make(), knob, value)
     runner.advance()
-    assert runner.status is Status.FAILED and "regularisation" in runner.message
+    assert method.l1_weight == 0.05 and runner.status is Status.MAX_STEPS and runner.iteration == 10
 
 
 def test_regression_runs_round_trip_through_specs():

@@ -372,3 +372,21 @@ def test_in_a_served_session_a_new_problem_builds_at_the_next_turn_under_a_spinn
     queue.pop(0)()
     assert factory.n == 40 and [p.loading for p in panes] == [False]
     assert "Problem not changed" in race.error
+
+
+def test_a_number_with_only_soft_bounds_gets_our_slider_or_a_box():
+    # Sinkhorn-Newton-Sparse's knobs have no hard bounds (its checks refuse what is out of
+    # range): their sliders span the soft bounds on the param's step, with labels that show
+    # small values, and cg_rtol's eight decades get a box, not pn.Param's 0.1-step slider.
+    from workbench.ui import controls
+
+    pane = controls(wb.sparse.SinkhornNewtonSparse())
+    reg, rho, cg_rtol = (pane._widgets[n] for n in ("reg", "rho", "cg_rtol"))
+    assert type(reg).__name__ == "FloatSlider" and (reg.start, reg.end, reg.step) == (0.0005, 0.05, 0.0005)
+    assert reg.format.format == "%.4g" and rho.format.format == "%.4g"
+    assert type(cg_rtol).__name__ == "FloatInput" and cg_rtol.value == 0.01
+    # a value set off the soft range in code is shown in a box with no ends, which the browser
+    # would otherwise clamp (reg = 0.2 to 0.05) and send back
+    pane = controls(wb.sparse.Sinkhorn(reg=0.2))
+    box = pane._widgets["reg"]
+    assert type(box).__name__ == "FloatInput" and box.value == 0.2 and box.start is box.end is None

@@ -204,14 +204,14 @@ class CheckedParams(param.Parameterized):
             raise
         except (ValueError, TypeError) as exc:  # TypeError: a List param given items of the wrong type
             raise _bad_value(self, exc) from None
-        self._check_alone(name, value)
-        if with_others and self._checked_params_ready:
-            saved = self._proposed_values
-            self._proposed_values = {**saved, name: value}
-            try:
+        saved = self._proposed_values
+        self._proposed_values = {**saved, name: value}
+        try:
+            self._check_alone(name, value)
+            if with_others and self._checked_params_ready:
                 self._check_setting(name, value)
-            finally:
-                self._proposed_values = saved
+        finally:
+            self._proposed_values = saved
         return value
 
     def _proposed(self, name: str):
@@ -231,7 +231,7 @@ class CheckedParams(param.Parameterized):
         """Refuse ``value`` for ``name`` whatever the other settings are (raise :class:`InvalidParameter`).
 
         For what param's own validation cannot see, such as an unknown schedule name; a sweep
-        finds it before anything runs."""
+        finds it before anything runs. ``self._proposed(name)`` is ``value`` here."""
 
     def _check_setting(self, name: str, value) -> None:
         """Refuse ``value`` for ``name`` given the other settings (raise :class:`InvalidParameter`).

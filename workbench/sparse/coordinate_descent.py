@@ -67,8 +67,9 @@ class CoordinateDescent(L1Method):
 
     def check_params(self) -> None:
         super().check_params()
-        if self.block_size is None or self.block_size < 1:
-            raise InvalidParameter(f"block_size must be at least 1, got {self.block_size!r}.")
+        block_size = self._proposed("block_size")
+        if block_size is None or block_size < 1:
+            raise InvalidParameter(f"block_size must be at least 1, got {block_size!r}.")
 
     def init(self, problem) -> RegressionState:
         state = super().init(problem)

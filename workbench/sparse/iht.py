@@ -57,8 +57,9 @@ class IHT(RegressionMethod):
                                doc="Step size: normalised (adaptive, Blumensath-Davies 2010) or 1/||A||^2.")
 
     def check_params(self) -> None:
-        if self.k is None or self.k < 1:
-            raise InvalidParameter(f"the sparsity level k must be at least 1, got {self.k!r}.")
+        k = self._proposed("k")
+        if k is None or k < 1:
+            raise InvalidParameter(f"the sparsity level k must be at least 1, got {k!r}.")
 
     def _check_k(self, problem) -> None:
         if self.k > problem.n:

@@ -45,8 +45,15 @@ class RegressionMethod(Method):
         super().__init__(**params)
         self.check_params()
 
-    def check_params(self) -> None:  # subclasses add their knobs
-        pass
+    def check_params(self) -> None:
+        """Raise :class:`InvalidParameter` with a sentence when a knob is out of range; a
+        subclass adds its knobs, reading them with ``self._proposed(name)``."""
+
+    def _check_alone(self, name, value):
+        # A knob moved mid-run is refused at the assignment, as the constructor refuses it,
+        # and a sweep's bad axis value before anything runs (every rule is about one knob).
+        super()._check_alone(name, value)
+        self.check_params()
 
     def truth_metrics(self, problem, x) -> dict[str, float]:
         out = {"nnz": float(np.count_nonzero(x))}
@@ -71,7 +78,7 @@ class L1Method(RegressionMethod):
                                  "(1 or more gives x = 0).")
 
     def check_params(self) -> None:
-        w = self.l1_weight
+        w = self._proposed("l1_weight")
         if w is None or not math.isfinite(w) or w < 0:
             raise InvalidParameter(
                 f"the L1 weight (regularisation) must be 0 or positive, got {w!r}; try 0.05 "

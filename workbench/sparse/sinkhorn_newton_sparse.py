@@ -104,17 +104,19 @@ class SinkhornNewtonSparse(TransportMethod):
 
     def check_params(self) -> None:
         super().check_params()
-        rho = self.rho
+        rho = self._proposed("rho")
         if rho is None or not math.isfinite(rho) or not (0 < rho <= 1):
             raise InvalidParameter(
                 f"rho is the fraction of plan entries kept and must lie in (0, 1], got {rho!r}; "
                 "try 0.02 (a few entries per row)."
             )
-        if self.warmup is None or self.warmup < 0:
-            raise InvalidParameter(f"warmup must be 0 or more Sinkhorn steps, got {self.warmup!r}.")
-        if not (self.cg_rtol and 0 < self.cg_rtol < 1) or not (self.cg_maxiter and self.cg_maxiter >= 1):
+        warmup, cg_rtol, cg_maxiter, max_backtracks = (
+            self._proposed(n) for n in ("warmup", "cg_rtol", "cg_maxiter", "max_backtracks"))
+        if warmup is None or warmup < 0:
+            raise InvalidParameter(f"warmup must be 0 or more Sinkhorn steps, got {warmup!r}.")
+        if not (cg_rtol and 0 < cg_rtol < 1) or not (cg_maxiter and cg_maxiter >= 1):
             raise InvalidParameter("cg_rtol must lie in (0, 1) and cg_maxiter be at least 1.")
-        if not (self.max_backtracks and self.max_backtracks >= 1):
+        if not (max_backtracks and max_backtracks >= 1):
             raise InvalidParameter("max_backtracks must be at least 1.")
 
     def step(self, problem, state: TransportState) -> TransportState:

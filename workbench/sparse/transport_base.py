@@ -94,9 +94,17 @@ class TransportMethod(Method):
         super().__init__(**params)
         self.check_params()
 
+    def _check_alone(self, name, value):
+        # A knob moved mid-run is refused at the assignment, as the constructor refuses it,
+        # and a sweep's bad axis value before anything runs (every rule is about one knob).
+        super()._check_alone(name, value)
+        self.check_params()
+
     def check_params(self) -> None:
-        """Raise :class:`InvalidParameter` with a sentence when a knob is out of range."""
-        reg = self.reg
+        """Raise :class:`InvalidParameter` with a sentence when a knob is out of range; a
+        subclass adds its knobs, reading them with ``self._proposed(name)`` (the value an
+        assignment being checked proposes, else the current one)."""
+        reg = self._proposed("reg")
         if reg is None or not math.isfinite(reg) or reg <= 0:
             raise InvalidParameter(
                 f"the regularisation must be a positive number, got {reg!r}; try 0.01 (smaller "

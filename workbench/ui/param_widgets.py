@@ -47,13 +47,24 @@ def css_slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
 
 
+def slider_bounds(p: param.Number) -> tuple:
+    """``(lo, hi, inclusive)``: what a slider of ``p`` spans. Its hard bounds; for a number
+    with none (Sinkhorn's ``reg``, whose checks refuse what is out of range), its soft bounds.
+    An end that is None or infinite means no slider."""
+    lo, hi = p.bounds if p.bounds is not None else (None, None)
+    if lo is None and hi is None and p.softbounds is not None:
+        soft_lo, soft_hi = p.softbounds
+        return soft_lo, soft_hi, (True, True)
+    return lo, hi, getattr(p, "inclusive_bounds", (True, True))
+
+
 def slider_range(p: param.Number) -> tuple[float, float, float]:
-    """``(start, end, step)`` of a slider over a finitely bounded number: the param's step
-    (else 1 for integers, 1/200 of the range), ends moved in by one step at exclusive bounds."""
-    lo, hi = p.bounds
+    """``(start, end, step)`` of a slider over a finitely bounded number (:func:`slider_bounds`):
+    the param's step (else 1 for integers, 1/200 of the range), ends moved in by one step at
+    exclusive bounds."""
+    lo, hi, (inc_lo, inc_hi) = slider_bounds(p)
     integer = isinstance(p, param.Integer)
     step = p.step if getattr(p, "step", None) else (1 if integer else (hi - lo) / 200)
-    inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
     return (lo if inc_lo else lo + step), (hi if inc_hi else hi - step), step
 
 
@@ -74,7 +85,7 @@ def slider_grid(p: param.Number, value) -> tuple[float, float, float] | None:
     ``ipywidgets_controls`` both decide with it (it imports no GUI library)."""
     if value is None or p.allow_None:
         return None
-    lo, hi = p.bounds if p.bounds is not None else (None, None)
+    lo, hi, _ = slider_bounds(p)
     if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
         return None
     integer = isinstance(p, param.Integer)
@@ -86,6 +97,14 @@ def slider_grid(p: param.Number, value) -> tuple[float, float, float] | None:
     if not on_grid or (not integer and lo > 0 and hi / lo > MAX_SLIDER_RATIO):
         return None
     return start, end, step
+
+
+def _slider_label_format():
+    """A float slider's label: four significant digits, trailing zeros dropped (omega 1.5,
+    reg 0.0005, cg_rtol 1e-06), where a fixed number of decimals shows a small value as 0."""
+    from bokeh.models import PrintfTickFormatter
+
+    return PrintfTickFormatter(format="%.4g")
 
 
 def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: str = "") -> dict:
@@ -109,10 +128,14 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
                 start, end, step = grid
             elif lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
                 # A numeric box, which the browser clamps to the finite end (a typed -1 for a step
-                # size becomes the bound; a typed 0 for lr > 0 is refused under the box).
-                ends = {k: v for k, v in (("start", lo), ("end", hi)) if v is not None and math.isfinite(v)}
-                if ends:
-                    out[name] = {"type": box, **ends, "css_classes": classes}
+                # size becomes the bound; a typed 0 for lr > 0 is refused under the box). Never
+                # pn.Param's own slider over soft bounds: its 0.1 steps over (1e-12, 0.01) could
+                # only show cg_rtol's two ends, and its label showed reg = 0.001 as "0".
+                # (an end it lacks is None: pn.Param would put the soft bounds there, and the
+                # browser would clamp reg = 0.2 to 0.05 and send that back)
+                ends = {k: (v if v is not None and math.isfinite(v) else None)
+                        for k, v in (("start", lo), ("end", hi))}
+                out[name] = {"type": box, **ends, "css_classes": classes}
                 continue
             elif value is None or integer:
                 # "unset" (Prodigy's beta3 = None means "use sqrt(beta2)"): a box can show None,
@@ -131,7 +154,7 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
             spec = {"type": kind, "start": start, "end": end, "step": step, "throttled": throttled,
                     "css_classes": classes}
             if not integer:
-                spec["format"] = "0[.]00[0]"
+                spec["format"] = _slider_label_format()
             out[name] = spec
     return out
 
