@@ -338,42 +338,6 @@ def test_a_live_run_refuses_an_unknown_keyword_with_the_ones_it_takes():
         LiveRun(wb.linear.SOR(), "poisson2d", params={"poisson2d": {"n": 8}})
 
 
-def test_in_a_served_session_a_new_problem_builds_at_the_next_turn_under_a_spinner(monkeypatch):
-    from workbench.ui import Race
-
-    race = Race({"SOR": wb.linear.SOR(), "CG": wb.linear.CG()}, ["poisson2d", "poisson1d"], rtol=1e-8)
-    panes = race.plot_panes()
-    queue = []
-    race.chooser.later = lambda work: queue.append(work) or True  # a session's next turns
-    race.chooser.select.value = "poisson1d"
-    # The spinner is on and nothing is built yet.
-    assert [p.loading for p in panes] == [True] and race.problem.name.startswith("poisson2d")
-    queue.pop(0)()
-    assert [p.loading for p in panes] == [False] and race.problem.name.startswith("poisson1d")
-    factory = race.chooser.factory
-    factory.n = 48
-    race.chooser.select.value = "poisson2d"
-    race.chooser.select.value = "poisson1d"
-    factory.n = 40
-    # Two moves of n make one build, which reads n as it is then; the spinner stays on until
-    # the last of the three waiting changes is done.
-    assert len(queue) == 3
-    for _ in range(2):
-        queue.pop(0)()
-        assert [p.loading for p in panes] == [True]
-    queue.pop(0)()
-    assert [p.loading for p in panes] == [False] and not queue
-    assert race.problem.n == 40 and race.lanes[0].runner.problem is race.problem
-    # A setting that does not build goes back at the next turn, and the spinner goes off with it.
-    build = type(factory).build
-    monkeypatch.setattr(type(factory), "build", lambda self: build(self) if self.n != 33 else 1 / 0)
-    factory.n = 33
-    assert [p.loading for p in panes] == [True]
-    queue.pop(0)()
-    assert factory.n == 40 and [p.loading for p in panes] == [False]
-    assert "Problem not changed" in race.error
-
-
 def test_a_number_with_only_soft_bounds_gets_our_slider_or_a_box():
     # Sinkhorn-Newton-Sparse's knobs have no hard bounds (its checks refuse what is out of
     # range): their sliders span the soft bounds on the param's step, with labels that show

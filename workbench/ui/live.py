@@ -197,16 +197,8 @@ class _ProblemChooser:
     """A problem selector plus the chosen factory's parameter widgets."""
 
     def __init__(self, problem, widgets: Mapping | None, on_change: Callable[[Problem], None],
-                 params: Mapping | None = None, busy: Callable[[bool], None] | None = None,
-                 later: Callable[[Callable[[], None]], bool] | None = None):
+                 params: Mapping | None = None):
         self.on_change = on_change
-        # busy(flag) shows the page's loading spinner; later(work) runs work at the session's
-        # next turn (False: it will not run). Both None outside a served session: changes
-        # build at once.
-        self.busy = busy
-        self.later = later
-        self._queued = 0
-        self._param_queued = False
         self.widgets = dict(widgets or {})
         self.error = ""
         self._factories: dict[str, ProblemFactory] = {}
@@ -285,41 +277,9 @@ class _ProblemChooser:
         self._built[self.current] = _settings_of(factory)
         return problem
 
-    def _soon(self, work: Callable[[], None]) -> None:
-        """Do ``work`` (build a problem, restart the runs on it) now; in a served session, at the
-        session's next turn, with the plots' loading spinner on until it is done.
-
-        A grid of millions of unknowns or a large cost matrix takes seconds to build, and the
-        release of a slider should not look ignored meanwhile. Panel sends a widget change's
-        model updates only once its handler returns, so a spinner switched on and off inside
-        the handler never shows (and the browser is left with it on): it goes on here, and the
-        work waits for the next turn.
-        """
-        if self.later is None or self.busy is None:
-            work()
-            return
-
-        def run():
-            try:
-                work()
-            finally:
-                self._queued -= 1
-                if not self._queued:
-                    self.busy(False)
-
-        self._queued += 1
-        self.busy(True)
-        if not self.later(run):  # the session has closed: nobody is waiting
-            self._queued -= 1
-            if not self._queued:
-                self.busy(False)
-
     def _on_select(self, event):
         if self._restoring:
             return
-        self._soon(lambda: self._select(event))
-
-    def _select(self, event):
         self.current = event.new
         problem = self._build()
         if problem is None and self.problem is not None and event.old in self._factories:
@@ -337,14 +297,6 @@ class _ProblemChooser:
         factory = self.factory
         if self._restoring or not any(e.obj is factory and e.name not in factory.inert_params() for e in events):
             return
-        if self._param_queued:
-            return  # the build already waiting reads the settings as they are then
-        self._param_queued = True
-        self._soon(self._rebuild)
-
-    def _rebuild(self) -> None:
-        self._param_queued = False
-        factory = self.factory
         problem = self._build()
         if problem is None and self.current in self._built:
             # Refused: the factory (and so its controls) goes back to the settings that built
@@ -422,12 +374,7 @@ class _LiveBase(pn.viewable.Viewer):
                       for i, (label, m) in enumerate(zip(labels, methods))]
 
         # -- problem -----------------------------------------------------------------
-        doc = pn.state.curdoc
-        self._doc = doc if doc is not None and doc.session_context is not None else None
-        self._busy_panes: list = []  # the plot panes handed out: they spin while a problem builds
-        self.chooser = _ProblemChooser(problem, problem_widgets, self._on_problem, problem_params,
-                                       busy=self._set_busy,
-                                       later=self.call_soon if self._doc is not None else None)
+        self.chooser = _ProblemChooser(problem, problem_widgets, self._on_problem, problem_params)
         self.problem = self.chooser.problem
         for lane in self.lanes:
             lane.start(self.problem)
@@ -497,7 +444,9 @@ class _LiveBase(pn.viewable.Viewer):
 
         # -- session lifecycle ---------------------------------------------------------
         _LIVE.add(self)
-        if self._doc is not None:
+        doc = pn.state.curdoc
+        self._doc = doc if doc is not None and doc.session_context is not None else None
+        if doc is not None and doc.session_context is not None:
             pn.state.onload(self._on_load)
             pn.state.on_session_destroyed(_destroy_hook(self))
 
@@ -845,15 +794,7 @@ class _LiveBase(pn.viewable.Viewer):
                          sizing_mode="stretch_width")
 
     def plot_panes(self):
-        panes = [pn.pane.Bokeh(p.figure, sizing_mode="stretch_width") for p in self.plots]
-        self._busy_panes.extend(panes)
-        return panes
-
-    def _set_busy(self, busy: bool) -> None:
-        """Show (or take off) the loading spinner over the plots, while a new problem builds and
-        the runs restart on it."""
-        for pane in self._busy_panes:
-            pane.loading = busy
+        return [pn.pane.Bokeh(p.figure, sizing_mode="stretch_width") for p in self.plots]
 
     def _method_controls_view(self):
         return pn.Column(*self.method_controls, sizing_mode="stretch_width")
