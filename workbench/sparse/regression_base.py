@@ -14,7 +14,8 @@ import math
 import numpy as np
 import param
 
-from ..core import InvalidParameter, Method
+from ..core import InvalidParameter
+from .knob_checks import KnobCheckedMethod
 
 __all__ = ["RegressionState", "RegressionMethod", "L1Method", "soft_threshold"]
 
@@ -34,26 +35,12 @@ class RegressionState:
     extra: dict = dataclasses.field(default_factory=dict)
 
 
-class RegressionMethod(Method):
+class RegressionMethod(KnobCheckedMethod):
     """Base of the sparse-regression methods: support and truth diagnostics."""
 
     problem_kind = "sparse_regression"
     divergence_factor = 1e8
     converges_on = (frozenset(),)
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        self.check_params()
-
-    def check_params(self) -> None:
-        """Raise :class:`InvalidParameter` with a sentence when a knob is out of range; a
-        subclass adds its knobs, reading them with ``self._proposed(name)``."""
-
-    def _check_alone(self, name, value):
-        # A knob moved mid-run is refused at the assignment, as the constructor refuses it,
-        # and a sweep's bad axis value before anything runs (every rule is about one knob).
-        super()._check_alone(name, value)
-        self.check_params()
 
     def truth_metrics(self, problem, x) -> dict[str, float]:
         out = {"nnz": float(np.count_nonzero(x))}
@@ -78,6 +65,7 @@ class L1Method(RegressionMethod):
                                  "(1 or more gives x = 0).")
 
     def check_params(self) -> None:
+        super().check_params()
         w = self._proposed("l1_weight")
         if w is None or not math.isfinite(w) or w < 0:
             raise InvalidParameter(

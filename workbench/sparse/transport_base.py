@@ -25,7 +25,8 @@ import math
 import numpy as np
 import param
 
-from ..core import InvalidParameter, Method
+from ..core import InvalidParameter
+from .knob_checks import KnobCheckedMethod
 
 __all__ = ["TransportState", "TransportMethod", "row_logsumexp", "col_logsumexp", "log_plan"]
 
@@ -77,7 +78,7 @@ class TransportState:
     extra: dict = dataclasses.field(default_factory=dict)
 
 
-class TransportMethod(Method):
+class TransportMethod(KnobCheckedMethod):
     """Base of the entropic OT solvers: the ``reg`` knob, caches, metrics, the plan."""
 
     problem_kind = "transport"
@@ -90,20 +91,8 @@ class TransportMethod(Method):
                        doc="Entropic regularisation epsilon, in the units of the cost (the gallery scales costs to max 1); smaller "
                            "is closer to exact transport and slower for Sinkhorn.")
 
-    def __init__(self, **params):
-        super().__init__(**params)
-        self.check_params()
-
-    def _check_alone(self, name, value):
-        # A knob moved mid-run is refused at the assignment, as the constructor refuses it,
-        # and a sweep's bad axis value before anything runs (every rule is about one knob).
-        super()._check_alone(name, value)
-        self.check_params()
-
     def check_params(self) -> None:
-        """Raise :class:`InvalidParameter` with a sentence when a knob is out of range; a
-        subclass adds its knobs, reading them with ``self._proposed(name)`` (the value an
-        assignment being checked proposes, else the current one)."""
+        super().check_params()
         reg = self._proposed("reg")
         if reg is None or not math.isfinite(reg) or reg <= 0:
             raise InvalidParameter(

@@ -128,11 +128,9 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
                 start, end, step = grid
             elif lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
                 # A numeric box, which the browser clamps to the finite end (a typed -1 for a step
-                # size becomes the bound; a typed 0 for lr > 0 is refused under the box). Never
-                # pn.Param's own slider over soft bounds: its 0.1 steps over (1e-12, 0.01) could
-                # only show cg_rtol's two ends, and its label showed reg = 0.001 as "0".
-                # (an end it lacks is None: pn.Param would put the soft bounds there, and the
-                # browser would clamp reg = 0.2 to 0.05 and send that back)
+                # size becomes the bound; a typed 0 for lr > 0 is refused under the box). An end
+                # it lacks is None: pn.Param would put the soft bounds there, and the browser
+                # would clamp reg = 0.2 to 0.05 and send that back.
                 ends = {k: (v if v is not None and math.isfinite(v) else None)
                         for k, v in (("start", lo), ("end", hi))}
                 out[name] = {"type": box, **ends, "css_classes": classes}
