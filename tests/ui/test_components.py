@@ -354,3 +354,10 @@ def test_a_number_with_only_soft_bounds_gets_our_slider_or_a_box():
     pane = controls(wb.sparse.Sinkhorn(reg=0.2))
     box = pane._widgets["reg"]
     assert type(box).__name__ == "FloatInput" and box.value == 0.2 and box.start is box.end is None
+    # A box's arrows step by the order of magnitude of the value, or of its distance to the
+    # nearer bound (pn.Param's 0.1 took cg_rtol from 0.01 to 0.11, beta2 from 0.999 to the end)
+    assert controls(wb.sparse.SinkhornNewtonSparse())._widgets["cg_rtol"].step == 0.01
+    adam = controls(wb.optim.Adam(lr=3e-4, beta2=0.999))._widgets
+    assert type(adam["lr"]).__name__ == type(adam["beta2"]).__name__ == "FloatInput"
+    assert adam["lr"].step == 1e-4 and adam["beta2"].step == 0.001
+    assert box.step == 0.0005  # the param's own step comes first

@@ -39,6 +39,11 @@ def test_a_refused_typed_value_is_said_on_the_page_and_the_box_goes_back(page, s
     type_into(page, "wb-param-gd-lr", "0.002")
     wait_until(lambda: "lr=0.002" in lane(page, "GD")["settings"], message="the server to use lr=0.002", timeout=30)
     wait_until(lambda: page.locator(".wb-param-refusal-lr").count() == 0, message="the sentence to go", timeout=30)
+    # The box's arrow steps by the value's order of magnitude (0.001), not 0.1, and the box
+    # reads the sum without its binary noise.
+    page.locator(".wb-param-gd-lr input").first.press("ArrowUp")
+    wait_until(lambda: "lr=0.003" in lane(page, "GD")["settings"], message="the arrow to give lr=0.003", timeout=30)
+    assert box_value(page, "wb-param-gd-lr") == "0.003"
     assert_no_console_errors(page)
     log_after = ARTIFACTS_LOG.read_text(errors="replace")[len(log_before):]
     assert "Callback failed" not in log_after and "Traceback" not in log_after

@@ -68,7 +68,9 @@ def _widget_for(obj: param.Parameterized, name: str):
             if integer:
                 return w.IntSlider(value=int(value), min=int(start), max=int(end), step=int(step),
                                    continuous_update=False, **common)
-            return w.FloatSlider(value=float(value), min=start, max=end, step=step, readout_format=".3g",
+            # d3's format with no type is "~g", trailing zeros trimmed: 0.001 reads "0.001",
+            # where ".3g" read "0.00100" (ipywidgets refuses the "~" spelled out).
+            return w.FloatSlider(value=float(value), min=start, max=end, step=step, readout_format=".4",
                                  continuous_update=False, **common)
         # A box that keeps every digit and clamps nothing: a value the param refuses is refused
         # with its sentence (see ipywidgets_controls), never silently moved to a bound.

@@ -107,6 +107,35 @@ def _slider_label_format():
     return PrintfTickFormatter(format="%.4g")
 
 
+def _box_step(p: param.Number, value) -> float | None:
+    """The arrow step of a float box: the param's step, else the order of magnitude of its
+    value or of its distance to the nearer hard bound, whichever is smaller (cg_rtol = 0.01
+    steps by 0.01, lr = 3e-4 by 1e-4, beta2 = 0.999 in [0, 1) by 0.001), where the box's own
+    0.1 took 0.01 to 0.11 and beta2 straight to the end; None (the box's default) for an
+    unset, zero or infinite value."""
+    if getattr(p, "step", None):
+        return float(p.step)
+    if value is None or not math.isfinite(value) or value == 0:
+        return None
+    scales = [abs(value)] + [abs(value - b) for b in (p.bounds or ())
+                             if b is not None and math.isfinite(b) and b != value]
+    # 1 - 0.999 is 0.000999...: the small allowance keeps that on the decade of 0.001
+    return float(10.0 ** math.floor(math.log10(min(scales)) + 1e-9))
+
+
+def _float_box_options(p: param.Number, value) -> dict:
+    """A float box's arrow step (:func:`_box_step`) and its text: 15 significant digits, which
+    keep every digit typed (12345.678, 0.9995123) and drop the binary noise of the arrows'
+    sums (3e-4 + 1e-4 reads 0.0004, not 0.00039999999999999996)."""
+    from bokeh.models import PrintfTickFormatter
+
+    options = {"format": PrintfTickFormatter(format="%.15g")}
+    step = _box_step(p, value)
+    if step is not None:
+        options["step"] = step
+    return options
+
+
 def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: str = "") -> dict:
     """Per-parameter ``pn.Param`` widget options: throttled sliders whose ends respect
     exclusive bounds (omega in (0, 2) gets a slider from 0.01 to 1.99), and CSS classes
@@ -134,12 +163,16 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
                 ends = {k: (v if v is not None and math.isfinite(v) else None)
                         for k, v in (("start", lo), ("end", hi))}
                 out[name] = {"type": box, **ends, "css_classes": classes}
+                if not integer:
+                    out[name].update(_float_box_options(p, value))
                 continue
             elif value is None or integer:
                 # "unset" (Prodigy's beta3 = None means "use sqrt(beta2)"): a box can show None,
                 # and clearing it restores None; or an integer range too long for a slider.
                 ends = (int(slider_range(p)[0]), int(slider_range(p)[1])) if integer else (lo, hi)
                 out[name] = {"type": box, "start": ends[0], "end": ends[1], "css_classes": classes}
+                if not integer:
+                    out[name].update(_float_box_options(p, value))
                 continue
             else:
                 # The box's ends are the nearest allowed floats, so that a typed 1.0 for beta2 in
@@ -147,6 +180,7 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
                 inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
                 out[name] = {"type": box, "start": lo if inc_lo else float(np.nextafter(lo, np.inf)),
                              "end": hi if inc_hi else float(np.nextafter(hi, -np.inf)), "css_classes": classes}
+                out[name].update(_float_box_options(p, value))
                 continue
             kind = pn.widgets.IntSlider if integer else pn.widgets.FloatSlider
             spec = {"type": kind, "start": start, "end": end, "step": step, "throttled": throttled,
