@@ -206,6 +206,30 @@ def refreshes(page) -> int:
     return page.evaluate("() => window.__wbRefreshes || 0")
 
 
+def track_lowest_iteration(page) -> None:
+    """Start recording in the browser the lowest number the ``.wb-iteration`` counter shows
+    (:func:`lowest_iteration`): a restart is seen even when a fast race has counted past a
+    threshold before the next poll (the relax page's lanes do a few hundred instances/s)."""
+    page.evaluate("""() => {
+      const walk = (root) => { for (const n of root.querySelectorAll('*')) {
+          if (n.matches && n.matches('.wb-iteration')) return n;
+          if (n.shadowRoot) { const f = walk(n.shadowRoot); if (f) return f; } } return null; };
+      const el = walk(document);
+      if (!el) throw new Error('no .wb-iteration element');
+      const target = el.shadowRoot || el;
+      const read = () => { const m = /\\d+/.exec(target.textContent || ''); return m ? Number(m[0]) : null; };
+      window.__wbLowest = read();
+      new MutationObserver(() => { const k = read();
+          if (k !== null && (window.__wbLowest === null || k < window.__wbLowest)) window.__wbLowest = k; })
+        .observe(target, {subtree: true, childList: true, characterData: true});
+    }""")
+
+
+def lowest_iteration(page) -> int | None:
+    """The lowest iteration shown since :func:`track_lowest_iteration`."""
+    return page.evaluate("() => window.__wbLowest")
+
+
 def screenshot(page, name: str) -> Path:
     """Save a full-page PNG to ``artifacts/screenshots/<name>.png`` and return its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -361,3 +361,49 @@ def test_a_number_with_only_soft_bounds_gets_our_slider_or_a_box():
     assert type(adam["lr"]).__name__ == type(adam["beta2"]).__name__ == "FloatInput"
     assert adam["lr"].step == 1e-4 and adam["beta2"].step == 0.001
     assert box.step == 0.0005  # the param's own step comes first
+
+
+def test_in_a_served_session_a_new_problem_builds_at_the_next_turn_under_a_busy_note(monkeypatch):
+    from workbench.ui import Race
+
+    race = Race({"SOR": wb.linear.SOR(), "CG": wb.linear.CG()}, ["poisson2d", "poisson1d"], rtol=1e-8)
+    queue = []
+    turns = lambda work: queue.append(work) or True  # a session's next turns, in order
+    race.chooser.later = turns
+    monkeypatch.setattr(race, "call_soon", turns)
+    race.chooser.select.value = "poisson1d"
+    # The note is on and nothing is built yet.
+    assert race.busy_note.visible and race.problem.name.startswith("poisson2d")
+    # A Step clicked before the build runs is for the new problem: it waits behind the build
+    # (a step on the old problem would be undone by the restart, and the click lost).
+    race.step()
+    assert [lane.runner.iteration for lane in race.lanes] == [0, 0]
+    queue.pop(0)()
+    assert not race.busy_note.visible and race.problem.name.startswith("poisson1d")
+    queue.pop(0)()
+    assert [lane.runner.iteration for lane in race.lanes] == [1, 1]
+    assert all(lane.runner.problem is race.problem for lane in race.lanes)
+    factory = race.chooser.factory
+    factory.n = 48
+    race.chooser.select.value = "poisson2d"
+    race.chooser.select.value = "poisson1d"
+    factory.n = 40
+    # Two moves of n make one build, which reads n as it is then; the note stays on until
+    # the last of the three waiting changes is done, and no tick steps the old problem.
+    assert len(queue) == 3
+    race._tick()
+    assert [lane.runner.iteration for lane in race.lanes] == [1, 1]
+    for _ in range(2):
+        queue.pop(0)()
+        assert race.busy_note.visible
+    queue.pop(0)()
+    assert not race.busy_note.visible and not queue
+    assert race.problem.n == 40 and race.lanes[0].runner.problem is race.problem
+    # A setting that does not build goes back at the next turn, and the note goes with it.
+    build = type(factory).build
+    monkeypatch.setattr(type(factory), "build", lambda self: build(self) if self.n != 33 else 1 / 0)
+    factory.n = 33
+    assert race.busy_note.visible
+    queue.pop(0)()
+    assert factory.n == 40 and not race.busy_note.visible
+    assert "Problem not changed" in race.error

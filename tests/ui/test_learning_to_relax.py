@@ -8,9 +8,9 @@ import warnings
 
 import pytest
 
-from .helpers import (assert_no_console_errors, choose, click, column_points, open_page, read_iteration,
-                      screenshot, set_discrete, text_of, wait_for_iteration, wait_for_paused,
-                      wait_until)
+from .helpers import (assert_no_console_errors, choose, click, column_points, lowest_iteration, open_page,
+                      read_iteration, screenshot, set_discrete, text_of, track_lowest_iteration,
+                      wait_for_iteration, wait_for_paused, wait_until)
 
 pytestmark = pytest.mark.browser
 
@@ -68,8 +68,10 @@ def test_learning_to_relax_live(page, server_url):
     # Paused while the comparator trails the lanes (at "max" the lanes, one solve per instance,
     # outrun its rows, one solve per grid omega): its worker's rows still reach the page, and the
     # summary catches up with the lanes without another Step.
+    track_lowest_iteration(page)
+    assert lowest_iteration(page) > 200
     set_discrete(page, "wb-param-instances", 1)  # 500 instances: the race restarts and plays on
-    wait_until(lambda: read_iteration(page) < 200, timeout=60, message="the race to restart on 500 instances")
+    wait_until(lambda: lowest_iteration(page) < 200, timeout=60, message="the race to restart on 500 instances")
     wait_for_iteration(page, above=250, timeout=60)
     click(page, "Pause")
     wait_for_paused(page)  # the server has taken the click: no lane moves from here on

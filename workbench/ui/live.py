@@ -197,8 +197,16 @@ class _ProblemChooser:
     """A problem selector plus the chosen factory's parameter widgets."""
 
     def __init__(self, problem, widgets: Mapping | None, on_change: Callable[[Problem], None],
-                 params: Mapping | None = None):
+                 params: Mapping | None = None, busy: Callable[[bool], None] | None = None,
+                 later: Callable[[Callable[[], None]], bool] | None = None):
         self.on_change = on_change
+        # busy(flag) shows the page's busy note; later(work) runs work at the session's
+        # next turn (False: it will not run). Both None outside a served session: changes
+        # build at once.
+        self.busy = busy
+        self.later = later
+        self._queued = 0  # changes waiting for their build (see pending)
+        self._param_queued = False
         self.widgets = dict(widgets or {})
         self.error = ""
         self._factories: dict[str, ProblemFactory] = {}
@@ -277,9 +285,47 @@ class _ProblemChooser:
         self._built[self.current] = _settings_of(factory)
         return problem
 
+    @property
+    def pending(self) -> bool:
+        """Whether a problem change waits for its build at the session's next turn."""
+        return self._queued > 0
+
+    def _soon(self, work: Callable[[], None]) -> None:
+        """Do ``work`` (build a problem, restart the runs on it) now; in a served session, at the
+        session's next turn, with the page's busy note on until it is done.
+
+        A grid of millions of unknowns or a large cost matrix takes seconds to build, and the
+        release of a slider should not look ignored meanwhile. Panel sends a widget change's
+        model updates only once its handler returns, so a note switched on and off inside the
+        handler never shows: it goes on here, and the work waits for the next turn. Meanwhile
+        the page does not step the old problem (see ``pending``): ticks skip, and a Step or
+        Reset clicked in between is queued behind the build.
+        """
+        if self.later is None or self.busy is None:
+            work()
+            return
+
+        def run():
+            try:
+                work()
+            finally:
+                self._queued -= 1
+                if not self._queued:
+                    self.busy(False)
+
+        self._queued += 1
+        self.busy(True)
+        if not self.later(run):  # the session has closed: nobody is waiting
+            self._queued -= 1
+            if not self._queued:
+                self.busy(False)
+
     def _on_select(self, event):
         if self._restoring:
             return
+        self._soon(lambda: self._select(event))
+
+    def _select(self, event):
         self.current = event.new
         problem = self._build()
         if problem is None and self.problem is not None and event.old in self._factories:
@@ -297,6 +343,14 @@ class _ProblemChooser:
         factory = self.factory
         if self._restoring or not any(e.obj is factory and e.name not in factory.inert_params() for e in events):
             return
+        if self._param_queued:
+            return  # the build already waiting reads the settings as they are then
+        self._param_queued = True
+        self._soon(self._rebuild)
+
+    def _rebuild(self) -> None:
+        self._param_queued = False
+        factory = self.factory
         problem = self._build()
         if problem is None and self.current in self._built:
             # Refused: the factory (and so its controls) goes back to the settings that built
@@ -374,7 +428,11 @@ class _LiveBase(pn.viewable.Viewer):
                       for i, (label, m) in enumerate(zip(labels, methods))]
 
         # -- problem -----------------------------------------------------------------
-        self.chooser = _ProblemChooser(problem, problem_widgets, self._on_problem, problem_params)
+        doc = pn.state.curdoc
+        self._doc = doc if doc is not None and doc.session_context is not None else None
+        self.chooser = _ProblemChooser(problem, problem_widgets, self._on_problem, problem_params,
+                                       busy=self._set_busy,
+                                       later=self.call_soon if self._doc is not None else None)
         self.problem = self.chooser.problem
         for lane in self.lanes:
             lane.start(self.problem)
@@ -415,6 +473,12 @@ class _LiveBase(pn.viewable.Viewer):
             button_type="default", sizing_mode="stretch_width")
         self.x_toggle.param.watch(lambda e: self._set_x_axis(e.new), "value")
         self.iteration_pane = pn.pane.HTML("", css_classes=["wb-iteration"], margin=(5, 10))
+        # Shown from a problem change until the new problem is built and the runs restart on it.
+        # A small note, not Panel's spinner over the plots: that re-renders every figure in the
+        # browser (seconds on the relax page, with the lanes racing at a few hundred instances/s).
+        self.busy_note = pn.Row(pn.indicators.LoadingSpinner(value=True, size=18, margin=(6, 4)),
+                                pn.pane.HTML("Building the new problem&hellip;", margin=(5, 4)),
+                                css_classes=["wb-busy"], visible=False)
         self.timing_pane = pn.pane.HTML("", css_classes=["wb-timing"], margin=(5, 10))
         self.settings_pane = pn.pane.HTML("", css_classes=["wb-settings"], margin=(5, 10),
                                           visible=len(self.lanes) == 1)
@@ -444,9 +508,7 @@ class _LiveBase(pn.viewable.Viewer):
 
         # -- session lifecycle ---------------------------------------------------------
         _LIVE.add(self)
-        doc = pn.state.curdoc
-        self._doc = doc if doc is not None and doc.session_context is not None else None
-        if doc is not None and doc.session_context is not None:
+        if self._doc is not None:
             pn.state.onload(self._on_load)
             pn.state.on_session_destroyed(_destroy_hook(self))
 
@@ -512,8 +574,12 @@ class _LiveBase(pn.viewable.Viewer):
             self._callback.stop()
         self._refresh(force=True)
 
-    def step(self) -> None:
+    def step(self, _queued: bool = False) -> None:
         """Pause, then advance every unfinished run by exactly one step."""
+        if self.chooser.pending and not _queued and self.call_soon(lambda: self.step(_queued=True)):
+            # A problem change waits for its build (queued first, so run first): this Step is
+            # for the new problem, not a step on the old one that the restart would undo.
+            return
         self.pause()
         for lane in self.lanes:
             if lane.running:
@@ -523,8 +589,10 @@ class _LiveBase(pn.viewable.Viewer):
                 companion.advance(0.0)
         self._refresh(force=True)
 
-    def reset(self) -> None:
+    def reset(self, _queued: bool = False) -> None:
         """Pause and restart every run from its initial iterate with the current settings."""
+        if self.chooser.pending and not _queued and self.call_soon(lambda: self.reset(_queued=True)):
+            return  # after the waiting build, as a Step
         self.pause()
         self._restart()
 
@@ -605,8 +673,8 @@ class _LiveBase(pn.viewable.Viewer):
         return max(MIN_TICK_SECONDS, self.tick_seconds / max(1, active_callbacks()))
 
     def _tick(self) -> None:
-        if self._closed:
-            return
+        if self._closed or self.chooser.pending:
+            return  # (no steps on the old problem while the new one builds: the restart drops them)
         cpu0 = time.process_time()
         try:
             self._tick_inner()
@@ -790,11 +858,16 @@ class _LiveBase(pn.viewable.Viewer):
 
     def readout(self):
         """Iteration counter, time per iteration and status."""
-        return pn.Column(pn.Row(self.iteration_pane, self.timing_pane, self.settings_pane), self.status_pane,
-                         sizing_mode="stretch_width")
+        return pn.Column(pn.Row(self.iteration_pane, self.busy_note, self.timing_pane, self.settings_pane),
+                         self.status_pane, sizing_mode="stretch_width")
 
     def plot_panes(self):
         return [pn.pane.Bokeh(p.figure, sizing_mode="stretch_width") for p in self.plots]
+
+    def _set_busy(self, busy: bool) -> None:
+        """Show (or take off) the "Building the new problem" note, while a new problem builds
+        and the runs restart on it."""
+        self.busy_note.visible = busy
 
     def _method_controls_view(self):
         return pn.Column(*self.method_controls, sizing_mode="stretch_width")
