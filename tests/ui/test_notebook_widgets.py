@@ -123,6 +123,28 @@ def test_an_inert_problem_param_neither_resets_the_run_nor_stays_enabled():
     assert not problem["alpha"].disabled and run.runner.iteration == 0
 
 
+def test_a_problem_change_shows_a_busy_note_while_the_problem_builds(monkeypatch):
+    from workbench.ui import NotebookRun
+
+    run = NotebookRun(wb.linear.SOR(omega=1.5), wb.problems.poisson2d(16), rtol=1e-8)
+    factory = type(run._factory)
+    make = factory.make
+    seen = []
+
+    def slow_make(self):
+        seen.append(run.busy_label.layout.display)  # what the notebook shows during the build
+        if self.n == 33:
+            raise ValueError("no grid of 33")
+        return make(self)
+
+    monkeypatch.setattr(factory, "make", slow_make)
+    assert run.busy_label.layout.display == "none"
+    run._factory.n = 24
+    assert seen == [""] and run.busy_label.layout.display == "none" and run.problem.n == 24 ** 2
+    run._factory.n = 33  # a refused build takes the note off too
+    assert seen == ["", ""] and run.busy_label.layout.display == "none" and "no grid of 33" in run.error
+
+
 def test_an_inert_method_param_is_not_marked_as_a_change():
     from workbench.ui import NotebookRun
 

@@ -313,6 +313,9 @@ class NotebookRun:
         self.buttons["Step"].on_click(lambda b: self.step())
         self.buttons["Reset"].on_click(lambda b: self.reset())
         self.iteration_label = w.HTML()
+        # Shown while a changed problem builds: a kernel sends widget changes as they are made,
+        # so the note is in the notebook during the build (a served page must wait a turn).
+        self.busy_label = w.HTML("<i>Building the new problem&hellip;</i>", layout=w.Layout(display="none"))
         self.status_label = w.HTML()
         for method in self.methods.values():
             self._links.append((method, method.param.watch(
@@ -320,7 +323,8 @@ class NotebookRun:
         self._show_plot()
         self.widget = w.VBox([
             w.HBox([w.VBox([self.method_select, self.method_box, self.problem_box]),
-                    w.VBox([w.HBox(list(self.buttons.values())), self.iteration_label, self.status_label])]),
+                    w.VBox([w.HBox(list(self.buttons.values())), self.iteration_label, self.busy_label,
+                            self.status_label])]),
             self.figure_widget,
         ])
         self.refresh()
@@ -396,6 +400,7 @@ class NotebookRun:
         # "high") builds the same problem: the run goes on.
         if all(e.name in factory.inert_params() for e in events):
             return
+        self.busy_label.layout.display = ""
         try:
             problem = factory.make()
         except Exception as exc:
@@ -411,6 +416,8 @@ class NotebookRun:
             self.error = f"Problem not changed: {exc}"
             self.refresh()
             return
+        finally:
+            self.busy_label.layout.display = "none"
         self._built = self._factory_values()
         self.problem = problem
         self._restart()
