@@ -363,6 +363,23 @@ def test_a_number_with_only_soft_bounds_gets_our_slider_or_a_box():
     assert box.step == 0.0005  # the param's own step comes first
 
 
+def test_a_busy_note_that_fails_neither_stops_the_build_nor_freezes_the_page(monkeypatch):
+    from workbench.ui import Race
+
+    race = Race({"SOR": wb.linear.SOR()}, ["poisson2d", "poisson1d"], rtol=1e-8)
+    queue = []
+    race.chooser.later = lambda work: queue.append(work) or True
+
+    def broken(flag):
+        raise RuntimeError("the note's model is gone")
+
+    race.chooser.busy = broken
+    race.chooser.select.value = "poisson1d"
+    assert race.chooser.pending
+    queue.pop(0)()
+    assert not race.chooser.pending and race.problem.name.startswith("poisson1d")
+
+
 def test_in_a_served_session_a_new_problem_builds_at_the_next_turn_under_a_busy_note(monkeypatch):
     from workbench.ui import Race
 

@@ -311,14 +311,22 @@ class _ProblemChooser:
             finally:
                 self._queued -= 1
                 if not self._queued:
-                    self.busy(False)
+                    self._show_busy(False)
 
         self._queued += 1
-        self.busy(True)
+        self._show_busy(True)
         if not self.later(run):  # the session has closed: nobody is waiting
             self._queued -= 1
             if not self._queued:
-                self.busy(False)
+                self._show_busy(False)
+
+    def _show_busy(self, flag: bool) -> None:
+        # The note is decoration: a failure to show it must not leave a change counted as
+        # waiting (the page would skip every tick) nor stop the build.
+        try:
+            self.busy(flag)
+        except Exception:
+            log.warning("could not %s the busy note", "show" if flag else "hide", exc_info=True)
 
     def _on_select(self, event):
         if self._restoring:
