@@ -1,5 +1,6 @@
 """A problem that takes seconds to build shows a busy note meanwhile, and a Step clicked during
-the build is a step of the new problem."""
+the build steps the new problem. (The server handles that click after the build; a Step that
+arrives before the build has started is queued behind it: see test_components.)"""
 from __future__ import annotations
 
 import time

@@ -55,10 +55,8 @@ def test_a_float_slider_reads_small_values_with_their_digits():
     reg = _widgets(ipywidgets_controls(wb.sparse.Sinkhorn(reg=0.001)))["reg"]
     assert isinstance(reg, w.FloatSlider) and reg.value == 0.001
     # d3-format reads a format with no type as "~g" (ipywidgets refuses the "~" spelled out):
-    # four significant digits, trailing zeros trimmed, as Python's "g" does. ".3g" read
-    # 0.001 as "0.00100".
+    # four significant digits, trailing zeros trimmed. ".3g" read 0.001 as "0.00100".
     assert reg.readout_format == ".4"
-    assert [format(v, ".4g") for v in (0.001, 0.0005, 1.5, 0.0123456)] == ["0.001", "0.0005", "1.5", "0.01235"]
 
 
 def test_ranges_over_many_decades_get_a_box():

@@ -155,39 +155,31 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
             grid = slider_grid(p, value)
             if grid is not None:
                 start, end, step = grid
+                spec = {"type": pn.widgets.IntSlider if integer else pn.widgets.FloatSlider, "start": start,
+                        "end": end, "step": step, "throttled": throttled}
+                if not integer:
+                    spec["format"] = _slider_label_format()
             elif lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
                 # A numeric box, which the browser clamps to the finite end (a typed -1 for a step
                 # size becomes the bound; a typed 0 for lr > 0 is refused under the box). An end
                 # it lacks is None: pn.Param would put the soft bounds there, and the browser
                 # would clamp reg = 0.2 to 0.05 and send that back.
-                ends = {k: (v if v is not None and math.isfinite(v) else None)
-                        for k, v in (("start", lo), ("end", hi))}
-                out[name] = {"type": box, **ends, "css_classes": classes}
-                if not integer:
-                    out[name].update(_float_box_options(p, value))
-                continue
+                spec = {"type": box, **{k: (v if v is not None and math.isfinite(v) else None)
+                                        for k, v in (("start", lo), ("end", hi))}}
             elif value is None or integer:
                 # "unset" (Prodigy's beta3 = None means "use sqrt(beta2)"): a box can show None,
                 # and clearing it restores None; or an integer range too long for a slider.
                 ends = (int(slider_range(p)[0]), int(slider_range(p)[1])) if integer else (lo, hi)
-                out[name] = {"type": box, "start": ends[0], "end": ends[1], "css_classes": classes}
-                if not integer:
-                    out[name].update(_float_box_options(p, value))
-                continue
+                spec = {"type": box, "start": ends[0], "end": ends[1]}
             else:
                 # The box's ends are the nearest allowed floats, so that a typed 1.0 for beta2 in
                 # [0, 1) is clamped in the browser.
                 inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
-                out[name] = {"type": box, "start": lo if inc_lo else float(np.nextafter(lo, np.inf)),
-                             "end": hi if inc_hi else float(np.nextafter(hi, -np.inf)), "css_classes": classes}
-                out[name].update(_float_box_options(p, value))
-                continue
-            kind = pn.widgets.IntSlider if integer else pn.widgets.FloatSlider
-            spec = {"type": kind, "start": start, "end": end, "step": step, "throttled": throttled,
-                    "css_classes": classes}
-            if not integer:
-                spec["format"] = _slider_label_format()
-            out[name] = spec
+                spec = {"type": box, "start": lo if inc_lo else float(np.nextafter(lo, np.inf)),
+                        "end": hi if inc_hi else float(np.nextafter(hi, -np.inf))}
+            if spec["type"] is pn.widgets.FloatInput:
+                spec.update(_float_box_options(p, value))
+            out[name] = {**spec, "css_classes": classes}
     return out
 
 

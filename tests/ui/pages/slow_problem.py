@@ -1,8 +1,8 @@
 """Test-only page (served with --extra-pages, not listed): a problem that takes 2 s to build.
 
 An SOR run on poisson2d whose factory sleeps ``delay`` seconds (URL argument, default 2)
-whenever ``n`` is not 16: the browser test moves ``n`` and watches the plots' loading
-spinner while the new problem builds.
+whenever ``n`` is not 16: the browser test moves ``n`` and watches the busy note
+while the new problem builds.
 """
 from __future__ import annotations
 
