@@ -405,17 +405,20 @@ def test_in_a_served_session_a_new_problem_builds_at_the_next_turn_under_a_busy_
     race.chooser.select.value = "poisson2d"
     race.chooser.select.value = "poisson1d"
     factory.n = 40
-    # Two moves of n make one build, which reads n as it is then; the note stays on until
-    # the last of the three waiting changes is done, and no tick steps the old problem.
-    assert len(queue) == 3
+    # The four changes join one build, which reads the selector and n as they are then; no
+    # tick steps the old problem meanwhile.
+    assert len(queue) == 1
     race._tick()
     assert [lane.runner.iteration for lane in race.lanes] == [1, 1]
-    for _ in range(2):
-        queue.pop(0)()
-        assert race.busy_note.visible
     queue.pop(0)()
     assert not race.busy_note.visible and not queue
     assert race.problem.n == 40 and race.lanes[0].runner.problem is race.problem
+    # Chosen away and back before the build: nothing to build, and the runs go on.
+    race.step()
+    race.chooser.select.value = "poisson2d"
+    race.chooser.select.value = "poisson1d"
+    queue.pop(0)()
+    assert not queue and race.lanes[0].runner.iteration == 1 and race.problem.n == 40
     # A setting that does not build goes back at the next turn, and the note goes with it.
     build = type(factory).build
     monkeypatch.setattr(type(factory), "build", lambda self: build(self) if self.n != 33 else 1 / 0)
@@ -424,3 +427,52 @@ def test_in_a_served_session_a_new_problem_builds_at_the_next_turn_under_a_busy_
     queue.pop(0)()
     assert factory.n == 40 and not race.busy_note.visible
     assert "Problem not changed" in race.error
+
+
+def test_selections_that_wait_together_build_the_last_and_a_refusal_names_the_running_problem(monkeypatch):
+    from workbench.ui import Race
+
+    names = ["poisson2d", "poisson1d", "anisotropic2d"]
+    race = Race({"SOR": wb.linear.SOR()}, names, rtol=1e-8)
+    chooser = race.chooser
+    queue = []
+    chooser.later = lambda work: queue.append(work) or True
+    broken = type(chooser._factories["poisson1d"])
+    monkeypatch.setattr(broken, "build", lambda self: 1 / 0)
+    # A refused selection between two others is never built: the last one is.
+    chooser.select.value = "poisson1d"
+    chooser.select.value = "anisotropic2d"
+    assert len(queue) == 1
+    queue.pop(0)()
+    assert chooser.select.value == chooser.current == "anisotropic2d"
+    assert race.problem.name.startswith("anisotropic2d") and not race.error
+    # A refused last selection goes back to the problem that runs, and says which was refused.
+    chooser.select.value = "poisson2d"
+    chooser.select.value = "poisson1d"
+    queue.pop(0)()
+    assert chooser.select.value == chooser.current == "anisotropic2d"
+    assert race.problem.name.startswith("anisotropic2d") and "poisson1d: ZeroDivisionError" in race.error
+    assert chooser.params_box.objects == [chooser._panes["anisotropic2d"]]
+    # A setting of the problem being left, moved while the selection waits, builds nothing more.
+    chooser.select.value = "poisson2d"
+    chooser._factories["anisotropic2d"].n = 20
+    assert len(queue) == 1
+    queue.pop(0)()
+    assert not queue and chooser.current == "poisson2d" and race.problem.name.startswith("poisson2d")
+
+
+def test_a_change_in_a_closed_session_leaves_nothing_waiting():
+    from workbench.ui import Race
+
+    race = Race({"SOR": wb.linear.SOR()}, "poisson2d", rtol=1e-8)
+    chooser = race.chooser
+    chooser.later = lambda work: False  # the session has closed: the work will never run
+    chooser.factory.n = 20
+    assert not chooser.pending and not race.busy_note.visible
+    # (had the change stayed counted as waiting, no later change would build, nor tick run)
+    queue = []
+    chooser.later = lambda work: queue.append(work) or True
+    chooser.factory.n = 24
+    assert chooser.pending and len(queue) == 1
+    queue.pop(0)()
+    assert race.problem.n == 24 * 24 and not chooser.pending  # (a 24 x 24 grid)

@@ -205,8 +205,8 @@ class _ProblemChooser:
         # build at once.
         self.busy = busy
         self.later = later
-        self._queued = 0  # changes waiting for their build (see pending)
-        self._param_queued = False
+        self._scheduled = False  # a build waits for the session's next turn (see pending)
+        self._settings_changed = False  # the chosen factory's settings moved since its build
         self.widgets = dict(widgets or {})
         self.error = ""
         self._factories: dict[str, ProblemFactory] = {}
@@ -274,51 +274,53 @@ class _ProblemChooser:
                                                  name=f"Problem: {self.current}")
         self.params_box.objects = [self._panes[self.current]]
 
-    def _build(self) -> Problem | None:
-        factory = self.factory
+    def _build(self, name: str | None = None) -> Problem | None:
+        name = self.current if name is None else name
+        factory = self._factories[name]
         try:
             problem = factory.make()
         except Exception as exc:  # a bad size, a missing file: say so, keep the old problem
             self.error = f"{type(exc).__name__}: {exc}"
             return None
         self.error = ""
-        self._built[self.current] = _settings_of(factory)
+        self._built[name] = _settings_of(factory)
         return problem
 
     @property
     def pending(self) -> bool:
         """Whether a problem change waits for its build at the session's next turn."""
-        return self._queued > 0
+        return self._scheduled
 
-    def _soon(self, work: Callable[[], None]) -> None:
-        """Do ``work`` (build a problem, restart the runs on it) now; in a served session, at the
-        session's next turn, with the page's busy note on until it is done.
+    def _soon(self) -> None:
+        """Build the problem the controls ask for and restart the runs on it: now, or in a
+        served session at the session's next turn, with the page's busy note on until done.
 
         A grid of millions of unknowns or a large cost matrix takes seconds to build, and the
         release of a slider should not look ignored meanwhile. Panel sends a widget change's
         model updates only once its handler returns, so a note switched on and off inside the
-        handler never shows: it goes on here, and the work waits for the next turn. Meanwhile
-        the page does not step the old problem (see ``pending``): ticks skip, and a Step or
-        Reset clicked in between is queued behind the build.
+        handler never shows: it goes on here, and the build waits for the next turn. Changes
+        made meanwhile join the one waiting build, which reads the selector and the settings
+        as they are when it runs (several selections build only the last one). Meanwhile the
+        page does not step the old problem (see ``pending``): ticks skip, and a Step or Reset
+        clicked in between is queued behind the build.
         """
         if self.later is None or self.busy is None:
-            work()
+            self._apply_changes()
             return
+        if self._scheduled:
+            return  # the waiting build reads this change too
 
         def run():
             try:
-                work()
+                self._apply_changes()
             finally:
-                self._queued -= 1
-                if not self._queued:
-                    self._show_busy(False)
+                self._show_busy(False)
 
-        self._queued += 1
+        self._scheduled = True
         self._show_busy(True)
         if not self.later(run):  # the session has closed: nobody is waiting
-            self._queued -= 1
-            if not self._queued:
-                self._show_busy(False)
+            self._scheduled = self._settings_changed = False
+            self._show_busy(False)
 
     def _show_busy(self, flag: bool) -> None:
         # The note is decoration: a failure to show it must not leave a change counted as
@@ -329,42 +331,44 @@ class _ProblemChooser:
             log.warning("could not %s the busy note", "show" if flag else "hide", exc_info=True)
 
     def _on_select(self, event):
-        if self._restoring:
-            return
-        self._soon(lambda: self._select(event))
-
-    def _select(self, event):
-        self.current = event.new
-        problem = self._build()
-        if problem is None and self.problem is not None and event.old in self._factories:
-            # The chosen problem does not build with its settings: the select goes back to the
-            # problem that runs, so that the page never names one it does not show.
-            error = f"{event.new}: {self.error}"
-            self._restore(lambda: setattr(self.select, "value", event.old))
-            self.current, self.error = event.old, error
-        self._show_params()
-        self._apply(problem)
+        if not self._restoring:
+            self._soon()
 
     def _on_param(self, *events):
-        # A param the current values make inert (Beta's alpha while the setting is "high")
+        # Only the settings of the problem the selector names can change what is built; a
+        # param the current values make inert (Beta's alpha while the setting is "high")
         # builds the same problem: the runs go on.
-        factory = self.factory
+        factory = self._factories.get(self.select.value)
         if self._restoring or not any(e.obj is factory and e.name not in factory.inert_params() for e in events):
             return
-        if self._param_queued:
-            return  # the build already waiting reads the settings as they are then
-        self._param_queued = True
-        self._soon(self._rebuild)
+        self._settings_changed = True
+        self._soon()
 
-    def _rebuild(self) -> None:
-        self._param_queued = False
-        factory = self.factory
-        problem = self._build()
-        if problem is None and self.current in self._built:
-            # Refused: the factory (and so its controls) goes back to the settings that built
-            # the problem on screen; the message says what was refused.
-            good = self._built[self.current]
-            self._restore(lambda: factory.param.update(**good))
+    def _apply_changes(self) -> None:
+        """Build what the selector and its factory's settings now say; if that is refused, put
+        the controls back to the problem that runs, so that the page never names or shows
+        settings it does not run."""
+        self._scheduled = False
+        target, running = self.select.value, self.current
+        settings_changed, self._settings_changed = self._settings_changed, False
+        if target == running and not settings_changed:
+            return  # chosen away and back before the build: the runs go on
+        problem = self._build(target)
+        if problem is None:
+            error = self.error if target == running else f"{target}: {self.error}"
+            good = self._built.get(running)
+            factory = self._factories[running]
+
+            def undo():
+                self.select.value = running
+                if good is not None and _settings_of(factory) != good:
+                    factory.param.update(**good)
+
+            self._restore(undo)
+            self.error = error
+        else:
+            self.current = target
+        self._show_params()
         self._apply(problem)
 
     def _restore(self, undo) -> None:
