@@ -136,11 +136,18 @@ def test_a_problem_change_shows_a_busy_note_while_the_problem_builds(monkeypatch
         return make(self)
 
     monkeypatch.setattr(factory, "make", slow_make)
+    restart = type(run)._restart
+
+    def watched_restart(self):
+        seen.append(f"restart {self.busy_label.layout.display}")  # the method's set-up too
+        restart(self)
+
+    monkeypatch.setattr(type(run), "_restart", watched_restart)
     assert run.busy_label.layout.display == "none"
     run._factory.n = 24
-    assert seen == [""] and run.busy_label.layout.display == "none" and run.problem.n == 24 ** 2
+    assert seen == ["", "restart "] and run.busy_label.layout.display == "none" and run.problem.n == 24 ** 2
     run._factory.n = 33  # a refused build takes the note off too
-    assert seen == ["", ""] and run.busy_label.layout.display == "none" and "no grid of 33" in run.error
+    assert seen == ["", "restart ", ""] and run.busy_label.layout.display == "none" and "no grid of 33" in run.error
 
 
 def test_an_inert_method_param_is_not_marked_as_a_change():

@@ -400,27 +400,30 @@ class NotebookRun:
         # "high") builds the same problem: the run goes on.
         if all(e.name in factory.inert_params() for e in events):
             return
+        # (on through the restart too: a method's set-up on the new problem, an AMG hierarchy
+        # say, can take as long as the build)
         self.busy_label.layout.display = ""
         try:
-            problem = factory.make()
-        except Exception as exc:
-            # Keep the run and put the factory (and so its widgets) back to the values that
-            # built it, so the controls show the problem the run is on; the reason stays shown.
-            self._snapping = True
             try:
-                factory.param.update(**self._built)
-            except Exception:
-                log.debug("could not restore the problem's settings", exc_info=True)
-            finally:
-                self._snapping = False
-            self.error = f"Problem not changed: {exc}"
-            self.refresh()
-            return
+                problem = factory.make()
+            except Exception as exc:
+                # Keep the run and put the factory (and so its widgets) back to the values that
+                # built it, so the controls show the problem the run is on; the reason stays shown.
+                self._snapping = True
+                try:
+                    factory.param.update(**self._built)
+                except Exception:
+                    log.debug("could not restore the problem's settings", exc_info=True)
+                finally:
+                    self._snapping = False
+                self.error = f"Problem not changed: {exc}"
+                self.refresh()
+                return
+            self._built = self._factory_values()
+            self.problem = problem
+            self._restart()
         finally:
             self.busy_label.layout.display = "none"
-        self._built = self._factory_values()
-        self.problem = problem
-        self._restart()
 
     def _on_hyperparameter(self, *events):
         # The next step reads the new value: no reset. Mark where it happened, unless the run
