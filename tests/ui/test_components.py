@@ -361,6 +361,16 @@ def test_a_number_with_only_soft_bounds_gets_our_slider_or_a_box():
     assert type(adam["lr"]).__name__ == type(adam["beta2"]).__name__ == "FloatInput"
     assert adam["lr"].step == 1e-4 and adam["beta2"].step == 0.001
     assert box.step == 0.0005  # the param's own step comes first
+    # ... and follows the value, typed in the box or set in code (a box made at lr = 3e-4 kept
+    # stepping by 1e-4 at lr = 0.5)
+    optimizer = wb.optim.Adam(lr=3e-4, beta2=0.999)
+    adam = controls(optimizer)._widgets
+    adam["lr"].value = 0.5
+    assert optimizer.lr == 0.5 and adam["lr"].step == 0.1
+    optimizer.beta2 = 0.9
+    assert adam["beta2"].value == 0.9 and adam["beta2"].step == 0.1
+    box.value = 0.004
+    assert box.step == 0.0005
 
 
 def test_a_busy_note_that_fails_neither_stops_the_build_nor_freezes_the_page(monkeypatch):

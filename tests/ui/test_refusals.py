@@ -44,6 +44,24 @@ def test_a_refused_typed_value_is_said_on_the_page_and_the_box_goes_back(page, s
     page.locator(".wb-param-gd-lr input").first.press("ArrowUp")
     wait_until(lambda: "lr=0.003" in lane(page, "GD")["settings"], message="the arrow to give lr=0.003", timeout=30)
     assert box_value(page, "wb-param-gd-lr") == "0.003"
+    # A typed 1 for Adam's beta2 in [0, 1) reaches the object and is refused under the box (a
+    # box with ends would keep showing "1" while beta2 stayed 0.999), and the box goes back.
+    type_into(page, "wb-param-adam-beta2", "1")
+    refusal = wait_until(lambda: page.locator(".wb-param-refusal-beta2").count()
+                         and text_of(page, ".wb-param-refusal-beta2"), message="beta2's refusal", timeout=30)
+    assert "must be less than 1.0, not 1." in refusal
+    wait_until(lambda: box_value(page, "wb-param-adam-beta2") == "0.999", message="the box to go back to 0.999",
+               timeout=30)
+    # The largest beta2 allowed is taken, and the box says it with every digit (15 digits would
+    # read "1", a value beta2 refuses).
+    type_into(page, "wb-param-adam-beta2", "0.9999999999999999")
+    wait_until(lambda: "beta2=1," in lane(page, "Adam")["settings"] + ",",
+               message="the server to take beta2 = 0.9999999999999999 (4 digits in the lane)", timeout=30)
+    page.locator(".wb-param-adam-lr input").first.focus()  # leaving the box shows its formatted text
+    wait_until(lambda: box_value(page, "wb-param-adam-beta2") == "0.9999999999999999",
+               message="the box to read 0.9999999999999999", timeout=30)
+    wait_until(lambda: page.locator(".wb-param-refusal-beta2").count() == 0, message="beta2's sentence to go",
+               timeout=30)
     assert_no_console_errors(page)
     log_after = ARTIFACTS_LOG.read_text(errors="replace")[len(log_before):]
     assert "Callback failed" not in log_after and "Traceback" not in log_after

@@ -123,13 +123,38 @@ def _box_step(p: param.Number, value) -> float | None:
     return float(10.0 ** math.floor(math.log10(min(scales)) + 1e-9))
 
 
-def _float_box_options(p: param.Number, value) -> dict:
-    """A float box's arrow step (:func:`_box_step`) and its text: 15 significant digits, which
-    keep every digit typed (12345.678, 0.9995123) and drop the binary noise of the arrows'
-    sums (3e-4 + 1e-4 reads 0.0004, not 0.00039999999999999996)."""
-    from bokeh.models import PrintfTickFormatter
+def _allowed_ends(p: param.Number) -> tuple[float | None, float | None]:
+    """The smallest and largest values ``p`` allows: its finite hard bounds, an exclusive one
+    moved to the nearest float inside (beta2 in [0, 1) gives 0 and 0.9999999999999999); None
+    for a side with no finite bound."""
+    lo, hi = p.bounds if p.bounds is not None else (None, None)
+    inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
+    low = None if lo is None or not math.isfinite(lo) else (lo if inc_lo else float(np.nextafter(lo, np.inf)))
+    high = None if hi is None or not math.isfinite(hi) else (hi if inc_hi else float(np.nextafter(hi, -np.inf)))
+    return low, high
 
-    options = {"format": PrintfTickFormatter(format="%.15g")}
+
+# A float box's text. Fifteen significant digits keep every digit typed and drop the binary
+# noise of the arrows' sums; but where those digits would read as a value the param refuses
+# (its largest value 0.9999999999999999 for beta2 in [0, 1) reads "1"), the shortest text that
+# reads back exactly is shown, so the box never says a value the param cannot hold.
+_FLOAT_BOX_TEXT = """
+const rounded = Number(tick.toPrecision(15));
+if ((low != null && rounded < low) || (high != null && rounded > high))
+    return String(tick);
+return String(rounded);
+"""
+
+
+def _float_box_options(p: param.Number, value, start=None, end=None) -> dict:
+    """A float box's arrow step (:func:`_box_step`) and its text (``_FLOAT_BOX_TEXT``): 15
+    significant digits, which keep every digit typed (12345.678, 0.9995123) and drop the binary
+    noise of the arrows' sums (3e-4 + 1e-4 reads 0.0004, not 0.00039999999999999996), except
+    where they would read past the allowed ends ``start`` and ``end`` (:func:`_allowed_ends`);
+    there every digit needed is shown."""
+    from bokeh.models import CustomJSTickFormatter
+
+    options = {"format": CustomJSTickFormatter(code=_FLOAT_BOX_TEXT, args={"low": start, "high": end})}
     step = _box_step(p, value)
     if step is not None:
         options["step"] = step
@@ -148,7 +173,6 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
         out[name] = {"css_classes": classes}
         p = obj.param[name]
         if isinstance(p, (param.Number,)) and not isinstance(p, param.Boolean):
-            lo, hi = p.bounds if p.bounds is not None else (None, None)
             integer = isinstance(p, param.Integer)
             box = pn.widgets.IntInput if integer else pn.widgets.FloatInput
             value = getattr(obj, name)
@@ -159,26 +183,16 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
                         "end": end, "step": step, "throttled": throttled}
                 if not integer:
                     spec["format"] = _slider_label_format()
-            elif lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
-                # A numeric box, which the browser clamps to the finite end (a typed -1 for a step
-                # size becomes the bound; a typed 0 for lr > 0 is refused under the box). An end
-                # it lacks is None: pn.Param would put the soft bounds there, and the browser
-                # would clamp reg = 0.2 to 0.05 and send that back.
-                spec = {"type": box, **{k: (v if v is not None and math.isfinite(v) else None)
-                                        for k, v in (("start", lo), ("end", hi))}}
-            elif value is None or integer:
-                # "unset" (Prodigy's beta3 = None means "use sqrt(beta2)"): a box can show None,
-                # and clearing it restores None; or an integer range too long for a slider.
-                ends = (int(slider_range(p)[0]), int(slider_range(p)[1])) if integer else (lo, hi)
-                spec = {"type": box, "start": ends[0], "end": ends[1]}
             else:
-                # The box's ends are the nearest allowed floats, so that a typed 1.0 for beta2 in
-                # [0, 1) is clamped in the browser.
-                inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
-                spec = {"type": box, "start": lo if inc_lo else float(np.nextafter(lo, np.inf)),
-                        "end": hi if inc_hi else float(np.nextafter(hi, -np.inf))}
-            if spec["type"] is pn.widgets.FloatInput:
-                spec.update(_float_box_options(p, value))
+                # A box with no ends in the browser (start = end = None; pn.Param would put the
+                # soft bounds there). Bokeh's spinner silently ignores a typed value past an end
+                # (the box kept showing a typed 1 for beta2 in [0, 1) while beta2 stayed 0.999),
+                # so every value reaches the object, and one it refuses is said under the box
+                # (refuse_on_the_page). A bounded box is chosen where a slider would misstate
+                # the value: off the slider's grid, an integer range too long, or "unset".
+                spec = {"type": box, "start": None, "end": None}
+                if not integer:
+                    spec.update(_float_box_options(p, value, *_allowed_ends(p)))
             out[name] = {**spec, "css_classes": classes}
     return out
 
@@ -290,10 +304,29 @@ def _checked_param_class():
                 widget = super().widget(p_name, parameterized, widget_spec)
                 if isinstance(self, pn.Param):  # an instance (Panel's widget is a bothmethod)
                     refuse_on_the_page(self, widget, p_name)
+                    follow_the_value_with_the_step(self.object, widget, p_name)
                 return widget
 
         _CHECKED_PARAM = CheckedParam
     return _CHECKED_PARAM
+
+
+def follow_the_value_with_the_step(obj, widget, name: str) -> None:
+    """Keep a float box's arrow step (:func:`_box_step`) on the order of magnitude of its value
+    as the value changes: lr typed from 0.001 to 0.5 steps by 0.1, not by the 0.001 it was
+    made with (500 presses to 1.0). A param with its own ``step`` keeps it."""
+    import panel as pn
+
+    p = obj.param[name] if name in getattr(obj, "param", {}) else None
+    if not isinstance(widget, pn.widgets.FloatInput) or not isinstance(p, param.Number) or getattr(p, "step", None):
+        return
+
+    def follow(event):
+        step = _box_step(p, event.new)
+        if step is not None and step != widget.step:
+            widget.step = step
+
+    widget.param.watch(follow, "value")
 
 
 def refuse_on_the_page(pane, widget, name: str) -> None:
