@@ -146,15 +146,16 @@ return String(rounded);
 """
 
 
-def _float_box_options(p: param.Number, value, start=None, end=None) -> dict:
+def _float_box_options(p: param.Number, value) -> dict:
     """A float box's arrow step (:func:`_box_step`) and its text (``_FLOAT_BOX_TEXT``): 15
     significant digits, which keep every digit typed (12345.678, 0.9995123) and drop the binary
     noise of the arrows' sums (3e-4 + 1e-4 reads 0.0004, not 0.00039999999999999996), except
-    where they would read past the allowed ends ``start`` and ``end`` (:func:`_allowed_ends`);
-    there every digit needed is shown."""
+    where they would read past the values ``p`` allows (:func:`_allowed_ends`); there every
+    digit needed is shown."""
     from bokeh.models import CustomJSTickFormatter
 
-    options = {"format": CustomJSTickFormatter(code=_FLOAT_BOX_TEXT, args={"low": start, "high": end})}
+    low, high = _allowed_ends(p)
+    options = {"format": CustomJSTickFormatter(code=_FLOAT_BOX_TEXT, args={"low": low, "high": high})}
     step = _box_step(p, value)
     if step is not None:
         options["step"] = step
@@ -188,11 +189,11 @@ def widget_overrides(obj, names: Iterable[str], throttled: bool = True, prefix: 
                 # soft bounds there). Bokeh's spinner silently ignores a typed value past an end
                 # (the box kept showing a typed 1 for beta2 in [0, 1) while beta2 stayed 0.999),
                 # so every value reaches the object, and one it refuses is said under the box
-                # (refuse_on_the_page). A bounded box is chosen where a slider would misstate
-                # the value: off the slider's grid, an integer range too long, or "unset".
+                # (refuse_on_the_page). A box is chosen where a slider would misstate the value
+                # (see slider_grid): unbounded on a side, off the grid, too long a range, unset.
                 spec = {"type": box, "start": None, "end": None}
                 if not integer:
-                    spec.update(_float_box_options(p, value, *_allowed_ends(p)))
+                    spec.update(_float_box_options(p, value))
             out[name] = {**spec, "css_classes": classes}
     return out
 
@@ -314,11 +315,11 @@ def _checked_param_class():
 def follow_the_value_with_the_step(obj, widget, name: str) -> None:
     """Keep a float box's arrow step (:func:`_box_step`) on the order of magnitude of its value
     as the value changes: lr typed from 0.001 to 0.5 steps by 0.1, not by the 0.001 it was
-    made with (500 presses to 1.0). A param with its own ``step`` keeps it."""
+    made with (500 presses to 1.0). A param with its own ``step`` keeps it (:func:`_box_step`)."""
     import panel as pn
 
-    p = obj.param[name] if name in getattr(obj, "param", {}) else None
-    if not isinstance(widget, pn.widgets.FloatInput) or not isinstance(p, param.Number) or getattr(p, "step", None):
+    p = obj.param[name]
+    if not isinstance(widget, pn.widgets.FloatInput) or not isinstance(p, param.Number):
         return
 
     def follow(event):
