@@ -1,3 +1,4 @@
+import math
 """The theory overlays are right: Young's SOR formulas and the CG bound."""
 import numpy as np
 import pytest
@@ -100,3 +101,17 @@ def test_theory_rejects_impossible_inputs():
         theory.optimal_omega(1.2)
     with pytest.raises(wb.InvalidParameter, match=r"\(0, 2\)"):
         theory.sor_spectral_radius(2.5, 0.9)
+    with pytest.raises(wb.InvalidParameter, match=r"\(0, 2\)"):
+        theory.sor_spectral_radius(float("nan"), 0.9)
+    with pytest.raises(wb.InvalidParameter, match="at least 1, got nan"):
+        theory.cg_rate(float("nan"))
+    with pytest.raises(wb.InvalidParameter, match="rtol >= 0"):
+        theory.iterations_to_tolerance(0.5, -1e-8)
+
+
+def test_iterations_to_tolerance_at_its_ends():
+    assert theory.iterations_to_tolerance(0.5, 2.0 ** -10) == pytest.approx(10)
+    assert theory.iterations_to_tolerance(0.5, 0.0) == math.inf  # (was a math domain error)
+    assert theory.iterations_to_tolerance(0.5, 1.0) == 0
+    assert theory.iterations_to_tolerance(0.0, 1e-8) == 1  # an exact method
+    assert theory.iterations_to_tolerance(1.0, 1e-8) == math.inf

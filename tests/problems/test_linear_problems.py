@@ -130,3 +130,32 @@ def test_shifted_laplacian_sequence_matches_the_reference_setup():
     J = np.eye(100) - np.diag(1 / inst.A.diagonal()) @ inst.A.toarray()
     assert np.max(np.abs(np.linalg.eigvals(J))) == pytest.approx(seq.rho_jacobi(7), rel=1e-10)
     assert theory.jacobi_spectral_radius(inst) == pytest.approx(seq.rho_jacobi(7))
+
+
+def test_dominance_must_be_strict_in_every_irreducible_block():
+    # Weakly dominant in every row and strictly in the last, yet singular (eigenvalues 0, 2, 2):
+    # its first block {0, 1} has no strictly dominant row. It must not be called spd.
+    singular = wb.problems.from_matrix(np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 2.0]]), [1, 2, 1])
+    assert singular.properties == {"symmetric"}
+    # An explicit zero is no edge: the same matrix with stored zeros linking the blocks
+    linked = sp.csr_matrix((np.array([1.0, 1, 0, 1, 1, 0, 0, 0, 2]),
+                            (np.repeat([0, 1, 2], 3), np.tile([0, 1, 2], 3))), shape=(3, 3))
+    assert "spd" not in wb.problems.from_matrix(linked).properties
+    # Reducible but dominant in each block: upper triangular [[1, -1], [0, 1]] (Jacobi's matrix is
+    # nilpotent) and a diagonal matrix
+    assert "diagonally_dominant" in wb.problems.from_matrix(np.array([[1.0, -1.0], [0.0, 1.0]])).properties
+    assert {"spd", "diagonally_dominant"} <= wb.problems.from_matrix(np.diag([1.0, 2.0, 3.0])).properties
+
+
+def test_from_matrix_copies_the_callers_arrays():
+    A = sp.csr_matrix(np.array([[4.0, 1.0], [1.0, 3.0]]))
+    b = np.array([1.0, 2.0])
+    prob = wb.problems.from_matrix(A, b)
+    A.data[:] = [4.0, -100.0, 5.0, 3.0]
+    b *= 100
+    assert prob.A.toarray().tolist() == [[4.0, 1.0], [1.0, 3.0]]
+    assert prob.b.tolist() == [1.0, 2.0] and prob.b_norm == pytest.approx(math.sqrt(5))
+    # canonicalising (summing duplicates, sorting) leaves the caller's matrix as it was
+    unsorted = sp.csr_matrix((np.array([1.0, 2.0, 3.0]), np.array([1, 0, 1]), np.array([0, 2, 3])), shape=(2, 2))
+    wb.problems.from_matrix(unsorted)
+    assert unsorted.indices.tolist() == [1, 0, 1]

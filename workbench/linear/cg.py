@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import param
 
-from ..core import register_method
+from ..core import IncompatibleProblem, register_method
 from .base import LinearMethod, LinearState
 from .preconditioners import make_preconditioner
 
@@ -36,11 +36,20 @@ class _ConjugateGradient(LinearMethod):
             z = state.r if extra["M"] is None else extra["M"](state.r)
             extra["p"], extra["rz"] = z.copy(), float(state.r @ z)
         p, rz, M = extra["p"], extra["rz"], extra["M"]
+        if state.residual_norm == 0:
+            return state  # (solved exactly, with no tolerance to stop on: nothing more to do)
         Ap = problem.A @ p
         pAp = float(p @ Ap)
-        if pAp <= 0:
-            # Loss of positive definiteness (or exact convergence): nothing more to do.
-            return state
+        # A negative p^T A p (A negative definite or indefinite) leaves the recurrence well
+        # defined, as in SciPy: CG on -A converges like CG on A. Only a zero one, or a zero
+        # r^T z from a preconditioner that is not definite, stops it for good.
+        if pAp == 0 or rz == 0:
+            which = "p^T A p" if pAp == 0 else "r^T M^-1 r"
+            raise IncompatibleProblem(
+                f"{type(self).__name__} broke down at a nonzero residual: {which} = 0, which happens only "
+                "when A (or the preconditioner) is not definite. CG needs a symmetric definite system; "
+                "for an indefinite one use a method without that need (e.g. scipy.sparse.linalg.minres)."
+            )
         alpha = rz / pAp
         x = state.x + alpha * p
         r = state.r - alpha * Ap

@@ -11,6 +11,13 @@ from .theory import extreme_eigenvalues
 __all__ = ["Chebyshev"]
 
 
+def _check_bounds(lambda_min, lambda_max):
+    if lambda_min > 0 and lambda_max > 0 and lambda_min > lambda_max:
+        raise InvalidParameter(
+            f"Chebyshev.lambda_min = {lambda_min:g} exceeds lambda_max = {lambda_max:g}; give bounds with "
+            "lambda_min <= lambda_max (or 0 to have one computed).")
+
+
 @register_method("chebyshev", family="krylov")
 class Chebyshev(LinearMethod):
     r"""Chebyshev iteration on the interval :math:`[\lambda_{min}, \lambda_{max}]`.
@@ -45,24 +52,37 @@ class Chebyshev(LinearMethod):
     requires = frozenset({"spd"})
     converges_on = (frozenset({"spd"}),)
 
+    def __init__(self, **params):
+        super().__init__(**params)
+        _check_bounds(self.lambda_min, self.lambda_max)
+
+    def _check_setting(self, name, value):
+        if name in ("lambda_min", "lambda_max"):
+            _check_bounds(self._proposed("lambda_min"), self._proposed("lambda_max"))
+
     def init_extra(self, problem, x, r):
         lmin, lmax = self.lambda_min, self.lambda_max
         if lmin <= 0 or lmax <= 0:
             emin, emax = extreme_eigenvalues(problem)
             lmin = lmin if lmin > 0 else emin / self.safety
             lmax = lmax if lmax > 0 else emax * self.safety
-        if not 0 < lmin < lmax:
-            raise InvalidParameter(f"Chebyshev needs 0 < lambda_min < lambda_max, got [{lmin:g}, {lmax:g}].")
+        if not 0 < lmin <= lmax:
+            raise InvalidParameter(
+                f"Chebyshev needs 0 < lambda_min <= lambda_max, got [{lmin:g}, {lmax:g}]; set bounds that "
+                "enclose the spectrum of A, or leave them at 0 to have them computed.")
         theta, delta = (lmax + lmin) / 2, (lmax - lmin) / 2
-        sigma = theta / delta
-        return {"theta": theta, "delta": delta, "sigma": sigma, "rho": 1 / sigma, "d": r / theta,
+        return {"theta": theta, "delta": delta, "rho": delta / theta, "d": r / theta,
                 "bounds": (lmin, lmax)}
 
     def step(self, problem, state: LinearState) -> LinearState:
         e = dict(state.extra)
         x = state.x + e["d"]
         r = state.r - problem.A @ e["d"]
-        rho_new = 1.0 / (2 * e["sigma"] - e["rho"])
-        e["d"] = rho_new * e["rho"] * e["d"] + (2 * rho_new / e["delta"]) * r
+        # rho_{k+1} = 1/(2 sigma - rho_k) with sigma = theta/delta, written without dividing by
+        # delta: a one-point interval (A = c I, delta = 0) is then Richardson with step 1/theta,
+        # which solves it in one step, instead of a division by zero.
+        denominator = 2 * e["theta"] - e["rho"] * e["delta"]
+        rho_new = e["delta"] / denominator
+        e["d"] = rho_new * e["rho"] * e["d"] + (2 / denominator) * r
         e["rho"] = rho_new
         return LinearState(x, r, float(np.linalg.norm(r)), state.matvecs + 1, e)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import InvalidParameter
+from ..core import InvalidParameter, InvalidProblem
 
 
 def jacobi_preconditioner(A):
@@ -38,14 +38,30 @@ def amg_preconditioner(A):
     """One V-cycle of PyAMG's smoothed-aggregation solver (symmetric for SPD A)."""
     import pyamg
 
-    ml = pyamg.smoothed_aggregation_solver(A)
-    M = ml.aspreconditioner(cycle="V")
+    try:
+        ml = pyamg.smoothed_aggregation_solver(A)
+        M = ml.aspreconditioner(cycle="V")
+    except Exception as exc:  # (PyAMG's own errors name its internals, not what to do)
+        raise InvalidProblem(
+            f"PyAMG could not build a smoothed-aggregation hierarchy for this matrix "
+            f"({type(exc).__name__}: {exc}); use the jacobi or ssor preconditioner instead."
+        ) from exc
     return lambda r: M @ r
 
 
 def make_preconditioner(name: str, A, omega: float = 1.0):
     if name == "none":
         return lambda r: r
+    if name in ("jacobi", "ssor", "amg"):
+        # All three divide by the diagonal (AMG in its Jacobi-smoothed prolongator): a zero one
+        # gives infinities (jacobi, amg) or rows the sweep skips, stalling PCG (ssor).
+        zero = np.flatnonzero(A.diagonal() == 0)
+        if zero.size:
+            i = int(zero[0])
+            raise InvalidProblem(
+                f"The {name} preconditioner divides by the diagonal, and A[{i}, {i}] is zero; "
+                "use preconditioner='none' (plain CG) or reorder the system."
+            )
     if name == "jacobi":
         return jacobi_preconditioner(A)
     if name == "ssor":

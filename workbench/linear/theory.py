@@ -131,7 +131,7 @@ def sor_spectral_radius(omega, rho_j: float):
     """Spectral radius of the SOR iteration matrix (Young's formula); ``omega`` may be an array."""
     rho_j = _check_rho(rho_j)
     w = np.asarray(omega, dtype=float)
-    if np.any((w <= 0) | (w >= 2)):
+    if not np.all((w > 0) & (w < 2)):  # (written so that a NaN omega is refused too)
         raise InvalidParameter("omega must lie in (0, 2) for SOR.")
     w_opt = optimal_omega(rho_j)
     disc = np.maximum(w**2 * rho_j**2 - 4 * (w - 1), 0.0)
@@ -146,8 +146,8 @@ def gauss_seidel_spectral_radius(rho_j: float) -> float:
 
 def cg_rate(kappa: float) -> float:
     r""":math:`(\sqrt\kappa - 1)/(\sqrt\kappa + 1)`."""
-    if kappa < 1:
-        raise InvalidParameter("a condition number is at least 1.")
+    if not kappa >= 1:  # (NaN included)
+        raise InvalidParameter(f"a condition number is at least 1, got {kappa:g}.")
     s = math.sqrt(kappa)
     return (s - 1) / (s + 1)
 
@@ -158,7 +158,17 @@ def cg_error_bound(kappa: float, iterations):
 
 
 def iterations_to_tolerance(rate: float, rtol: float) -> float:
-    """Iterations for an error reduction of ``rtol`` at a constant asymptotic ``rate``."""
-    if not 0 < rate < 1:
+    """Iterations for an error reduction of ``rtol`` at a constant asymptotic ``rate``.
+
+    ``inf`` for a rate of 1 or more (no convergence) and for ``rtol = 0`` (never reached
+    exactly); 0 for ``rtol >= 1`` (reached at the start), 1 for a rate of 0.
+    """
+    if math.isnan(rate) or math.isnan(rtol) or rtol < 0:
+        raise InvalidParameter(f"iterations_to_tolerance needs a rate and an rtol >= 0, got {rate:g} and {rtol:g}.")
+    if rtol >= 1:
+        return 0.0
+    if rate == 0:
+        return 1.0  # (an exact step: Jacobi on a diagonal matrix)
+    if not 0 < rate < 1 or rtol == 0:
         return math.inf
     return math.log(rtol) / math.log(rate)

@@ -28,10 +28,10 @@ class LinearProblem(Problem):
     kind = "linear"
 
     def __init__(self, A, b, x0=None, *, name="custom", properties=None, metadata=None,
-                 x_true=None, spec=None):
+                 x_true=None, spec=None, spd=None):
         A, b, x0 = _validate(A, b, x0)
         if properties is None:
-            properties = analyse_matrix(A)
+            properties = analyse_matrix(A, spd=spd)
         super().__init__(name=name, properties=properties, metadata=metadata, spec=spec)
         self.A = A
         self.b = b
@@ -70,12 +70,15 @@ def _complex(value) -> bool:
 
 
 def _validate(A, b, x0):
+    # Every array is copied: a problem that shared the caller's A or b would go stale (its
+    # properties and ||b||, the stop scale, computed once) when the caller changed them, and
+    # the canonicalisation below would rewrite the caller's matrix in place.
     for label, value in (("A", A), ("b", b), ("x0", x0)):
         if value is not None and _complex(value):
             raise InvalidProblem(f"{label} is complex; the workbench solves real systems (split a complex "
                                  "system into its real 2n x 2n form).")
     if sp.issparse(A):
-        A = sp.csr_matrix(A, dtype=float)
+        A = sp.csr_matrix(A, dtype=float, copy=True)
     else:
         try:
             A = np.asarray(A, dtype=float)
@@ -98,7 +101,7 @@ def _validate(A, b, x0):
     if b is None:
         b = np.ones(n)
     try:
-        b = np.asarray(b, dtype=float).reshape(-1)
+        b = np.array(b, dtype=float).reshape(-1)
     except (TypeError, ValueError):
         raise InvalidProblem("b must be a numeric vector.") from None
     if b.shape[0] != n:
@@ -108,7 +111,7 @@ def _validate(A, b, x0):
     if x0 is None:
         x0 = np.zeros(n)
     try:
-        x0 = np.asarray(x0, dtype=float).reshape(-1)
+        x0 = np.array(x0, dtype=float).reshape(-1)
     except (TypeError, ValueError):
         raise InvalidProblem("x0 must be a numeric vector.") from None
     if x0.shape[0] != n:
@@ -121,22 +124,20 @@ def _validate(A, b, x0):
 def analyse_matrix(A: sp.csr_matrix, spd: bool | None = None) -> frozenset[str]:
     """Facts about ``A`` that methods may require.
 
-    ``symmetric``; ``diagonally_dominant`` (weakly in every row, strictly in one);
-    ``m_matrix`` (positive diagonal, non-positive off-diagonal, diagonally
-    dominant: then Jacobi and Gauss-Seidel converge); ``spd`` (symmetric with a
-    positive smallest eigenvalue; checked by Cholesky or ``eigsh`` when not given).
+    ``symmetric``; ``diagonally_dominant`` (weakly in every row, and irreducibly so in
+    every diagonal block: each strongly connected part of the graph of ``A`` has a row
+    strictly dominant within it, which makes ``A`` nonsingular and Jacobi and
+    Gauss-Seidel convergent); ``m_matrix`` (positive diagonal, non-positive off-diagonal,
+    diagonally dominant); ``spd`` (symmetric with a positive smallest eigenvalue: given,
+    implied by a positive diagonal and diagonal dominance, or checked by ``eigsh``).
     """
     props = set()
-    n = A.shape[0]
     diag = A.diagonal()
     asym = abs(A - A.T)
     scale = max(abs(A).max(), 1e-300)
     if asym.nnz == 0 or asym.max() <= 1e-12 * scale:
         props.add("symmetric")
-    absA = abs(A)
-    offsum = np.asarray(absA.sum(axis=1)).ravel() - np.abs(diag)
-    tol = 1e-12 * scale
-    if np.all(np.abs(diag) >= offsum - tol) and np.any(np.abs(diag) > offsum + tol):
+    if _diagonally_dominant(A, diag, tol=1e-12 * scale):
         props.add("diagonally_dominant")
         off = A - sp.diags(diag)
         if np.all(diag > 0) and (off.nnz == 0 or off.data.max() <= 0):
@@ -144,13 +145,38 @@ def analyse_matrix(A: sp.csr_matrix, spd: bool | None = None) -> frozenset[str]:
     if "symmetric" in props and np.all(diag > 0):
         if spd is None:
             if "diagonally_dominant" in props:
-                spd = True  # Gershgorin plus irreducibility of the problems we build
+                spd = True  # Gershgorin: PSD; irreducible dominance in every block: nonsingular
             else:
                 # Relative test: a Neumann Laplacian's zero eigenvalue comes out as ~1e-15.
                 spd = _smallest_eigenvalue(A) > 1e-10 * scale
         if spd:
             props.add("spd")
     return frozenset(props)
+
+
+def _diagonally_dominant(A: sp.csr_matrix, diag: np.ndarray, tol: float) -> bool:
+    """Weak dominance in every row, strict in some row of every irreducible diagonal block.
+
+    "Strict in one row" of the whole matrix is not enough: [[1, 1, 0], [1, 1, 0], [0, 0, 2]]
+    is dominant that way and singular. Permuted to block triangular form, the iteration
+    matrices of Jacobi and Gauss-Seidel are block triangular too, so each block (a strongly
+    connected component of the graph of A) must be irreducibly dominant by itself (Taussky),
+    counting only the off-diagonal entries inside the block.
+    """
+    absA = abs(A).tocsr()
+    absA.eliminate_zeros()  # (an explicit zero is no edge of the graph)
+    adiag = np.abs(diag)
+    offsum = np.asarray(absA.sum(axis=1)).ravel() - adiag
+    if not np.all(adiag >= offsum - tol):
+        return False
+    from scipy.sparse.csgraph import connected_components
+
+    count, labels = connected_components(absA, directed=True, connection="strong")
+    coo = absA.tocoo()
+    inside = (labels[coo.row] == labels[coo.col]) & (coo.row != coo.col)
+    offsum_inside = np.bincount(coo.row[inside], weights=coo.data[inside], minlength=A.shape[0])
+    strict = adiag > offsum_inside + tol
+    return bool(np.all(np.bincount(labels, weights=strict, minlength=count) > 0))
 
 
 def _smallest_eigenvalue(A) -> float:
@@ -178,5 +204,4 @@ def from_matrix(A, b=None, x0=None, *, name: str = "custom", spd: bool | None = 
     >>> sorted(prob.properties)
     ['diagonally_dominant', 'spd', 'symmetric']
     """
-    A_csr, _, _ = _validate(A, b, x0)
-    return LinearProblem(A_csr, b, x0, name=name, properties=analyse_matrix(A_csr, spd=spd))
+    return LinearProblem(A, b, x0, name=name, spd=spd)
