@@ -283,3 +283,65 @@ def test_a_full_store_says_so_and_keeps_what_was_stored(tmp_path):
     assert store.query()[0].id == first
     store._conn.execute("PRAGMA max_page_count = 1073741823")
     assert store.save(sor_result(1.95)) > first  # the store still works once there is room
+
+
+def test_report_export_and_list_survive_damage_and_odd_options(tmp_path, capsys):
+    import json
+
+    path, _ = tiny_sweep(tmp_path)
+    execute_sql(path, "UPDATE runs SET trace = x'00ff' WHERE id = 3")
+    execute_sql(path, "UPDATE runs SET params = '{not json' WHERE id = 2")
+    capsys.readouterr()
+    # the JSON export writes a damaged trace as null with its sentence, and the other runs whole
+    out = tmp_path / "all.json"
+    assert main(["runs", "export", "--store", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "exported run 3 without its trace" in err and "skipped run 2" in err
+    data = {r["id"]: r for r in json.loads(out.read_text())}
+    assert set(data) == {1, 3} and data[3]["trace"] is None and "runs delete 3" in data[3]["trace_damaged"]
+    assert len(data[1]["trace"]["residual"]) == data[1]["iterations"] + 1
+    # --runs skips a damaged row with a warning, as --sweep does; an id with no run is an error
+    report = tmp_path / "r.html"
+    assert main(["report", "--runs", "1-3", "--store", str(path), "-o", str(report)]) == 0
+    captured = capsys.readouterr()
+    assert "report of 2 runs" in captured.out and "skipped run 2" in captured.err
+    html = report.read_text()  # the replay it offers is one that works (`workbench run` takes no spec)
+    assert "replay any run in Python with <code>wb.from_spec(spec).run()</code>" in html
+    assert "<code>workbench run</code>" not in html
+    assert main(["report", "--runs", "1,7", "--store", str(path), "-o", str(report)]) == 2
+    assert "there is no run 7 in" in capsys.readouterr().err
+    assert main(["report", "--runs", "2", "--store", str(path), "-o", str(report)]) == 2
+    assert "every run of --runs 2 is damaged" in capsys.readouterr().err
+    # a PNG folder that cannot be made is a sentence, before any browser starts
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["report", "--runs", "1", "--store", str(path), "--format", "png",
+                 "-o", str(blocker / "figures")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot make the folder" in err and "Traceback" not in err
+    # a limit past SQLite's integers lists every run (it used to call the store damaged)
+    assert main(["runs", "list", "--store", str(path), "--limit", "9" * 23]) == 0
+    assert "2 runs in" in capsys.readouterr().out
+
+
+def test_a_store_with_a_damaged_meta_page_is_called_damaged_not_foreign(tmp_path):
+    path = tmp_path / "runs.sqlite"
+    store = RunStore(path)
+    store.save(sor_result())
+    store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    con = sqlite3.connect(path)
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'meta'").fetchone()[0]
+    page = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    data = bytearray(path.read_bytes())
+    data[root * page - 200:root * page] = bytes(200)  # the meta rows' cells read back as NULLs
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="is a damaged run store .SQLite's integrity check: .*restore a backup"):
+        RunStore(path)
+    # a file that is intact but names another application is still called foreign
+    other = tmp_path / "other.sqlite"
+    RunStore(other).close()
+    execute_sql(other, "UPDATE meta SET value = 'something-else' WHERE key = 'app'")
+    with pytest.raises(StoreError, match="has a run store's tables, but its meta record names 'something-else'"):
+        RunStore(other)

@@ -48,3 +48,12 @@ def test_last_quarter_ratio_is_the_late_cost_against_the_best_fixed_omega_there(
     assert wb.tuning.last_quarter_ratio([10] * 6 + [20, 20], costs) == 1.0
     with pytest.raises(wb.WorkbenchError, match="cost rows of all 8"):
         wb.tuning.last_quarter_ratio([10] * 8, costs[:5])
+
+
+def test_relax_without_the_cost_table_says_how_to_get_the_ratio_columns(capsys):
+    assert main(["relax", "--instances", "12", "--policies", "tsallis,fixed:1.8", "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "best fixed omega in hindsight" not in text
+    assert "need the cost table: add best to --policies, or pass --table" in text
+    assert main(["relax", "--instances", "12", "--policies", "tsallis,fixed:1.8", "--quiet", "--table"]) == 0
+    assert "add best to --policies" not in capsys.readouterr().out

@@ -169,6 +169,10 @@ def main(args) -> int:
     if table is not None:
         print(f"last quarter: instances {last_quarter_start(T) + 1}-{T} against the best fixed omega on those "
               "instances; wall s of grid policies is the time to read the cost table")
+    else:
+        # (the comparators need every grid omega solved on every instance: about 20x one policy's time)
+        print("vs best fixed, last quarter and vs GS need the cost table: add best to --policies, or pass "
+              "--table")
     if args.solver == "ssor_pcg" and any(m.policy == "instance_optimal" for _, m in methods):
         print("note: instance_optimal uses Young's omega*, the optimal parameter of SOR; for SSOR-PCG it is "
               "a heuristic, not the best omega of each instance")

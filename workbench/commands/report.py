@@ -73,14 +73,33 @@ def main(args) -> int:
         title = args.title or f"Sweep {args.sweep}"
         subtitle = f"sweep {args.sweep} in {store.path}"
     else:
+        from ..core import UnknownName
+        from .runs import _warn_damaged
+
         ids = parse_ids(args.runs)
-        runs = [store.load(i) for i in ids]
+        # as with --sweep, a damaged run is skipped with a warning rather than ending the report
+        by_id = {r.id: r for r in store.query(ids=ids)}
+        _warn_damaged(store)
+        missing = [i for i in ids if i not in by_id and i not in store.damaged_ids]
+        if missing:
+            raise UnknownName(f"there is no run {', '.join(map(str, missing))} in {str(store.path)!r}; "
+                              "`workbench runs list` shows the stored runs.")
+        runs = [by_id[i] for i in ids if i in by_id]  # in the order given
+        if not runs:
+            raise StoreError(f"every run of --runs {args.runs} is damaged (see the warnings above); "
+                             "`workbench runs delete` removes them.")
         title = args.title or f"Runs {args.runs}"
         subtitle = f"store {store.path}"
     if not runs:
         raise StoreError(f"the sweep {args.sweep!r} has no stored runs yet; run it with `workbench sweep`.")
     if args.format == "png":
-        written = export_png(runs, args.output, store=store)
+        try:
+            written = export_png(runs, args.output, store=store)
+        except OSError as exc:
+            from ..core import InvalidParameter
+
+            raise InvalidParameter(f"could not write the figures to -o {args.output}: {exc.strerror or exc}; "
+                                   "choose a folder you can write, or free some space.") from None
         for w in written:
             print(w)
         print(f"{len(written)} figures written to {args.output}")

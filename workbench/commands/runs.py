@@ -193,6 +193,22 @@ def show_run(args) -> int:
     return 0
 
 
+def _exported(run) -> dict:
+    """A run's summary and trace for the JSON export; a damaged trace is warned about and written as
+    ``"trace": null`` with its sentence, so the other runs are still exported (as the CSV does)."""
+    import sys
+
+    from ..core import jsonable
+    from ..store import StoreError
+
+    try:
+        trace = {k: jsonable(v) for k, v in run.trace.to_dict().items()}
+    except StoreError as exc:
+        print(f"workbench: warning: exported run {run.id} without its trace: {exc}", file=sys.stderr)
+        return {**run.summary(), "trace": None, "trace_damaged": str(exc)}
+    return {**run.summary(), "trace": trace}
+
+
 def export_runs(args) -> int:
     import csv
     from pathlib import Path
@@ -220,7 +236,7 @@ def export_runs(args) -> int:
                                    "`workbench runs list` shows the runs.")
     if out.suffix == ".json":
         # Strict JSON: NaN and infinity (a diverged run's trace) become null.
-        payload = [{**r.summary(), "trace": {k: jsonable(v) for k, v in r.trace.to_dict().items()}} for r in runs]
+        payload = [_exported(r) for r in runs]
         write_json(out, finite_or_none(jsonable(payload)), "-o", indent=1, allow_nan=False, default=str)
     else:
         shown = _shown_params(store, args.sweep, []) if args.sweep is not None else (lambda r: r.params)

@@ -56,7 +56,7 @@ metric. Lower work per digit is better; runs that gained no digits rank last.</p
 {% for label, message in failures %}<li><b>{{ label | e }}</b>: {{ message | e }}</li>
 {% endfor %}</ul>
 {% endif %}
-<details><summary>Run specs (replay any run with <code>workbench run</code> or <code>wb.from_spec</code>)</summary>
+<details><summary>Run specs (replay any run in Python with <code>wb.from_spec(spec).run()</code>)</summary>
 <pre>{{ specs | e }}</pre></details>
 {% endblock %}
 """

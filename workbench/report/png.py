@@ -61,7 +61,11 @@ def export_png(results, folder: str | os.PathLike, *, store=None, prefix: str = 
                                "first step); `workbench runs show ID` gives the reasons, or export HTML for "
                                "the table of failures.")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidParameter(f"cannot make the folder {str(folder)!r} for the figures: {exc.strerror or exc}; "
+                               "choose a folder you can write.") from None
     executable = chromium_path()
     written = []
     with tempfile.TemporaryDirectory() as tmp:

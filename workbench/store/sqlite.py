@@ -228,8 +228,7 @@ class RunStore:
         if "meta" in tables:
             row = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             if row.get("app") != APP_ID:
-                raise StoreError(f"{str(self.path)!r} is an SQLite database but not a workbench run "
-                                 "store; give a new file name or an existing store.")
+                self._refuse_foreign_meta(tables, row)
             if int(row.get("schema", 0)) > SCHEMA_VERSION:
                 raise StoreError(f"{str(self.path)!r} was written by a newer workbench (schema "
                                  f"{row.get('schema')}); upgrade workbench to read it.")
@@ -245,6 +244,21 @@ class RunStore:
                     conn.execute(statement)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('app', ?)", (APP_ID,))
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+    def _refuse_foreign_meta(self, tables: set, meta: dict) -> None:
+        """The meta table does not name workbench: tell a damaged store from another program's file.
+        A damaged page can read back as NULLs rather than raise, so SQLite's own check decides."""
+        problems = [r[0] for r in self._conn.execute("PRAGMA quick_check(5)").fetchall()]
+        if problems != ["ok"]:
+            first = problems[0].replace("*** in database main ***", "").strip().splitlines()[0]
+            raise StoreError(f"{str(self.path)!r} is a damaged run store (SQLite's integrity check: {first}); "
+                             "restore a backup, or give a new file name and run the sweeps again.")
+        if {"runs", "sweeps", "sweep_runs"} <= tables:
+            raise StoreError(f"{str(self.path)!r} has a run store's tables, but its meta record names "
+                             f"{meta.get('app')!r}, not {APP_ID!r}; if it is yours, restore a backup; "
+                             "otherwise give a new file name.")
+        raise StoreError(f"{str(self.path)!r} is an SQLite database but not a workbench run "
+                         "store; give a new file name or an existing store.")
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
@@ -442,7 +456,8 @@ class RunStore:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id"
         if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+            # SQLite reads a LIMIT past 2**63 - 1 as a float and refuses it; no store holds more rows
+            sql += f" LIMIT {min(int(limit), 2**63 - 1)}"
         runs = []
         self.damaged, self.damaged_ids = [], []  # about this query only
         for row in self._read(sql, tuple(args)):
