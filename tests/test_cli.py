@@ -83,3 +83,10 @@ def test_console_script_is_installed():
     proc = subprocess.run([sys.executable, "-m", "workbench", "list", "problems", "--brief"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "poisson2d" in proc.stdout
+
+
+def test_a_sequence_run_prints_its_running_totals(capsys):
+    assert main(["run", "krylov_recycling", "--problem", "rotated_anisotropic_sequence", "--set", "m=8",
+                 "--set", "instances=5", "--set", "order=sorted", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "after 5 instances" in out and "matvecs in total" in out

@@ -34,6 +34,8 @@ METHODS = {
     "pcg_ssor": lambda: wb.linear.PCG(preconditioner="ssor"),
     "pcg_amg": lambda: wb.linear.PCG(preconditioner="amg"),
     "chebyshev": lambda: wb.linear.Chebyshev(),
+    # (no basis: the matrix checks its claims; tests/linear/test_deflated_cg.py deflates)
+    "deflated_cg": lambda: wb.linear.DeflatedCG(),
 }
 
 _cache = {}
@@ -69,6 +71,7 @@ def test_exclusions_are_declared():
     # Krylov methods need a symmetric positive definite matrix; Jacobi needs diagonal dominance.
     assert ("cg", "convection_diffusion2d") in excluded
     assert ("chebyshev", "convection_diffusion2d") in excluded
+    assert ("deflated_cg", "convection_diffusion2d") in excluded
     assert ("jacobi", "random_spd") in excluded
     assert ("gauss_seidel", "convection_diffusion2d") not in excluded
     with pytest.raises(wb.IncompatibleProblem, match="symmetric"):

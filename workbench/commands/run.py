@@ -50,7 +50,9 @@ def main(args) -> int:
     runner = Runner(method, problem, rtol=args.rtol, atol=args.atol, max_steps=args.max_steps,
                     max_seconds=args.max_seconds)
     metric = runner.metric
-    bar = tqdm(total=args.max_steps, disable=args.quiet, unit="it", dynamic_ncols=True,
+    # a sequence run takes one step per system: its bar counts to the end of the sequence
+    total = min(args.max_steps, len(problem)) if getattr(problem, "kind", None) == "sequence" else args.max_steps
+    bar = tqdm(total=total, disable=args.quiet, unit="it", dynamic_ncols=True,
                desc=f"{method.registry_name} on {problem.name}", file=sys.stderr)
     t0 = time.perf_counter()
     import numpy as np
@@ -70,6 +72,9 @@ def main(args) -> int:
     print(f"{result.status.label}: {result.message}")
     print(f"  iterations {result.iterations}   {metric} {final.get(metric, float('nan')):.3e}   "
           f"time {wall:.3g} s ({rate:,.0f} it/s)")
+    totals = {k: v for k, v in final.items() if k.startswith("cumulative_")}
+    if totals:  # (a sequence run's cost is its running total: matvecs, iterations)
+        print("  " + "   ".join(f"{k.removeprefix('cumulative_')} in total {v:,.0f}" for k, v in totals.items()))
     if args.out:
         payload = {"spec": result.spec(), "summary": result.summary(),
                    "trace": {k: jsonable(v) for k, v in result.trace.to_dict().items()}}

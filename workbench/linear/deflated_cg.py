@@ -1,0 +1,150 @@
+r"""Deflated conjugate gradients: CG with a subspace :math:`\mathrm{span}(W)` projected out."""
+from __future__ import annotations
+
+import numpy as np
+import param
+import scipy.linalg as la
+
+from ..core import InvalidParameter, register_method
+from .base import LinearMethod, LinearState
+
+__all__ = ["DeflatedCG"]
+
+
+@register_method("deflated_cg", family="krylov")
+class DeflatedCG(LinearMethod):
+    r"""Conjugate gradients deflated by a basis :math:`W \in \mathbb{R}^{n \times k}` (Saad et al., 2000).
+
+    The start is corrected on :math:`\mathrm{span}(W)` and every search direction is kept
+    A-orthogonal to it, so CG works only on the rest of the spectrum:
+
+    .. math::
+        x_0 \leftarrow x_0 + W (W^T A W)^{-1} W^T r_0,\qquad
+        p_0 = r_0 - W \mu_0,\qquad
+        \alpha_j = \frac{r_j^T r_j}{p_j^T A p_j},\quad x_{j+1} = x_j + \alpha_j p_j,\quad
+        r_{j+1} = r_j - \alpha_j A p_j,
+
+    .. math::
+        p_{j+1} = r_{j+1} + \frac{r_{j+1}^T r_{j+1}}{r_j^T r_j}\, p_j - W \mu_{j+1},\qquad
+        (W^T A W)\, \mu_{j+1} = (A W)^T r_{j+1}.
+
+    The residuals stay orthogonal to :math:`W`, and when :math:`W` spans eigenvectors of
+    :math:`A` the iteration is CG on the remaining eigenvalues: its rate follows
+    :math:`\kappa_{\mathrm{eff}} = \lambda_{\max} / \lambda_{k+1}` instead of
+    :math:`\lambda_{\max}/\lambda_{\min}`. ``basis=None`` (or zero columns) is plain CG.
+    Forming :math:`AW` costs :math:`k` matrix-vector products, counted in ``matvecs``.
+
+    ``keep_directions`` keeps the first that many search directions :math:`p_j` and
+    :math:`A p_j` in the state (``state.extra["P"]``, ``["AP"]``), from which
+    :class:`~workbench.linear.KrylovRecycling` extracts the basis of the next system.
+
+    Examples
+    --------
+    >>> import numpy as np, workbench as wb
+    >>> prob = wb.problems.poisson2d(24)
+    >>> lam, V = np.linalg.eigh(prob.A.toarray())
+    >>> plain = wb.run(wb.linear.CG(), prob, rtol=1e-8)
+    >>> deflated = wb.run(wb.linear.DeflatedCG(basis=V[:, :8]), prob, rtol=1e-8)
+    >>> deflated.converged, deflated.iterations < 0.7 * plain.iterations
+    (True, True)
+
+    References
+    ----------
+    Y. Saad, M. Yeung, J. Erhel, F. Guyomarc'h. *A deflated version of the conjugate
+    gradient algorithm*. SIAM J. Sci. Comput. 21(5), 2000.
+    """
+
+    requires = frozenset({"symmetric"})
+    converges_on = (frozenset({"spd"}),)
+
+    basis = param.Array(default=None, allow_None=True, precedence=-1,
+                        doc="Deflation basis W, shape (n, k) (None: plain CG).")
+    keep_directions = param.Integer(default=0, bounds=(0, 10_000),
+                                    doc="Keep the first this many search directions (for recycling).")
+
+    def _deflation(self, problem):
+        """``(W, AW, Cholesky of W^T A W)`` of the basis, or ``None`` without one."""
+        W = self.basis
+        if W is None:
+            return None
+        W = np.asarray(W, dtype=float)
+        if W.ndim == 1:
+            W = W[:, None]
+        if W.ndim != 2 or W.shape[0] != problem.n:
+            raise InvalidParameter(f"the deflation basis has shape {W.shape}; it needs one row per unknown, "
+                                   f"shape ({problem.n}, k).")
+        if W.shape[1] == 0:
+            return None
+        if W.shape[1] >= problem.n:
+            raise InvalidParameter(f"a deflation basis of {W.shape[1]} columns leaves nothing for CG to do on "
+                                   f"{problem.n} unknowns; give fewer columns than unknowns.")
+        if not np.all(np.isfinite(W)):
+            raise InvalidParameter("the deflation basis has non-finite entries; give a finite basis.")
+        AW = np.asarray(problem.A @ W)
+        G = W.T @ AW
+        G = 0.5 * (G + G.T)  # (symmetric in exact arithmetic; rounding would break cho_factor's use)
+        try:
+            factor = la.cho_factor(G)
+            if not np.all(np.isfinite(factor[0])):
+                raise la.LinAlgError
+            # A Cholesky that succeeds on a nearly singular W^T A W still amplifies rounding by
+            # its condition number; columns that are almost dependent make projections noise.
+            d = np.abs(np.diag(factor[0]))
+            if d.min() <= 1e-7 * d.max():
+                raise la.LinAlgError
+        except la.LinAlgError:
+            raise InvalidParameter(
+                "W^T A W of the deflation basis is singular or not positive definite: its columns are "
+                "(nearly) dependent, or A is not definite on them; orthonormalise the basis "
+                "(scipy.linalg.orth) and drop dependent columns.") from None
+        return W, AW, factor
+
+    def init(self, problem) -> LinearState:
+        state = super().init(problem)
+        deflation = self._deflation(problem)
+        extra = {"P": [], "AP": [], "deflation": deflation}
+        r = state.r
+        if deflation is not None:
+            W, AW, factor = deflation
+            # Galerkin correction on span(W): afterwards W^T r = 0, and no matvec is needed
+            # for the new residual since A W is at hand.
+            y = la.cho_solve(factor, W.T @ r)
+            state.x = state.x + W @ y
+            r = r - AW @ y
+            state.matvecs += W.shape[1]
+        extra["p"] = self._project(r, deflation)
+        extra["rr"] = float(r @ r)
+        return LinearState(state.x, r, float(np.linalg.norm(r)), state.matvecs, extra)
+
+    @staticmethod
+    def _project(v, deflation):
+        """:math:`v - W (W^T A W)^{-1} (AW)^T v`: the part of ``v`` A-orthogonal to span(W)."""
+        if deflation is None:
+            return v.copy()
+        W, AW, factor = deflation
+        return v - W @ la.cho_solve(factor, AW.T @ v)
+
+    def step(self, problem, state: LinearState) -> LinearState:
+        extra = dict(state.extra)
+        if state.residual_norm == 0:
+            return state
+        p, rr = extra["p"], extra["rr"]
+        Ap = problem.A @ p
+        pAp = float(p @ Ap)
+        if pAp <= 0:
+            from ..core import IncompatibleProblem
+
+            raise IncompatibleProblem(
+                f"DeflatedCG met p^T A p = {pAp:.3g} <= 0 at a nonzero residual: A is not positive definite. "
+                "Deflated CG needs an SPD system; use a method without that need (e.g. "
+                "scipy.sparse.linalg.minres).")
+        if len(extra["P"]) < self.keep_directions:
+            extra["P"] = [*extra["P"], p]
+            extra["AP"] = [*extra["AP"], Ap]
+        alpha = rr / pAp
+        x = state.x + alpha * p
+        r = state.r - alpha * Ap
+        rr_new = float(r @ r)
+        extra["p"] = self._project(r, extra["deflation"]) + (rr_new / rr) * p
+        extra["rr"] = rr_new
+        return LinearState(x, r, float(np.sqrt(rr_new)), state.matvecs + 1, extra)
