@@ -214,3 +214,12 @@ def test_api_calls_of_the_wrong_shape_are_sentences():
         sor.omega = 1.2
     # a whole-number setting given as a float is that number
     assert wb.get_problem("poisson2d", n=10.0).n == 100
+
+
+@pytest.mark.parametrize("name", ["adamw", "lion", "adan"])
+def test_a_run_started_at_a_stationary_point_is_not_diverged_when_it_moves(name):
+    # grad_norm starts at exactly 0 at Rosenbrock's minimum; weight decay then moves x a little,
+    # and "1e8 x its initial value" of 0 used to call that divergence at iteration 1
+    res = wb.run(wb.get_method(name, weight_decay=0.01), wb.problems.rosenbrock(start=[1.0, 1.0]), max_steps=5)
+    assert res.trace["grad_norm"][0] == 0 and res.trace["grad_norm"][-1] > 0
+    assert res.status.label == "max_steps", res.message

@@ -98,3 +98,20 @@ def test_bad_inputs_raise_workbench_errors():
         wb.problems.matrix_sensing(n=3, rank=5)
     with pytest.raises(wb.InvalidParameter):
         wb.get_problem("quadratic", condition=0.5)
+
+
+def test_a_function_that_returns_no_number_is_a_sentence_at_x0_and_mid_run():
+    import workbench as wb
+
+    for bad, shown in ((lambda x: None, "None"), (lambda x: "a", "'a'")):
+        with pytest.raises(wb.InvalidProblem, match=f"f must return a number; at x0 it returned {shown}"):
+            wb.problems.from_functions(bad, lambda x: 2 * x, x0=np.ones(3))
+    calls = []
+
+    def forgets_to_return(x):  # returns None from its 4th call on
+        calls.append(1)
+        return float(x @ x) if len(calls) <= 3 else None
+
+    res = wb.run(wb.optim.GD(lr=0.1), wb.problems.from_functions(forgets_to_return, lambda x: 2 * x, x0=np.ones(3)),
+                 max_steps=10)
+    assert res.status.label == "failed" and "f must return a number; at this x it returned None" in res.message

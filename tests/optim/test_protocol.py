@@ -146,3 +146,66 @@ def test_bad_hyperparameters_and_problems_are_explained():
         wb.run(wb.optim.GD(), wb.problems.poisson2d(4), max_steps=1)
     with pytest.raises(wb.InvalidParameter, match="horizon"):
         wb.run(wb.optim.GD(schedule="cosine", horizon=None), problem_for("gd"), max_steps=1)
+
+
+def _acts_on_reset(name):
+    cls = type(wb.get_method(name))
+    return [p for p in cls.param if p != "name" and "on Reset" in (cls.param[p].doc or "")]
+
+
+ON_RESET = [(name, p) for name in OPTIMIZERS for p in _acts_on_reset(name)]
+
+
+def test_the_acts_on_reset_knobs_are_found():
+    assert {("prodigy", "d0"), ("d_adaptation", "d0"), ("dog", "r_eps")} <= set(ON_RESET)
+
+
+@pytest.mark.parametrize("name,knob", ON_RESET)
+def test_a_knob_that_acts_on_reset_leaves_the_run_alone_mid_run(name, knob):
+    # (Prodigy read its live d0 in the d/d0 weights: a change at step 3 stalled the run)
+    prob = problem_for(name)
+    untouched = wb.Runner(make(name), prob, max_steps=15)
+    untouched.advance()
+    method = make(name)
+    moved = wb.Runner(method, prob, max_steps=15)
+    moved.advance(max_steps=3)
+    value = getattr(method, knob)
+    setattr(method, knob, value * 7 if isinstance(value, float) else 1)
+    moved.advance()
+    np.testing.assert_array_equal(moved.trace["loss"], untouched.trace["loss"])
+    moved.reset()  # and at the reset it does act
+    moved.advance()
+    assert not np.array_equal(moved.trace["loss"], untouched.trace["loss"])
+
+
+def test_a_run_past_a_schedule_that_ends_at_zero_says_it_idled():
+    prob = wb.problems.quadratic(dim=5, condition=10.0)
+    res = wb.run(wb.optim.GD(lr=0.1, schedule="linear", horizon=50), prob, max_steps=500)
+    assert np.count_nonzero(res.trace["lr"] == 0) == 450
+    assert ("The schedule reached lr = 0 at its horizon T = 50 and held it, so the last 450 steps did not "
+            "move x; set horizon to the run's length") in res.message
+    # within the horizon, or with a schedule that does not end at 0, nothing is added
+    for settings, steps in (({"schedule": "linear", "horizon": 500}, 500), ({"schedule": None}, 500),
+                            ({"schedule": {"name": "cosine", "min_ratio": 0.1}, "horizon": 50}, 200)):
+        res = wb.run(wb.optim.GD(lr=0.1, **settings), prob, max_steps=steps)
+        assert "The schedule reached lr = 0" not in res.message, settings
+
+
+def test_normalizing_by_a_negative_loss_is_refused_with_what_to_use():
+    shifted = wb.problems.from_functions(lambda x: 0.5 * float(x @ x) - 10, lambda x: x.copy(), x0=np.ones(3))
+    res = wb.run(wb.optim.NormalizedGD(lr=0.1, normalize_by="loss"), shifted, max_steps=20)
+    assert res.status.label == "failed" and res.iterations == 0
+    assert "the loss is -8.5 < 0 here" in res.message and "use normalize_by='grad_norm'" in res.message
+    assert wb.run(wb.optim.NormalizedGD(lr=0.1), shifted, max_steps=20).trace["loss"][-1] < -9.5
+
+
+def test_schedule_free_averaging_weights_neither_underflow_nor_overflow():
+    prob = wb.problems.quadratic(dim=5, condition=10.0)
+    # With a constant lr every weight is equal, whatever the power: c_t = 1 / (t + 1). At power 110
+    # lr^power underflowed to 0 (x stayed at x0); at r = 1000, (t + 1)^r overflowed (the run failed).
+    base = wb.run(wb.optim.ScheduleFreeSGD(lr=1e-3), prob, max_steps=100)
+    tiny = wb.run(wb.optim.ScheduleFreeSGD(lr=1e-3, weight_lr_power=110), prob, max_steps=100)
+    np.testing.assert_allclose(tiny.trace["averaging_weight"][1:], 1 / np.arange(1, 101), rtol=1e-12)
+    np.testing.assert_allclose(tiny.trace["loss"], base.trace["loss"], rtol=1e-12)
+    steep = wb.run(wb.optim.ScheduleFreeSGD(r=1000), prob, max_steps=30)
+    assert steep.status.label == "max_steps" and steep.trace["averaging_weight"][-1] == pytest.approx(1.0)

@@ -98,6 +98,9 @@ def test_make_schedule_accepts_none_name_dict_and_instance_and_round_trips():
     ({"name": "cosine", "min_ratio": 2.0}, InvalidParameter, "bad value"),
     ({"kind": "method", "name": "sgd"}, MalformedInput, "kind 'schedule'"),
     (3.0, InvalidParameter, "None, a name, a spec dict"),
+    ({"name": "cosine", "params": [1]}, MalformedInput, "'params' is a mapping of parameter names"),
+    ({"name": "step", "milestones": [float("nan")]}, InvalidParameter, "strictly between 0 and 1, got .nan."),
+    ({"name": "refined", "profile": [5, 10]}, InvalidParameter, "at most 1, and this one peaks at 10"),
 ])
 def test_bad_schedules_raise_with_a_sentence(bad, error, match):
     with pytest.raises(error, match=match):
@@ -224,3 +227,32 @@ def test_refine_from_a_diverged_run_is_refused():
     assert blown.status.label == "diverged"
     with pytest.raises(MalformedInput, match="this run ended diverged .*refine from a run that did not"):
         refine_from_trace(blown)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda s: s(5, float("inf")), "horizon must be a positive integer number of steps, got inf"),
+    (lambda s: s(5, True), "got True"),
+    (lambda s: s(None, 10), "t must be a number >= 0, got None"),
+    (lambda s: s("a", 10), "t must be a number >= 0, got 'a'"),
+    (lambda s: s.values(10, num=-1), "num is how many points to evaluate, a whole number >= 1; got -1"),
+])
+def test_a_schedule_evaluated_at_nonsense_says_so(call, match):
+    # (these were OverflowError, TypeError and ValueError from numpy, or True taken as T = 1)
+    with pytest.raises(InvalidParameter, match=match):
+        call(Cosine())
+
+
+def test_refined_profile_filter_width_is_a_whole_number():
+    with pytest.raises(InvalidParameter, match="filter_width must be a positive whole number of steps, got 'a'"):
+        refined_profile(np.ones(5), filter_width="a")
+
+
+def test_warmup_takes_a_name_or_spec_for_inner_after_construction_too():
+    w = Warmup(steps=3)
+    w.inner = "cosine"
+    assert isinstance(w.inner, Cosine) and w(3, 23) == 1.0 and w(13, 23) == pytest.approx(0.5)
+    w.param.update(inner={"name": "linear"})
+    assert isinstance(w.inner, LinearDecay)
+    with pytest.raises(UnknownName, match="no schedule called 'bogus'"):
+        w.inner = "bogus"
+    assert isinstance(w.inner, LinearDecay)

@@ -350,6 +350,12 @@ class Method(CheckedParams):
                 "or problem."
             )
 
+    def limit_note(self, problem: Problem, state) -> str:
+        """A sentence the run's message ends with when it stops at its step or time limit,
+        about what the method did on the way there (an optimizer whose schedule held the step
+        size at 0 past its horizon says so); empty by default."""
+        return ""
+
     def stop_scale(self, problem: Problem, metrics0: dict) -> float:
         """Denominator for ``rtol``: by default the stop metric's initial value."""
         return abs(float(metrics0.get(self.stop_metric, 1.0)))

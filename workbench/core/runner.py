@@ -218,7 +218,12 @@ class Runner:
             # one the run never had)
             limit = "step limit" if self.status is Status.MAX_STEPS else "wall-time budget"
             sentence = f"Stopped at the {limit}; no tolerance was set, so the run went to its limit."
-        return sentence + (f" {self.detail}" if self.detail else "")
+        message = sentence + (f" {self.detail}" if self.detail else "")
+        if self.status in (Status.MAX_STEPS, Status.MAX_TIME) and self.state is not None:
+            note = self.method.limit_note(self.problem, self.state)
+            if note:
+                message += f" {note}"
+        return message
 
     @property
     def x(self):
@@ -246,8 +251,12 @@ class Runner:
             # whatever its loss did on the way)
             self.status, self.detail = Status.DIVERGED, grown
         elif (
+            # From an initial value of exactly 0 (an optimizer started at a stationary point)
+            # every move is "infinitely" larger: no growth factor means anything there, and
+            # the guard metrics (the loss, with its floor of 1) still watch for divergence.
             self.divergence is not None
-            and abs(value) > self.divergence * max(abs(self.reference), 1e-300)
+            and self.reference != 0
+            and abs(value) > self.divergence * abs(self.reference)
         ):
             self.status = Status.DIVERGED
             self.detail = (

@@ -203,6 +203,16 @@ class Optimizer(Method):
             out.update(extra)
         return out
 
+    def limit_note(self, problem, state) -> str:
+        """Past its horizon a schedule holds its final value; when that is 0 the run idles."""
+        horizon = self._hp["horizon"]
+        if self._schedule is None or horizon is None or state.t <= horizon or self.multiplier(horizon) != 0:
+            return ""
+        idle = state.t - horizon
+        return (f"The schedule reached lr = 0 at its horizon T = {horizon} and held it, so the last {idle} "
+                f"step{'s' if idle != 1 else ''} did not move x; set horizon to the run's length to spread "
+                "the schedule over it.")
+
     # -- what subclasses implement ---------------------------------------------
     def init_buffers(self, problem, state: OptimizerState) -> dict:
         return {}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import param
 
-from ..core import register_method
+from ..core import InvalidProblem, register_method
 from .base import Optimizer
 
 __all__ = ["NormalizedGD"]
@@ -51,7 +51,12 @@ class NormalizedGD(Optimizer):
 
     def update(self, problem, state, lr):
         scale = state.grad_norm if self._hp["normalize_by"] == "grad_norm" else state.loss
-        if scale <= 0.0:  # at a stationary point (or zero loss) there is nothing to do
+        if scale < 0.0:
+            # (only the loss can be negative; dividing by it would step uphill)
+            raise InvalidProblem(
+                f"normalize_by='loss' divides the step by the loss, and the loss is {scale:.4g} < 0 here; it "
+                "needs a nonnegative loss (logistic, squared error): use normalize_by='grad_norm'.")
+        if scale == 0.0:  # at a stationary point (or zero loss) there is nothing to do
             state.x = state.x.copy()
             return 0.0
         eta = lr / scale

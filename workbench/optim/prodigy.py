@@ -54,7 +54,10 @@ class Prodigy(Optimizer):
     def init_buffers(self, problem, state):
         n = state.x.size
         return {"x0": state.x.copy(), "s": np.zeros(n), "m": np.zeros(n), "v": np.zeros(n),
-                "numerator": 0.0, "d": self._hp["d0"], "d_max": self._hp["d0"]}
+                "numerator": 0.0, "d": self._hp["d0"], "d_max": self._hp["d0"],
+                # d0 acts on Reset: the d/d0 weights and the first-step test read the run's own
+                # (a d0 moved mid-run used to rescale every later weight by the change)
+                "d0": self._hp["d0"]}
 
     def _d_lr(self, d, lr, t):
         if self._hp["bias_correction"]:
@@ -79,7 +82,7 @@ class Prodigy(Optimizer):
         check_beta("beta1", b1)
         b3 = math.sqrt(b2) if self._hp["beta3"] is None else self._hp["beta3"]
         buf = state.buffers
-        d, d0 = buf["d"], self._hp["d0"]
+        d, d0 = buf["d"], buf["d0"]
         d_lr = self._d_lr(d, lr, state.t)
         g, x = state.grad, state.x
         if use_numba(self._hp["kernel"], x.size):

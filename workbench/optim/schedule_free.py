@@ -1,6 +1,8 @@
 """Schedule-free SGD and AdamW (Defazio et al., "The Road Less Scheduled")."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import param
 
@@ -26,7 +28,7 @@ class _ScheduleFree(Optimizer):
     weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Weight decay, applied at y.")
 
     def init_buffers(self, problem, state):
-        return {"z": state.x.copy(), "y": state.x.copy(), "weight_sum": 0.0, "lr_max": -1.0, "c": 1.0}
+        return {"z": state.x.copy(), "y": state.x.copy(), "log_weight_sum": -math.inf, "lr_max": -1.0, "c": 1.0}
 
     def _gradient_at_y(self, problem, state):
         buf = state.buffers
@@ -39,9 +41,17 @@ class _ScheduleFree(Optimizer):
         """c_{t+1} = w_{t+1} / sum of w, with w = lr_max^power (t+1)^r."""
         buf = state.buffers
         lr_max = buf["lr_max"] = max(lr, buf["lr_max"])
-        weight = (state.t + 1) ** self._hp["r"] * lr_max ** self._hp["weight_lr_power"]
-        buf["weight_sum"] += weight
-        c = buf["c"] = weight / buf["weight_sum"] if buf["weight_sum"] > 0 else 0.0
+        power, r = self._hp["weight_lr_power"], self._hp["r"]
+        # In logs: lr_max^power underflows to 0 (lr 1e-3, power 110: x froze at x0) and
+        # (t+1)^r overflows (r = 1000) long before the ratio c, which is all that is used, does.
+        if power == 0:
+            log_weight = r * math.log(state.t + 1)
+        elif lr_max <= 0:
+            log_weight = -math.inf  # (a warm-up's lr = 0: no weight, as in the reference)
+        else:
+            log_weight = r * math.log(state.t + 1) + power * math.log(lr_max)
+        buf["log_weight_sum"] = log_sum = float(np.logaddexp(buf["log_weight_sum"], log_weight))
+        c = buf["c"] = math.exp(log_weight - log_sum) if log_sum > -math.inf else 0.0
         return c
 
     def _average(self, state, lr, z):

@@ -68,9 +68,11 @@ def _check_horizon(horizon, label: str) -> int:
             f"the {label} schedule needs the run length: set horizon=T (the number of steps) "
             "on the optimizer, or use a schedule that needs no horizon (constant, schedule-free)."
         )
+    if isinstance(horizon, bool):  # (True == 1 to Python; as a run length it is a mistake)
+        raise InvalidParameter(f"horizon must be a positive integer number of steps, got {horizon!r}.")
     try:
         value = int(horizon)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # (int(inf) overflows)
         raise InvalidParameter(f"horizon must be a positive integer number of steps, got {horizon!r}.") from None
     if value != horizon or value < 1:
         raise InvalidParameter(f"horizon must be a positive integer number of steps, got {horizon!r}.")
@@ -122,7 +124,8 @@ class Schedule(CheckedParams):
         """The multiplier at step ``t`` (from 0) of a run of ``horizon`` steps."""
         if horizon is not None or self.requires_horizon():
             horizon = _check_horizon(horizon, self.registry_name or type(self).__name__)
-        if not np.isfinite(t) or t < 0:
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(t) or t < 0:
             raise InvalidParameter(f"the step t must be a number >= 0, got {t!r}.")
         return float(self._multiplier(np.asarray(float(t)), horizon))
 
@@ -132,6 +135,8 @@ class Schedule(CheckedParams):
         With ``num`` given, ``num`` evenly spaced (fractional) steps in ``[0, horizon]``.
         """
         horizon = _check_horizon(horizon, self.registry_name or type(self).__name__)
+        if num is not None and (isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1):
+            raise InvalidParameter(f"num is how many points to evaluate, a whole number >= 1; got {num!r}.")
         t = np.arange(horizon + 1, dtype=float) if num is None else np.linspace(0, horizon, int(num))
         return np.asarray(self._multiplier(t, horizon), dtype=float) * np.ones_like(t)
 
@@ -194,6 +199,9 @@ def make_schedule(schedule: Any = None) -> Schedule:
         params = spec.pop("params", None)
         if params is None:
             params = spec
+        elif not isinstance(params, dict):
+            raise MalformedInput(f"a schedule spec's 'params' is a mapping of parameter names to values, "
+                                 f"e.g. {{'min_ratio': 0.1}}; got {params!r}.")
         elif spec:
             raise MalformedInput(f"a schedule spec has 'name' and 'params' only; remove {sorted(spec)}.")
         unknown = set(params) - set(cls.param) - {"name"}

@@ -77,6 +77,11 @@ class Refined(Schedule):
         if not np.any(p > 0):
             raise InvalidParameter("a refined schedule's profile is all zeros, a step size of 0 at every step; "
                                    "build it with refine_from_trace(trace) or refine_from_grad_norms(norms).")
+        if p.max() > 1:
+            # (a multiplier above 1 would exceed the base lr; every schedule stays in [0, 1])
+            raise InvalidParameter(f"a refined schedule's profile is a multiplier, at most 1, and this one peaks at "
+                                   f"{p.max():g}; divide it by its maximum, or build it with "
+                                   "refine_from_trace(trace) or refine_from_grad_norms(norms).")
         return p
 
     def _multiplier(self, t, horizon):
@@ -136,8 +141,8 @@ def refined_profile(grad_norms, adam_like: bool = False, filter_width: int | Non
         if not 0 <= filter_fraction < 1:
             raise InvalidParameter(f"filter_fraction is a fraction in [0, 1), got {filter_fraction}.")
         filter_width = int(round(filter_fraction * G.size)) | 1  # odd, so the window is centred
-    if int(filter_width) < 1:
-        raise InvalidParameter(f"filter_width must be a positive number of steps, got {filter_width}.")
+    if isinstance(filter_width, bool) or not isinstance(filter_width, (int, np.integer)) or filter_width < 1:
+        raise InvalidParameter(f"filter_width must be a positive whole number of steps, got {filter_width!r}.")
     G = median_filter(G, size=int(filter_width), mode="nearest")
     # A zero norm (an exactly stationary iterate) would give an infinite weight; floor the
     # norms at a tiny fraction of the largest so the weights stay finite.

@@ -48,7 +48,7 @@ class StepDecay(Schedule):
     def _fractions(self, milestones=None) -> np.ndarray:
         milestones = self.milestones if milestones is None else milestones
         m = np.sort(np.asarray(milestones, dtype=float))
-        if m.size and (m[0] <= 0 or m[-1] >= 1):
+        if m.size and (not np.all(np.isfinite(m)) or m[0] <= 0 or m[-1] >= 1):  # (NaN sorts last, compares False)
             raise InvalidParameter(
                 f"step milestones are fractions of the horizon strictly between 0 and 1, got {list(milestones)}."
             )

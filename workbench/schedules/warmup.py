@@ -46,6 +46,13 @@ class Warmup(Schedule):
         params["inner"] = make_schedule(params.get("inner"))
         super().__init__(**params)
 
+    def check_value(self, name, value, *, with_others=True):
+        """As for every param, after turning a name or spec dict for ``inner`` into its schedule
+        (what the constructor accepts, an assignment and ``param.update`` accept too)."""
+        if name == "inner" and not isinstance(value, Schedule):
+            value = make_schedule(value)
+        return super().check_value(name, value, with_others=with_others)
+
     def _inner(self) -> Schedule:
         if self.inner is None:
             self.inner = make_schedule(None)

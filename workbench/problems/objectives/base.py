@@ -127,18 +127,27 @@ class FunctionObjective(Objective):
         self._f, self._g, self._hvp = f, grad, hvp
         # One evaluation at x0 now, so a wrong shape is a sentence here, not a run that fails later.
         try:
-            value = np.asarray(f(self.x0), dtype=float)
+            raw = f(self.x0)
             g = np.asarray(grad(self.x0), dtype=float)
         except Exception as exc:
             raise InvalidProblem(f"f or grad failed at x0: {type(exc).__name__}: {exc}") from None
-        if value.size != 1:
-            raise InvalidProblem(f"f must return a number; at x0 it returned an array of shape {value.shape}.")
+        if np.ndim(raw) and np.size(raw) != 1:
+            raise InvalidProblem(f"f must return a number; at x0 it returned an array of shape {np.shape(raw)}.")
+        self._number(raw, "at x0")
         if g.size != self.x0.size:
             raise InvalidProblem(f"grad must return a vector the shape of x0 ({self.x0.size} entries); at x0 "
                                  f"it returned shape {g.shape}.")
 
+    @staticmethod
+    def _number(value, where: str) -> float:
+        # (np.asarray(None, dtype=float) is NaN and float(None) a TypeError: neither says what is wrong)
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "iuf" or arr.size != 1:
+            raise InvalidProblem(f"f must return a number; {where} it returned {value!r}.")
+        return float(arr.reshape(()))
+
     def value(self, x):
-        return float(self._f(x))
+        return self._number(self._f(x), "at this x")
 
     def grad(self, x):
         return np.asarray(self._g(x), dtype=float).reshape(-1)
