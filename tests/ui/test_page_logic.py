@@ -238,3 +238,18 @@ def test_a_refused_change_of_a_given_problem_goes_back_too():
     live = LiveRun(wb.optim.GD(lr=1.5), wb.problems.quadratic(dim=20, condition=10.0, lambda_max=1.0))
     live.chooser.factory.dim = 3000  # a rotated quadratic that large is refused when built
     assert "Problem not changed" in live.error and live.chooser.factory.dim == 20 and live.problem.dim == 20
+
+
+def test_the_recycling_page_races_three_lanes_and_sorting_wins_on_the_rotated_sequence():
+    page = _load_module(APPS / "krylov_recycling.py", "wb_test_")
+    race = page.page()
+    race.chooser.factory.param.update(m=16, instances=30)
+    assert len(race.problem) == 30 and not race.error
+    while not all(lane.runner.done for lane in race.lanes):
+        race.step()
+    totals = {lane.label: lane.runner.trace["cumulative_matvecs"][-1] for lane in race.lanes}
+    assert all(lane.status_label == "converged" and lane.iteration == 30 for lane in race.lanes)
+    assert totals["sorted, then recycled"] < totals["recycled"] < totals["CG on every system"]
+    assert "rotated_anisotropic" in page._notes(race) and "sorted by angle" in page._notes(race)
+    race.chooser.select.value = "shifted_laplacian_sequence"
+    assert "sorting adds nothing" in page._notes(race) and not race.error
