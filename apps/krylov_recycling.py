@@ -38,6 +38,6 @@ def page():
         {"CG on every system": wb.linear.KrylovRecycling(recycle=0),
          "recycled": wb.linear.KrylovRecycling(),
          "sorted, then recycled": wb.linear.KrylovRecycling(order="sorted")},
-        PROBLEMS, problem_params=PROBLEM_PARAMS, metrics=["cumulative_matvecs", "matvecs"], log_y=False,
+        PROBLEMS, problem_params=PROBLEM_PARAMS, metrics=["cumulative_matvecs", "system_matvecs"], log_y=False,
         notes=_notes, title="Recycling", max_steps=100_000,
     )

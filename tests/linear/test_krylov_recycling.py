@@ -52,7 +52,7 @@ def test_every_system_is_solved_to_the_tolerance_in_true_residual():
     # the sorted order is a permutation of the systems, by increasing angle
     assert sorted(res.state.order) == list(range(12))
     assert np.all(np.diff(seq.contexts[res.state.order]) >= 0)
-    assert res.trace["matvecs"][1:].sum() == res.final["cumulative_matvecs"]
+    assert res.trace["system_matvecs"][1:].sum() == res.final["cumulative_matvecs"]
 
 
 def test_changing_the_order_mid_run_reorders_only_the_systems_left():
@@ -95,3 +95,14 @@ def test_a_system_cg_cannot_solve_ends_the_run_with_its_sentence():
 def test_a_linear_problem_is_not_a_sequence():
     with pytest.raises(wb.IncompatibleProblem, match="solves sequence problems but was given a linear problem"):
         wb.run(wb.linear.KrylovRecycling(), wb.problems.poisson2d(8))
+
+
+def test_a_report_counts_a_sequence_runs_total_matvecs_as_its_work():
+    from workbench.report.data import collect_runs, ranking
+
+    seq = wb.problems.rotated_anisotropic_sequence(m=16, instances=20, seed=0)
+    results = [wb.run(wb.linear.KrylovRecycling(**kw), seq) for kw in ({"recycle": 0}, {"order": "sorted"})]
+    rows = ranking(collect_runs(results))
+    assert [r["work_unit"] for r in rows] == ["cumulative_matvecs"] * 2
+    assert {r["work"] for r in rows} == {r.final["cumulative_matvecs"] for r in results}
+    assert "order=sorted" in rows[0]["label"]  # the sorted run did the least work

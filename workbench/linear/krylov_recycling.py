@@ -96,8 +96,8 @@ class KrylovRecycling(Method):
     system, the baseline.
 
     Metrics per solve: ``instance`` (solves done), ``remaining``, ``system`` (index of
-    the system just solved), ``context``, ``iterations``, ``matvecs``,
-    ``cumulative_matvecs``, ``true_residual`` (of the last solution), ``capped``, ``recycled`` (columns of the basis used) and
+    the system just solved), ``context``, ``iterations`` and ``system_matvecs`` (of that
+    solve), ``cumulative_matvecs`` (the run's work so far), ``true_residual`` (of the last solution), ``capped``, ``recycled`` (columns of the basis used) and
     ``ritz_min`` (the smallest Ritz value of the new basis).
 
     Examples
@@ -213,11 +213,13 @@ class KrylovRecycling(Method):
                "recycled": float(0 if state.basis is None else state.basis.shape[1]),
                "ritz_min": float(state.ritz[0]) if state.ritz.size else np.nan}
         if t == 0:
-            out.update(system=np.nan, context=np.nan, true_residual=np.nan, iterations=np.nan, matvecs=np.nan)
+            out.update(system=np.nan, context=np.nan, true_residual=np.nan, iterations=np.nan,
+                       system_matvecs=np.nan)
         else:
             i = int(state.order[t - 1])
             out.update(system=float(i), context=float(state.contexts[i]), true_residual=float(state.residual[t - 1]),
-                       iterations=float(state.iterations[t - 1]), matvecs=float(state.matvecs[t - 1]))
+                       iterations=float(state.iterations[t - 1]),
+                       system_matvecs=float(state.matvecs[t - 1]))
         return out
 
     def stop_scale(self, problem, metrics0) -> float:

@@ -17,8 +17,10 @@ from ..store.records import flatten_params
 
 __all__ = ["ReportRun", "collect_runs", "varying_parameters", "work_column", "ranking"]
 
-#: Trace columns that count machine-independent work, best first.
-WORK_COLUMNS = ("matvecs", "grad_evals", "function_evals", "evaluations")
+#: Trace columns that count machine-independent work, best first (a sequence run's is its running
+#: total: its per-system columns describe one solve, not the run).
+WORK_COLUMNS = ("matvecs", "grad_evals", "function_evals", "evaluations", "cumulative_matvecs",
+                "cumulative_iterations")
 
 
 @dataclasses.dataclass
