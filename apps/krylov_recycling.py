@@ -25,7 +25,7 @@ def _notes(race) -> str:
     else:
         lines.append("Every matrix of this sequence is I or the Laplacian shifted and scaled, with the Laplacian's "
                      "eigenvectors: the recycled Ritz vectors stay exact, and sorting adds nothing.")
-    lines.append("Fewer matvecs is not less time here: the projection costs about 4k flops per unknown "
+    lines.append("Fewer matvecs is not less time here: each deflated step costs about 8k flops per unknown "
                  "against 10-18 for these stencils (see docs/recycling.md).")
     return "  \n".join(lines)
 

@@ -65,3 +65,26 @@ def test_keep_directions_keeps_the_first_search_directions_and_their_products():
     np.testing.assert_allclose(np.column_stack(AP), prob.A @ np.column_stack(P))
     G = np.column_stack(P).T @ np.column_stack(AP)  # CG directions are A-orthogonal
     assert np.abs(G - np.diag(np.diag(G))).max() < 1e-8 * np.abs(np.diag(G)).max()
+
+
+def test_it_levels_off_at_the_attainable_accuracy_instead_of_drifting_away():
+    # W^T r must stay 0; without a correction its rounding drift grew until the residual did
+    # (rtol 1e-16 ran to max_steps with the residual at 482; plain CG levels off at 3e-15)
+    prob = wb.problems.poisson2d(24)
+    lam, V = np.linalg.eigh(prob.A.toarray())
+    res = wb.run(wb.linear.DeflatedCG(basis=V[:, :8]), prob, rtol=1e-16, max_steps=3000)
+    assert res.converged
+    assert np.linalg.norm(prob.b - prob.A @ res.x) < 1e-14 * np.linalg.norm(prob.b)
+
+
+def test_a_basis_replays_from_the_spec_and_its_scale_does_not_matter():
+    prob = wb.problems.poisson2d(24)
+    lam, V = np.linalg.eigh(prob.A.toarray())
+    res = wb.run(wb.linear.DeflatedCG(basis=V[:, :8]), prob, rtol=1e-8)
+    again = wb.from_spec(res.spec()).run()  # the basis travels in the spec, as nested lists
+    assert again.iterations == res.iterations < wb.run(wb.linear.CG(), prob, rtol=1e-8).iterations
+    # a column 1e-8 times the others spans the same space: not "dependent"
+    scaled = wb.run(wb.linear.DeflatedCG(basis=V[:, :2] * [1.0, 1e-8]), prob, rtol=1e-8)
+    assert scaled.iterations == wb.run(wb.linear.DeflatedCG(basis=V[:, :2].tolist()), prob, rtol=1e-8).iterations
+    with pytest.raises(wb.InvalidParameter, match="an array of numbers of shape .n, k."):
+        wb.linear.DeflatedCG(basis=[["a"]])

@@ -106,3 +106,46 @@ def test_a_report_counts_a_sequence_runs_total_matvecs_as_its_work():
     assert [r["work_unit"] for r in rows] == ["cumulative_matvecs"] * 2
     assert {r["work"] for r in rows} == {r.final["cumulative_matvecs"] for r in results}
     assert "order=sorted" in rows[0]["label"]  # the sorted run did the least work
+
+
+def test_systems_left_short_of_rtol_are_named_in_the_message():
+    seq = wb.problems.rotated_anisotropic_sequence(m=16, instances=4, seed=0)
+    res = wb.run(wb.linear.KrylovRecycling(max_iterations=1), seq)
+    assert "4 of 4 systems stopped at max_iterations = 1 before reaching rtol; raise max_iterations" in res.message
+    assert "Note" not in wb.run(wb.linear.KrylovRecycling(), seq).message
+    # below CG's attainable accuracy the true residual levels off near 1e-14 (it used to climb to 1e3)
+    tight = wb.run(wb.linear.KrylovRecycling(rtol=1e-15), seq)
+    assert tight.state.residual.max() < 1e-13 and "miss rtol = 1e-15 by more than 10 %" in tight.message
+
+
+def test_a_smaller_recycle_mid_run_deflates_the_next_system_by_the_slowest_columns_only():
+    seq = wb.problems.rotated_anisotropic_sequence(m=12, instances=6, seed=0)
+    method = wb.linear.KrylovRecycling(recycle=20)
+    runner = wb.Runner(method, seq)
+    runner.advance(max_steps=2)
+    assert runner.trace["recycled"][-1] == 20
+    method.recycle = 5
+    runner.advance(max_steps=1)
+    j = runner.state.t - 1
+    assert runner.trace["recycled"][-1] == 5
+    assert runner.state.matvecs[j] == runner.state.iterations[j] + 1 + 5  # A W for 5 columns, not 20
+    method.recycle = 0
+    runner.advance(max_steps=1)
+    assert runner.trace["recycled"][-1] == 0
+
+
+def test_a_system_that_is_not_definite_on_the_recycled_basis_is_named():
+    class TurnsIndefinite(wb.problems.LinearSequence):
+        def instance(self, t):
+            A = wb.problems.poisson2d(8).A
+            return wb.problems.from_matrix(A if t == 0 else -A, np.ones(64))
+
+    res = wb.run(wb.linear.KrylovRecycling(), TurnsIndefinite(2, [0.0, 1.0], (0.0, 1.0), name="turns"))
+    assert res.status.label == "failed"
+    assert "system 1 of the sequence is not positive definite on the recycled basis" in res.message
+
+
+def test_ritz_basis_keeps_a_small_but_independent_column():
+    Z = np.eye(10)[:, :3] * [1.0, 1e-11, 1.0]
+    W, theta = ritz_basis(Z, np.diag(np.arange(1.0, 11.0)) @ Z, 3)
+    np.testing.assert_allclose(theta, [1.0, 2.0, 3.0])

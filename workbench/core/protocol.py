@@ -350,10 +350,10 @@ class Method(CheckedParams):
                 "or problem."
             )
 
-    def limit_note(self, problem: Problem, state) -> str:
-        """A sentence the run's message ends with when it stops at its step or time limit,
-        about what the method did on the way there (an optimizer whose schedule held the step
-        size at 0 past its horizon says so); empty by default."""
+    def end_note(self, problem: Problem, state) -> str:
+        """A sentence the run's message ends with when it ends without an error (converged, at a
+        limit, stopped), about what the status alone hides: an optimizer whose schedule held the
+        step size at 0 past its horizon, a sequence run with systems left unsolved. Empty by default."""
         return ""
 
     def stop_scale(self, problem: Problem, metrics0: dict) -> float:

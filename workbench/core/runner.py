@@ -219,8 +219,9 @@ class Runner:
             limit = "step limit" if self.status is Status.MAX_STEPS else "wall-time budget"
             sentence = f"Stopped at the {limit}; no tolerance was set, so the run went to its limit."
         message = sentence + (f" {self.detail}" if self.detail else "")
-        if self.status in (Status.MAX_STEPS, Status.MAX_TIME) and self.state is not None:
-            note = self.method.limit_note(self.problem, self.state)
+        if self.status in (Status.CONVERGED, Status.MAX_STEPS, Status.MAX_TIME, Status.STOPPED) \
+                and self.state is not None:
+            note = self.method.end_note(self.problem, self.state)
             if note:
                 message += f" {note}"
         return message

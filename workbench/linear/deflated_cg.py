@@ -11,6 +11,17 @@ from .base import LinearMethod, LinearState
 __all__ = ["DeflatedCG"]
 
 
+class Deflation:
+    """The basis ``W`` (unit columns), ``AW``, the Cholesky factor of ``G = W^T A W`` and what a
+    step reuses: ``[W, AW]^T`` stacked, and ``G^-1 (AW)^T A W``."""
+
+    def __init__(self, W, AW, factor):
+        self.W, self.AW, self.factor = W, AW, factor
+        self.k = W.shape[1]
+        self.stacked_T = np.ascontiguousarray(np.hstack([W, AW]).T)
+        self.G_inv_H = la.cho_solve(factor, AW.T @ AW)
+
+
 @register_method("deflated_cg", family="krylov")
 class DeflatedCG(LinearMethod):
     r"""Conjugate gradients deflated by a basis :math:`W \in \mathbb{R}^{n \times k}` (Saad et al., 2000).
@@ -62,6 +73,23 @@ class DeflatedCG(LinearMethod):
     keep_directions = param.Integer(default=0, bounds=(0, 10_000),
                                     doc="Keep the first this many search directions (for recycling).")
 
+    def check_value(self, name, value, *, with_others=True):
+        """As for every param, after reading a nested list (a spec's) as the ``basis`` array."""
+        if name == "basis" and value is not None and not isinstance(value, np.ndarray):
+            try:
+                value = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                raise InvalidParameter("the deflation basis is an array of numbers of shape (n, k), one "
+                                       "column per basis vector.") from None
+        return super().check_value(name, value, with_others=with_others)
+
+    def spec(self) -> dict:
+        """The spec, with the basis (as nested lists) so that the run replays deflated."""
+        spec = super().spec()
+        if self.basis is not None:
+            spec["params"]["basis"] = np.asarray(self.basis, dtype=float).tolist()
+        return spec
+
     def _deflation(self, problem):
         """``(W, AW, Cholesky of W^T A W)`` of the basis, or ``None`` without one."""
         W = self.basis
@@ -80,24 +108,32 @@ class DeflatedCG(LinearMethod):
                                    f"{problem.n} unknowns; give fewer columns than unknowns.")
         if not np.all(np.isfinite(W)):
             raise InvalidParameter("the deflation basis has non-finite entries; give a finite basis.")
+        norms = np.linalg.norm(W, axis=0)
+        if np.any(norms == 0):
+            raise InvalidParameter(f"column {int(np.argmin(norms))} of the deflation basis is zero; drop it.")
+        # Unit columns span the same space; without them the dependence test below would read a
+        # small column (1e-8 x the others) as a dependent one.
+        W = W / norms
         AW = np.asarray(problem.A @ W)
         G = W.T @ AW
         G = 0.5 * (G + G.T)  # (symmetric in exact arithmetic; rounding would break cho_factor's use)
         try:
-            factor = la.cho_factor(G)
-            if not np.all(np.isfinite(factor[0])):
+            scale = np.sqrt(np.abs(np.diag(G)))
+            if np.any(scale == 0):
                 raise la.LinAlgError
             # A Cholesky that succeeds on a nearly singular W^T A W still amplifies rounding by
-            # its condition number; columns that are almost dependent make projections noise.
-            d = np.abs(np.diag(factor[0]))
-            if d.min() <= 1e-7 * d.max():
+            # its condition number; on the unit-diagonal scaling its pivots measure how nearly
+            # dependent the columns are, whatever the scale of A.
+            d = np.abs(np.diag(la.cho_factor(G / np.outer(scale, scale))[0]))
+            if not np.all(np.isfinite(d)) or d.min() <= 1e-7:
                 raise la.LinAlgError
+            factor = la.cho_factor(G)
         except la.LinAlgError:
             raise InvalidParameter(
                 "W^T A W of the deflation basis is singular or not positive definite: its columns are "
                 "(nearly) dependent, or A is not definite on them; orthonormalise the basis "
                 "(scipy.linalg.orth) and drop dependent columns.") from None
-        return W, AW, factor
+        return Deflation(W, AW, factor)
 
     def init(self, problem) -> LinearState:
         state = super().init(problem)
@@ -105,13 +141,12 @@ class DeflatedCG(LinearMethod):
         extra = {"P": [], "AP": [], "deflation": deflation}
         r = state.r
         if deflation is not None:
-            W, AW, factor = deflation
             # Galerkin correction on span(W): afterwards W^T r = 0, and no matvec is needed
             # for the new residual since A W is at hand.
-            y = la.cho_solve(factor, W.T @ r)
-            state.x = state.x + W @ y
-            r = r - AW @ y
-            state.matvecs += W.shape[1]
+            y = la.cho_solve(deflation.factor, deflation.W.T @ r)
+            state.x = state.x + deflation.W @ y
+            r = r - deflation.AW @ y
+            state.matvecs += deflation.k
         extra["p"] = self._project(r, deflation)
         extra["rr"] = float(r @ r)
         return LinearState(state.x, r, float(np.linalg.norm(r)), state.matvecs, extra)
@@ -121,8 +156,7 @@ class DeflatedCG(LinearMethod):
         """:math:`v - W (W^T A W)^{-1} (AW)^T v`: the part of ``v`` A-orthogonal to span(W)."""
         if deflation is None:
             return v.copy()
-        W, AW, factor = deflation
-        return v - W @ la.cho_solve(factor, AW.T @ v)
+        return v - deflation.W @ la.cho_solve(deflation.factor, deflation.AW.T @ v)
 
     def step(self, problem, state: LinearState) -> LinearState:
         extra = dict(state.extra)
@@ -144,7 +178,25 @@ class DeflatedCG(LinearMethod):
         alpha = rr / pAp
         x = state.x + alpha * p
         r = state.r - alpha * Ap
-        rr_new = float(r @ r)
-        extra["p"] = self._project(r, extra["deflation"]) + (rr_new / rr) * p
+        deflation = extra["deflation"]
+        if deflation is None:
+            rr_new = float(r @ r)
+            extra["p"] = r + (rr_new / rr) * p
+        else:
+            # In exact arithmetic W^T r stays 0 (W^T A p = 0), so nothing would ever remove its
+            # rounding drift: near the attainable accuracy it grew, and the residual with it
+            # (a run to rtol 1e-16 climbed to 482). So each step corrects on span(W),
+            #   y = G^-1 W^T r,  x += W y,  r -= A W y,
+            # and projects the direction, mu = G^-1 (AW)^T r (of the corrected r, which is
+            # (AW)^T r - H y with H = (AW)^T A W): one pass over [W, AW] and one 2-column solve.
+            c = deflation.stacked_T @ r
+            k = deflation.k
+            both = la.cho_solve(deflation.factor, c.reshape(2, k).T, check_finite=False)
+            y = both[:, 0]
+            mu = both[:, 1] - deflation.G_inv_H @ y
+            x = x + deflation.W @ y
+            r = r - deflation.AW @ y
+            rr_new = float(r @ r)
+            extra["p"] = r - deflation.W @ mu + (rr_new / rr) * p
         extra["rr"] = rr_new
         return LinearState(x, r, float(np.sqrt(rr_new)), state.matvecs + 1, extra)

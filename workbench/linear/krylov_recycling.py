@@ -7,7 +7,7 @@ import numpy as np
 import param
 import scipy.linalg as la
 
-from ..core import IncompatibleProblem, InvalidProblem, register_method
+from ..core import IncompatibleProblem, InvalidParameter, InvalidProblem, register_method
 from ..core.protocol import Method
 from .deflated_cg import DeflatedCG
 
@@ -35,6 +35,13 @@ def ritz_basis(Z: np.ndarray, AZ: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
     """
     if Z.shape[1] == 0 or k == 0:
         return np.zeros((Z.shape[0], 0)), np.zeros(0)
+    # Unit columns first: CG's directions shrink with the residual, and the rank test below
+    # is relative to the largest column; unscaled, it dropped late directions as "dependent".
+    norms = np.linalg.norm(Z, axis=0)
+    nonzero = norms > 0
+    if not np.any(nonzero):
+        return np.zeros((Z.shape[0], 0)), np.zeros(0)
+    Z, AZ = Z[:, nonzero] / norms[nonzero], AZ[:, nonzero] / norms[nonzero]
     Q, R, piv = la.qr(Z, mode="economic", pivoting=True)
     d = np.abs(np.diag(R))
     # Directions of later CG steps can be nearly in the span of the recycled basis; a
@@ -49,6 +56,18 @@ def ritz_basis(Z: np.ndarray, AZ: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
     theta, Y = la.eigh(0.5 * (H + H.T))
     keep = min(k, rank)
     return Q @ Y[:, :keep], theta[:keep]
+
+
+_CONTROLLER = []
+
+
+def _blas_controller():
+    """threadpoolctl's controller, made once (making one scans the loaded libraries: 1.5 ms)."""
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
 
 
 @dataclasses.dataclass
@@ -73,6 +92,7 @@ class RecyclingState:
     cumulative_matvecs: int = 0
     capped: int = 0
     order_setting: str = "given"
+    used: int = 0  #: basis columns the last solve was deflated by
 
 
 @register_method("krylov_recycling", family="krylov")
@@ -158,12 +178,10 @@ class KrylovRecycling(Method):
         A change of ``order`` mid-run reorders the systems not solved yet; a change of
         ``recycle`` takes effect at the next basis update (``recycle=0`` drops the basis).
         """
-        from threadpoolctl import threadpool_limits
-
         # The dense work here is small (n x k products, a QR of n x (k + m)); OpenBLAS's
         # threads spin against each other on it, which made a recycled solve 5x slower on
-        # 2 cores than on one thread. One thread per solve costs about 1 ms to set.
-        with threadpool_limits(1, user_api="blas"):
+        # 2 cores than on one thread.
+        with _blas_controller().limit(limits=1, user_api="blas"):
             return self._solve_and_recycle(problem, state)
 
     def _solve_and_recycle(self, problem, state: RecyclingState) -> RecyclingState:
@@ -177,9 +195,21 @@ class KrylovRecycling(Method):
             state.order_setting = self.order
         i = int(state.order[t])
         instance = problem.instance(i)
-        basis = state.basis if self.recycle > 0 and state.basis is not None and state.basis.shape[1] else None
+        basis = None
+        if self.recycle > 0 and state.basis is not None and state.basis.shape[1]:
+            # (the columns come in increasing Ritz value: a smaller recycle keeps the slowest)
+            basis = state.basis[:, :self.recycle]
         solver = DeflatedCG(basis=basis, keep_directions=self.directions if self.recycle > 0 else 0)
-        res = wb.run(solver, instance, rtol=self.rtol, max_steps=self.max_iterations)
+        try:
+            res = wb.run(solver, instance, rtol=self.rtol, max_steps=self.max_iterations)
+        except InvalidParameter as exc:
+            if basis is None:
+                raise
+            # The recycled basis is orthonormal: a W^T A W that is not positive definite means
+            # this system's matrix is not, on the slow modes of the last one.
+            raise IncompatibleProblem(f"system {i} of the sequence is not positive definite on the recycled "
+                                      f"basis ({exc}); deflated CG needs SPD systems.") from None
+        state.used = 0 if basis is None else basis.shape[1]
         if res.status.label not in ("converged", "max_steps"):
             raise IncompatibleProblem(f"system {i} of the sequence could not be solved ({res.status.label}): "
                                       f"{res.message}")
@@ -197,8 +227,7 @@ class KrylovRecycling(Method):
             Z = np.column_stack(P) if P else np.zeros((instance.n, 0))
             AZ = np.column_stack(AP) if AP else np.zeros((instance.n, 0))
             if deflation is not None:
-                W, AW, _ = deflation
-                Z, AZ = np.hstack([W, Z]), np.hstack([AW, AZ])
+                Z, AZ = np.hstack([deflation.W, Z]), np.hstack([deflation.AW, AZ])
             state.basis, state.ritz = ritz_basis(Z, AZ, min(self.recycle, instance.n - 1))
         else:
             state.basis, state.ritz = None, np.zeros(0)
@@ -210,7 +239,7 @@ class KrylovRecycling(Method):
         t = state.t
         out = {"instance": float(t), "remaining": float(len(problem) - t),
                "cumulative_matvecs": float(state.cumulative_matvecs), "capped": float(state.capped),
-               "recycled": float(0 if state.basis is None else state.basis.shape[1]),
+               "recycled": float(state.used),
                "ritz_min": float(state.ritz[0]) if state.ritz.size else np.nan}
         if t == 0:
             out.update(system=np.nan, context=np.nan, true_residual=np.nan, iterations=np.nan,
@@ -221,6 +250,24 @@ class KrylovRecycling(Method):
                        iterations=float(state.iterations[t - 1]),
                        system_matvecs=float(state.matvecs[t - 1]))
         return out
+
+    def end_note(self, problem, state: RecyclingState) -> str:
+        """Systems left short of ``rtol``: stopped at the iteration cap, or solutions whose true
+        residual misses it (CG's recursive residual drifts near the attainable accuracy)."""
+        t = state.t
+        if t == 0:
+            return ""
+        notes = []
+        if state.capped:
+            notes.append(f"{state.capped} of {t} systems stopped at max_iterations = {self.max_iterations} "
+                         "before reaching rtol; raise max_iterations")
+        short = state.residual[:t] > 1.1 * self.rtol
+        drifted = int(short.sum()) - state.capped
+        if drifted > 0:
+            notes.append(f"{drifted} of {t} solutions miss rtol = {self.rtol:g} by more than 10 % in their true "
+                         f"residual ||b - A x|| / ||b|| (worst {float(state.residual[:t].max()):.2g}), below the "
+                         "accuracy CG's recursion holds; use a larger rtol")
+        return ("Note: " + "; ".join(notes) + ".") if notes else ""
 
     def stop_scale(self, problem, metrics0) -> float:
         """1: the run's ``rtol`` (default 0.5) bounds ``remaining`` itself, so it stops once all are solved."""

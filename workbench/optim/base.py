@@ -203,7 +203,7 @@ class Optimizer(Method):
             out.update(extra)
         return out
 
-    def limit_note(self, problem, state) -> str:
+    def end_note(self, problem, state) -> str:
         """Past its horizon a schedule holds its final value; when that is 0 the run idles."""
         horizon = self._hp["horizon"]
         if self._schedule is None or horizon is None or state.t <= horizon or self.multiplier(horizon) != 0:
