@@ -36,6 +36,7 @@ METHODS = {
     "chebyshev": lambda: wb.linear.Chebyshev(),
     # (no basis: the matrix checks its claims; tests/linear/test_deflated_cg.py deflates)
     "deflated_cg": lambda: wb.linear.DeflatedCG(),
+    "deep_conjugate_directions": lambda: wb.linear.DeepConjugateDirections(),
 }
 
 _cache = {}
@@ -72,6 +73,9 @@ def test_exclusions_are_declared():
     assert ("cg", "convection_diffusion2d") in excluded
     assert ("chebyshev", "convection_diffusion2d") in excluded
     assert ("deflated_cg", "convection_diffusion2d") in excluded
+    # a 2-D CNN: only systems on a 2-D grid
+    assert ("deep_conjugate_directions", "poisson1d") in excluded
+    assert ("deep_conjugate_directions", "poisson2d") not in excluded
     assert ("jacobi", "random_spd") in excluded
     assert ("gauss_seidel", "convection_diffusion2d") not in excluded
     with pytest.raises(wb.IncompatibleProblem, match="symmetric"):

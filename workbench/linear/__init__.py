@@ -1,14 +1,15 @@
 """Linear solvers: stationary (Jacobi, Gauss-Seidel, SOR, SSOR) and Krylov (CG, PCG,
-Chebyshev, deflated CG, Krylov recycling across a sequence), with PyAMG and numba fast
+Chebyshev, deflated CG, Krylov recycling across a sequence, learned conjugate directions), with PyAMG and numba fast
 paths, and the convergence theory for overlays."""
 from . import theory
 from .base import LinearMethod, LinearState
 from .cg import CG, PCG
 from .chebyshev import Chebyshev
+from .deep_conjugate_directions import DeepConjugateDirections
 from .deflated_cg import DeflatedCG
 from .jacobi import Jacobi
 from .krylov_recycling import KrylovRecycling
 from .sor import SOR, SSOR, GaussSeidel
 
 __all__ = ["LinearMethod", "LinearState", "Jacobi", "GaussSeidel", "SOR", "SSOR", "CG", "PCG",
-           "Chebyshev", "DeflatedCG", "KrylovRecycling", "theory"]
+           "Chebyshev", "DeflatedCG", "KrylovRecycling", "DeepConjugateDirections", "theory"]
