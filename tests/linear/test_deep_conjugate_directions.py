@@ -64,9 +64,16 @@ def test_a_useless_network_still_converges_by_falling_back_to_the_residual():
         def forward(self, r):
             return torch.zeros_like(r)
 
-    res = wb.run(wb.linear.DeepConjugateDirections(network=Zero()), wb.problems.poisson2d(8), rtol=1e-8,
-                 max_steps=5000)
-    assert res.converged  # every proposal is 0, so every step is steepest descent
+    for n in (8, 16):
+        res = wb.run(wb.linear.DeepConjugateDirections(network=Zero()), wb.problems.poisson2d(n), rtol=1e-8,
+                     max_steps=5000)
+        # every proposal is 0, so every direction is r A-orthogonalised: CG's own, step for step
+        assert res.converged and res.iterations == wb.run(wb.linear.CG(), wb.problems.poisson2d(n),
+                                                          rtol=1e-8).iterations
+    # an untrained network's proposals are poor but not orthogonal to r: slower than CG, but it converges
+    untrained = wb.run(wb.linear.DeepConjugateDirections(network=build_network()), wb.problems.poisson2d(8),
+                       rtol=1e-8, max_steps=2000)
+    assert untrained.converged
 
 
 def test_a_problem_without_a_2d_grid_is_refused_with_a_sentence():
@@ -76,3 +83,60 @@ def test_a_problem_without_a_2d_grid_is_refused_with_a_sentence():
                                                      "2-D grid"):
         wb.run(wb.linear.DeepConjugateDirections(), prob)
     assert build_network().levels == 3
+
+
+def test_a_network_travels_in_the_spec_as_a_path_and_a_module_is_refused_on_replay(tmp_path):
+    import torch
+
+    net, _ = train_direction_network(n=8, steps=20, batch=8, seed=2)
+    path = save_direction_network(net, tmp_path / "net.pt")
+    res = wb.run(wb.linear.DeepConjugateDirections(network=path), wb.problems.poisson2d(12), rtol=1e-8)
+    assert wb.from_spec(res.spec()).run().iterations == res.iterations
+    unsaved = wb.run(wb.linear.DeepConjugateDirections(network=net), wb.problems.poisson2d(12), rtol=1e-8)
+    assert unsaved.iterations == res.iterations
+    with pytest.raises(wb.InvalidParameter, match="this spec names an unsaved DirectionNet network, which did "
+                                                  "not travel with it; save the network"):
+        wb.from_spec(unsaved.spec()).run()
+
+
+def test_a_network_of_the_wrong_kind_is_a_sentence_before_the_first_step():
+    D = wb.linear.DeepConjugateDirections
+    with pytest.raises(wb.InvalidParameter, match="network is a torch module, or the path of a file"):
+        D(network=3.0)
+    with pytest.raises(wb.InvalidParameter, match="maps a 8 x 8 residual to 3 finite values; it must return one "
+                                                  "finite value per unknown .64."):
+        wb.run(D(network=lambda image: np.ones(3)), wb.problems.poisson2d(8))
+    with pytest.raises(wb.InvalidParameter, match="the direction network failed on a 8 x 8 residual image"):
+        wb.run(D(network=lambda image: image @ np.ones((2, 2))), wb.problems.poisson2d(8))
+
+
+def test_each_load_is_a_fresh_module_and_a_network_pickles():
+    import pickle
+
+    import torch
+
+    first = load_direction_network()
+    with torch.no_grad():
+        for p in first.parameters():
+            p.mul_(0)  # ruin one copy
+    assert iterations(wb.linear.DeepConjugateDirections(), 32) <= 12  # the default is untouched
+    again = pickle.loads(pickle.dumps(load_direction_network()))
+    assert iterations(wb.linear.DeepConjugateDirections(network=again), 32) <= 12
+    with pytest.raises(wb.InvalidParameter, match="save_direction_network saves the networks build_network makes"):
+        save_direction_network(torch.nn.Identity(), "x.pt")
+
+
+@pytest.mark.parametrize("grid", [np.array([8, 8]), (8.0, 8.0)])
+def test_grid_metadata_in_other_spellings_is_read(grid):
+    p = wb.problems.poisson2d(8)
+    q = wb.problems.LinearProblem(p.A, p.b, metadata={"grid": grid}, properties=p.properties)
+    assert wb.run(wb.linear.DeepConjugateDirections(), q, rtol=1e-8).converged
+
+
+@pytest.mark.parametrize("grid", ["88", 64, (-8, -8), (8.5, 8)])
+def test_grid_metadata_that_is_no_grid_is_refused_not_a_crash(grid):
+    p = wb.problems.poisson2d(8)
+    q = wb.problems.LinearProblem(p.A, p.b, metadata={"grid": grid}, properties=p.properties)
+    assert not wb.linear.DeepConjugateDirections.supports(q)
+    with pytest.raises(wb.IncompatibleProblem, match="has no 2-D grid"):
+        wb.run(wb.linear.DeepConjugateDirections(), q)

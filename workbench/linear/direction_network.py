@@ -18,13 +18,14 @@ struggles with dominate, as they do in the residuals of a run.
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from ..core import WorkbenchError
 
-__all__ = ["build_network", "train_direction_network", "load_direction_network", "save_direction_network",
+__all__ = ["DirectionNet", "build_network", "train_direction_network", "load_direction_network", "save_direction_network",
            "direction_loss", "training_residuals", "SHIPPED_WEIGHTS"]
 
 #: Weights shipped with the package: ``train_direction_network(n=32, steps=800, seed=0)``.
@@ -40,14 +41,21 @@ def _torch():
     return torch
 
 
-def build_network(channels: int = 16, levels: int = 3):
-    """A U-Net-like CNN: ``levels`` halvings with skip connections, ELU activations, one
-    channel in and out. Fully convolutional, so one trained at 32 x 32 runs on any grid."""
+_CLASS = []
+
+
+def _direction_net_class():
+    """``DirectionNet``, made on first use (its base class is torch's): a module attribute
+    through ``__getattr__``, so that pickle and ``torch.save`` find it by name."""
+    if _CLASS:
+        return _CLASS[0]
     torch = _torch()
     nn, F = torch.nn, torch.nn.functional
 
     class DirectionNet(nn.Module):
-        def __init__(self):
+        """U-Net-like CNN from a residual image to a direction image (see :func:`build_network`)."""
+
+        def __init__(self, channels: int = 16, levels: int = 3):
             super().__init__()
             self.channels, self.levels = channels, levels
             self.inp = nn.Conv2d(1, channels, 3, padding=1)
@@ -70,7 +78,22 @@ def build_network(channels: int = 16, levels: int = 3):
                 h = F.elu(conv(torch.cat([h, skip], 1)))
             return self.out(h)
 
-    return DirectionNet()
+    DirectionNet.__module__ = __name__
+    DirectionNet.__qualname__ = "DirectionNet"
+    _CLASS.append(DirectionNet)
+    return DirectionNet
+
+
+def __getattr__(name):
+    if name == "DirectionNet":
+        return _direction_net_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def build_network(channels: int = 16, levels: int = 3):
+    """A U-Net-like CNN: ``levels`` halvings with skip connections, ELU activations, one
+    channel in and out. Fully convolutional, so one trained at 32 x 32 runs on any grid."""
+    return _direction_net_class()(channels, levels)
 
 
 def laplacian_apply(u):
@@ -148,33 +171,53 @@ def train_direction_network(n: int = 32, steps: int = 800, batch: int = 32, lr: 
 def save_direction_network(net, path) -> Path:
     """Write the network's size and weights to ``path`` (a torch file)."""
     torch = _torch()
+    if not isinstance(net, _direction_net_class()):
+        from ..core import InvalidParameter
+
+        raise InvalidParameter(f"save_direction_network saves the networks build_network makes, not a "
+                               f"{type(net).__name__}; save your own with torch.save(net, path).")
     path = Path(path)
-    torch.save({"channels": net.channels, "levels": net.levels, "state": net.state_dict()}, path)
+    try:
+        torch.save({"channels": net.channels, "levels": net.levels, "state": net.state_dict()}, path)
+    except OSError as exc:
+        from ..core import InvalidParameter
+
+        raise InvalidParameter(f"cannot write {str(path)!r}: {exc.strerror or exc}; choose a path you can "
+                               "write.") from None
     return path
 
 
-_LOADED: dict = {}
+_LOADED: dict = {}  #: path -> (mtime, saved dict): the file read once, a fresh module per call
+_LOCK = threading.Lock()
 
 
 def load_direction_network(path=None):
-    """The network saved at ``path`` (default: the shipped weights), in eval mode; cached."""
-    torch = _torch()
-    path = Path(path) if path is not None else SHIPPED_WEIGHTS
-    key = (str(path), path.stat().st_mtime if path.exists() else None)
-    if key in _LOADED:
-        return _LOADED[key]
-    try:
-        saved = torch.load(path, weights_only=True)
-        net = build_network(int(saved["channels"]), int(saved["levels"]))
-        net.load_state_dict(saved["state"])
-    except Exception as exc:  # (torch raises UnpicklingError, RuntimeError, EOFError ... on a bad file)
-        from ..core import MalformedInput
+    """A fresh module (eval mode) with the network saved at ``path`` (default: the shipped weights).
 
-        # (torch's own message for a foreign file suggests weights_only=False, which would run
-        # whatever the file holds: not advice to pass on)
-        reason = "no such file" if isinstance(exc, FileNotFoundError) else type(exc).__name__
-        raise MalformedInput(f"cannot read a direction network from {str(path)!r} ({reason}): it is not a file "
-                             "save_direction_network(net, path) wrote; save one with it.") from None
+    The file is read once per path and modification time; every call builds its own module,
+    so changing one (fine-tuning, ``.train()``) leaves the others, and the default, alone.
+    """
+    from ..core import MalformedInput
+
+    torch = _torch()
+    if path is not None and not isinstance(path, (str, Path)):
+        raise MalformedInput(f"a direction network's path is a file name, not a {type(path).__name__}.")
+    path = Path(path) if path is not None else SHIPPED_WEIGHTS
+    with _LOCK:
+        try:
+            mtime = path.stat().st_mtime
+            cached = _LOADED.get(str(path))
+            if cached is None or cached[0] != mtime:
+                _LOADED[str(path)] = (mtime, torch.load(path, weights_only=True))
+            saved = _LOADED[str(path)][1]
+            net = build_network(int(saved["channels"]), int(saved["levels"]))
+            net.load_state_dict(saved["state"])
+        except Exception as exc:  # (torch raises UnpicklingError, RuntimeError, EOFError ... on a bad file)
+            _LOADED.pop(str(path), None)
+            # (torch's own message for a foreign file suggests weights_only=False, which would run
+            # whatever the file holds: not advice to pass on)
+            reason = "no such file" if isinstance(exc, FileNotFoundError) else type(exc).__name__
+            raise MalformedInput(f"cannot read a direction network from {str(path)!r} ({reason}): it is not a "
+                                 "file save_direction_network(net, path) wrote; save one with it.") from None
     net.eval()
-    _LOADED[key] = net
     return net
