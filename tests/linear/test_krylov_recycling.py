@@ -149,3 +149,8 @@ def test_ritz_basis_keeps_a_small_but_independent_column():
     Z = np.eye(10)[:, :3] * [1.0, 1e-11, 1.0]
     W, theta = ritz_basis(Z, np.diag(np.arange(1.0, 11.0)) @ Z, 3)
     np.testing.assert_allclose(theta, [1.0, 2.0, 3.0])
+
+
+def test_directions_is_inert_without_recycling():
+    assert wb.linear.KrylovRecycling(recycle=0).inert_params() == {"directions"}
+    assert wb.linear.KrylovRecycling().inert_params() == frozenset()

@@ -154,6 +154,12 @@ class KrylovRecycling(Method):
     rtol = param.Number(default=1e-8, bounds=(1e-15, 0.5), doc="Per-system tolerance on ||b - A x|| / ||b||.")
     max_iterations = param.Integer(default=10_000, bounds=(1, 10_000_000), doc="CG iteration cap per system.")
 
+    may_be_inert = frozenset({"directions"})
+
+    def inert_params(self) -> frozenset[str]:
+        """``directions`` feeds the basis update, which ``recycle=0`` does not make."""
+        return self.may_be_inert if self.recycle == 0 else frozenset()
+
     def solve_order(self, contexts: np.ndarray, systems: np.ndarray) -> np.ndarray:
         """``systems`` in the order of the ``order`` setting: as given (by index) or by context."""
         systems = np.sort(np.asarray(systems, dtype=np.int64))
