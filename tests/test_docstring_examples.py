@@ -7,7 +7,7 @@ import pytest
 
 import workbench
 
-PACKAGES = ["workbench.core", "workbench.problems", "workbench.linear", "workbench.tuning"]
+PACKAGES = ["workbench.core", "workbench.problems", "workbench.linear", "workbench.sketching", "workbench.tuning"]
 
 
 def _modules():

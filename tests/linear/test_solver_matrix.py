@@ -37,6 +37,10 @@ METHODS = {
     # (no basis: the matrix checks its claims; tests/linear/test_deflated_cg.py deflates)
     "deflated_cg": lambda: wb.linear.DeflatedCG(),
     "deep_conjugate_directions": lambda: wb.linear.DeepConjugateDirections(),
+    # (they converge in expectation at a rate the conditioning sets: thousands of projections
+    # per digit on these matrices, so no claims; tests/sketching checks their rates)
+    "randomized_kaczmarz": lambda: wb.sketching.RandomizedKaczmarz(),
+    "sketch_and_project": lambda: wb.sketching.SketchAndProject(),
 }
 
 _cache = {}

@@ -33,6 +33,7 @@ _PROBLEMS: dict[str, type[ProblemFactory]] = {}
 PROVIDERS = [
     "workbench.problems",
     "workbench.linear",
+    "workbench.sketching",
     "workbench.tuning",
     "workbench.optim",
     "workbench.sparse",

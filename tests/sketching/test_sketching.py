@@ -1,0 +1,71 @@
+"""Randomized Kaczmarz and sketch-and-project: the expected-error bound holds, a step solves its
+sketched equations, the residual kept up to date is the true one, and bigger sketches take fewer steps."""
+import numpy as np
+import pytest
+
+import workbench as wb
+
+
+def system(n=40, spread=0.05, seed=0):
+    rng = np.random.default_rng(seed)
+    A = np.eye(n) + spread * rng.standard_normal((n, n))
+    return wb.problems.from_matrix(A, rng.standard_normal(n))
+
+
+def test_kaczmarz_meets_the_strohmer_vershynin_bound_in_expectation():
+    prob = system()
+    x_star = np.linalg.solve(prob.A.toarray(), prob.b)
+    rate = wb.sketching.RandomizedKaczmarz().rate_bound(prob)
+    assert 0.99 < rate < 0.995
+    k = 300
+    errors = [np.linalg.norm(wb.run(wb.sketching.RandomizedKaczmarz(seed=s), prob, rtol=0, max_steps=k).x - x_star) ** 2
+              for s in range(30)]
+    # E ||x_k - x*||^2 <= rate^k ||x0 - x*||^2 (x0 = 0); the mean of 30 runs sits well inside it
+    assert np.mean(errors) <= rate ** k * np.linalg.norm(x_star) ** 2
+
+
+def test_a_kaczmarz_step_solves_its_equation_and_the_kept_residual_is_the_true_one():
+    prob = system()
+    runner = wb.Runner(wb.sketching.RandomizedKaczmarz(seed=3), prob, rtol=0, max_steps=500)
+    runner.advance(max_steps=1)
+    assert np.min(np.abs(runner.state.r)) < 1e-14  # the equation projected onto holds exactly
+    runner.advance()
+    np.testing.assert_allclose(runner.state.r, prob.b - prob.A @ runner.x, atol=1e-12)
+    assert runner.trace["matvecs"][-1] == pytest.approx(1 + 500 / 40)  # row products, in matvecs
+
+
+def test_kaczmarz_converges_with_either_sampling_and_refuses_a_zero_row():
+    prob = system()
+    for sampling in ("row_norms", "uniform"):
+        res = wb.run(wb.sketching.RandomizedKaczmarz(sampling=sampling), prob, rtol=1e-8, max_steps=20_000)
+        assert res.converged and np.linalg.norm(prob.b - prob.A @ res.x) <= 1.01e-8 * np.linalg.norm(prob.b)
+    A = prob.A.toarray()
+    A[5] = 0
+    with pytest.raises(wb.InvalidProblem, match="row 5 of A is zero"):
+        wb.run(wb.sketching.RandomizedKaczmarz(), wb.problems.from_matrix(A, prob.b))
+
+
+def test_bigger_sketches_take_fewer_steps_and_sparse_ones_cost_fewer_matvecs():
+    prob = system()
+    runs = {q: wb.run(wb.sketching.SketchAndProject(sketch_size=q), prob, rtol=1e-8, max_steps=20_000)
+            for q in (1, 5, 20)}
+    assert all(r.converged for r in runs.values())
+    assert runs[1].iterations > 3 * runs[5].iterations > 9 * runs[20].iterations
+    sparse = wb.run(wb.sketching.SketchAndProject(sketch="sparse", sketch_size=20), prob, rtol=1e-8)
+    rows = wb.run(wb.sketching.SketchAndProject(sketch="rows", sketch_size=20), prob, rtol=1e-8)
+    for res in (sparse, rows):
+        assert res.converged and res.iterations < 2 * runs[20].iterations
+        assert res.final["matvecs"] < runs[20].final["matvecs"] / 5
+    assert wb.sketching.SketchAndProject(sketch="gaussian").inert_params() == {"sparsity"}
+
+
+def test_a_sketch_step_solves_the_sketched_equations():
+    prob = system()
+    method = wb.sketching.SketchAndProject(sketch="rows", sketch_size=40, seed=1)
+    res = wb.run(method, prob, rtol=1e-12, max_steps=3)
+    assert res.iterations == 1  # every row at once: the exact solution in one projection
+
+
+def test_a_sketch_larger_than_the_system_is_refused():
+    with pytest.raises(wb.InvalidParameter, match="sketch_size = 50 exceeds the 40 equations"):
+        wb.run(wb.sketching.SketchAndProject(sketch_size=50), system())
