@@ -24,7 +24,7 @@ class Deflation:
 
 @register_method("deflated_cg", family="krylov")
 class DeflatedCG(LinearMethod):
-    r"""Conjugate gradients deflated by a basis :math:`W \in \mathbb{R}^{n \times k}` (Saad et al., 2000).
+    r"""Conjugate gradients deflated by a basis W of k vectors, shape (n, k) (Saad et al., 2000).
 
     The start is corrected on :math:`\mathrm{span}(W)` and every search direction is kept
     A-orthogonal to it, so CG works only on the rest of the spectrum:
