@@ -253,3 +253,15 @@ def test_the_recycling_page_races_three_lanes_and_sorting_wins_on_the_rotated_se
     assert "rotated_anisotropic" in page._notes(race) and "sorted by angle" in page._notes(race)
     race.chooser.select.value = "shifted_laplacian_sequence"
     assert "sorting adds nothing" in page._notes(race) and not race.error
+
+
+def test_a_sequence_race_counts_instances_on_its_step_axis():
+    page = _load_module(APPS / "krylov_recycling.py", "wb_test_")
+    race = page.page()
+    assert [p.figure.xaxis[0].axis_label for p in race.plots] == ["instance", "instance"]
+    race.plots[0].set_x_axis("time")
+    assert race.plots[0].figure.xaxis[0].axis_label == "wall time (s)"
+    from workbench.ui import Race
+
+    linear = Race([wb.linear.CG()], wb.problems.poisson2d(8))
+    assert linear.plots[0].figure.xaxis[0].axis_label == "iteration"

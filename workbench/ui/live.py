@@ -460,8 +460,10 @@ class _LiveBase(pn.viewable.Viewer):
                     first_value = float(lane.runner.trace[metric][0])
                     break
             log_axis = wants_log_axis(metric, first_value) if log_y is None else bool(log_y)
+            # (a sequence run's step is one system: "instance", not "iteration")
+            step_label = str(getattr(first, "step_noun", "iterations")).removesuffix("s")
             plot = ConvergencePlot(metric, log_y=log_axis, x_axis=x_axis, max_points=max_points,
-                                   height=plot_height,
+                                   height=plot_height, step_label=step_label,
                                    x_range=self.plots[0].figure.x_range if self.plots else None)
             for lane in self.lanes:
                 plot.add_curve(lane.key, lane.label, lane.color)

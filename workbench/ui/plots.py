@@ -73,12 +73,14 @@ class ConvergencePlot:
 
     def __init__(self, metric: str, *, log_y: bool = True, x_axis: str = "iteration",
                  max_points: int = 2000, title: str | None = None, height: int = 320,
-                 y_label: str | None = None, x_range=None):
+                 y_label: str | None = None, x_range=None, step_label: str = "iteration"):
         if x_axis not in X_AXES:
             raise ValueError(f"x_axis must be one of {sorted(X_AXES)}")
         if max_points < 16:
             raise ValueError("max_points must be at least 16")
         self.metric = metric
+        #: what the step axis counts ("instance" for a sequence run, one system per step)
+        self.step_label = step_label
         self.log_y = bool(log_y)
         self.x_axis = x_axis
         self.max_points = int(max_points)
@@ -88,7 +90,7 @@ class ConvergencePlot:
             y_axis_type="log" if self.log_y else "linear",
             height=height, sizing_mode="stretch_width",
             tools="pan,wheel_zoom,box_zoom,reset,save", toolbar_location="above",
-            x_axis_label=X_AXES[x_axis], y_axis_label=y_label or metric.replace("_", " "),
+            x_axis_label=self._axis_label(x_axis), y_axis_label=y_label or metric.replace("_", " "),
             **kw,
         )
         self._sources: dict[str, ColumnDataSource] = {}
@@ -200,6 +202,9 @@ class ConvergencePlot:
             self._held[k] = 0
 
     # -- axes ----------------------------------------------------------------------
+    def _axis_label(self, x_axis: str) -> str:
+        return self.step_label if x_axis == "iteration" else X_AXES[x_axis]
+
     def set_x_axis(self, x_axis: str) -> None:
         """Switch every curve between iteration and wall time; overlays (drawn in
         iterations) are hidden on the time axis."""
@@ -211,7 +216,7 @@ class ConvergencePlot:
         for renderers in self._renderers.values():
             for r in renderers:
                 r.glyph.x = x_axis
-        self.figure.xaxis.axis_label = X_AXES[x_axis]
+        self.figure.xaxis.axis_label = self._axis_label(x_axis)
         for _, renderer in self._overlays.values():
             renderer.visible = x_axis == "iteration"
         for key, span in self._spans.items():
