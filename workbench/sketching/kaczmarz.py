@@ -61,6 +61,11 @@ class RandomizedKaczmarz(LinearMethod):
     def rate_bound(self, problem) -> float:
         r""":math:`1 - \sigma_{\min}^2(A) / \|A\|_F^2`, the bound on the expected error's contraction
         per step (dense SVD: for small systems)."""
+        if problem.n > 4000:
+            from ..core import TooLarge
+
+            raise TooLarge(f"rate_bound takes a dense SVD, too dear for {problem.n} unknowns; use it on a system "
+                           "of at most 4000.")
         A = problem.A.toarray()
         sigma_min = np.linalg.svd(A, compute_uv=False)[-1]
         return float(1.0 - sigma_min ** 2 / np.sum(A * A))
