@@ -33,6 +33,7 @@ METHODS = {
     "pcg_jacobi": lambda: wb.linear.PCG(preconditioner="jacobi"),
     "pcg_ssor": lambda: wb.linear.PCG(preconditioner="ssor"),
     "pcg_amg": lambda: wb.linear.PCG(preconditioner="amg"),
+    "pcg_chebyshev": lambda: wb.linear.PCG(preconditioner="chebyshev"),
     "chebyshev": lambda: wb.linear.Chebyshev(),
     # (no basis: the matrix checks its claims; tests/linear/test_deflated_cg.py deflates)
     "deflated_cg": lambda: wb.linear.DeflatedCG(),

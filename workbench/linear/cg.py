@@ -21,7 +21,13 @@ class _ConjugateGradient(LinearMethod):
     def init_extra(self, problem, x, r):
         M = self._preconditioner(problem)
         z = r if M is None else M(r)
-        return {"p": z.copy(), "rz": float(r @ z), "M": M, "M_key": self._preconditioner_key()}
+        return {"p": z.copy(), "rz": float(r @ z), "M": M, "M_key": self._preconditioner_key(),
+                "M_matvecs": _products(M)}
+
+    def init(self, problem):
+        state = super().init(problem)
+        state.matvecs += state.extra["M_matvecs"]  # (z_0 = M^-1 r_0)
+        return state
 
     def _preconditioner_key(self):
         return None
@@ -33,6 +39,7 @@ class _ConjugateGradient(LinearMethod):
             # the direction from the current residual (no reset of x).
             extra["M"] = self._preconditioner(problem)
             extra["M_key"] = self._preconditioner_key()
+            extra["M_matvecs"] = _products(extra["M"])
             z = state.r if extra["M"] is None else extra["M"](state.r)
             extra["p"], extra["rz"] = z.copy(), float(state.r @ z)
         p, rz, M = extra["p"], extra["rz"], extra["M"]
@@ -58,7 +65,12 @@ class _ConjugateGradient(LinearMethod):
         extra["p"] = z + (rz_new / rz) * p
         extra["rz"] = rz_new
         extra["alpha"] = alpha
-        return LinearState(x, r, float(np.linalg.norm(r)), state.matvecs + 1, extra)
+        return LinearState(x, r, float(np.linalg.norm(r)), state.matvecs + 1 + extra["M_matvecs"], extra)
+
+
+def _products(M) -> int:
+    """Products with A one application of the preconditioner makes (a polynomial one says)."""
+    return int(getattr(M, "matvecs", 0)) if M is not None else 0
 
 
 @register_method("cg", family="krylov")
@@ -94,7 +106,11 @@ class PCG(_ConjugateGradient):
         p_{k+1} = z_{k+1} + \frac{r_{k+1}^T z_{k+1}}{r_k^T z_k} p_k
 
     Preconditioners: ``jacobi`` (diagonal), ``ssor`` (symmetric SOR with
-    ``ssor_omega``), ``amg`` (one V-cycle of PyAMG smoothed aggregation).
+    ``ssor_omega``), ``amg`` (one V-cycle of PyAMG smoothed aggregation), ``chebyshev``
+    (the polynomial :math:`p(A)` of ``poly_degree`` Chebyshev steps on
+    :math:`[\lambda_{max}/\text{poly_ratio}, \lambda_{max}]`, Gershgorin's
+    :math:`\lambda_{max}`: no spectrum needed, and its ``poly_degree`` products with A per
+    application are counted in ``matvecs``).
     Switching the preconditioner mid-run rebuilds it and restarts the
     search direction from the current residual.
 
@@ -106,15 +122,28 @@ class PCG(_ConjugateGradient):
     True
     """
 
-    preconditioner = param.Selector(default="ssor", objects=["jacobi", "ssor", "amg", "none"],
+    preconditioner = param.Selector(default="ssor", objects=["jacobi", "ssor", "amg", "chebyshev", "none"],
                                     doc="Preconditioner M.")
     ssor_omega = param.Number(default=1.5, bounds=(0.0, 2.0), inclusive_bounds=(False, False),
                               doc="omega of the SSOR preconditioner.")
+    poly_degree = param.Integer(default=4, bounds=(1, 100),
+                                doc="Degree of the Chebyshev polynomial preconditioner (its products with A).")
+    poly_ratio = param.Number(default=30.0, bounds=(1.0, 1e12), inclusive_bounds=(False, True),
+                              doc="The polynomial is small on [lambda_max / poly_ratio, lambda_max].")
+
+    may_be_inert = frozenset({"ssor_omega", "poly_degree", "poly_ratio"})
+
+    def inert_params(self) -> frozenset[str]:
+        """The knobs of the preconditioners not in use."""
+        used = {"ssor": {"ssor_omega"}, "chebyshev": {"poly_degree", "poly_ratio"}}.get(self.preconditioner, set())
+        return self.may_be_inert - used
 
     def _preconditioner_key(self):
-        return (self.preconditioner, self.ssor_omega if self.preconditioner == "ssor" else None)
+        return (self.preconditioner, self.ssor_omega if self.preconditioner == "ssor" else None,
+                (self.poly_degree, self.poly_ratio) if self.preconditioner == "chebyshev" else None)
 
     def _preconditioner(self, problem):
         if self.preconditioner == "none":
             return None
-        return make_preconditioner(self.preconditioner, problem.A, self.ssor_omega)
+        return make_preconditioner(self.preconditioner, problem.A, self.ssor_omega, self.poly_degree,
+                                   self.poly_ratio)
