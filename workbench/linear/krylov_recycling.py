@@ -105,7 +105,8 @@ class KrylovRecycling(Method):
     :math:`\mathrm{span}([W, p_0, \dots, p_{m-1}])`, the old basis and the first
     ``directions`` CG search directions of this solve (:func:`ritz_basis`; :math:`AW`
     and :math:`A p_j` are at hand, so the update costs no matvec). The next solve pays
-    ``recycle`` matvecs to form its own :math:`A_{t+1} W`; ``matvecs`` counts them.
+    ``recycle`` matvecs to form its own :math:`A_{t+1} W`; ``system_matvecs`` and
+    ``cumulative_matvecs`` count them.
 
     Slow eigenvectors of related systems are close, so deflating them removes the
     smallest eigenvalues and CG converges at the rate of the rest. ``order="sorted"``
@@ -117,8 +118,9 @@ class KrylovRecycling(Method):
 
     Metrics per solve: ``instance`` (solves done), ``remaining``, ``system`` (index of
     the system just solved), ``context``, ``iterations`` and ``system_matvecs`` (of that
-    solve), ``cumulative_matvecs`` (the run's work so far), ``true_residual`` (of the last solution), ``capped``, ``recycled`` (columns of the basis used) and
-    ``ritz_min`` (the smallest Ritz value of the new basis).
+    solve), ``cumulative_matvecs`` (the run's work so far), ``true_residual`` (of the last
+    solution), ``capped``, ``recycled`` (columns of the basis used) and ``ritz_min`` (the
+    smallest Ritz value of the new basis).
 
     Examples
     --------
