@@ -269,9 +269,17 @@ def test_a_bad_value_of_an_axis_is_refused_before_anything_runs(tmp_path):
         SweepSpec({**BASE, "zip": {"problem.n": [8, 1], "method.omega": [1.2, 1.5]}})
     with pytest.raises(InvalidParameter, match="the value -1 of the swept stop.rtol is refused: rtol and atol"):
         SweepSpec({**BASE, "grid": {"stop.rtol": [1e-6, -1]}})
-    drawn = SweepSpec({**BASE, "random": {"samples": 20, "params": {"method.omega": {"uniform": [1.0, 2.5]}}}})
-    with pytest.raises(InvalidParameter, match=r"the value 2\.[0-9]+ of the swept method.omega is refused"):
-        drawn.runs()
+    # a distribution reaching past the bounds is refused at once, whatever the seed would draw
+    # (with samples: 2 and the default seed the draws were 1.955 and 1.405, and it used to run)
+    for samples in (2, 20):
+        with pytest.raises(InvalidParameter, match=r"the random axis 'method.omega' draws from \{'uniform': "
+                                                   r"\[1.0, 2.5\]\}, which reaches values its parameter refuses"):
+            SweepSpec({**BASE, "random": {"samples": samples, "params": {"method.omega": {"uniform": [1.0, 2.5]}}}})
+    with pytest.raises(InvalidParameter, match="the random axis 'problem.n' draws from"):
+        SweepSpec({**BASE, "random": {"samples": 1, "params": {"problem.n": {"choice": [8, 1]}}}})
+    # an exclusive end that uniform never reaches is fine
+    assert len(SweepSpec({**BASE, "random": {"samples": 3, "params": {"method.omega": {"uniform": [1.0, 2.0]}}}})
+               .runs()) == 3
     from workbench.core import UnknownName
 
     optimizer = {"method": {"name": "gd", "params": {"lr": 0.1}}, "problem": {"name": "quadratic", "params": {}}}
@@ -417,3 +425,59 @@ def test_runs_of_a_sweep_list_and_export_that_sweeps_parameters(tmp_path, capsys
     assert "2 runs, 2 stored, 1 to run (0 missing, 1 failed to run again;" in capsys.readouterr().out
     assert main(["sweep", str(tmp_path / "r"), "--store", store, "--dry-run"]) == 2
     assert f"the sweep spec '{tmp_path / 'r'}' does not exist. Did you mean {retried}?" in capsys.readouterr().err
+
+
+def test_retrying_a_shared_failed_run_keeps_it_in_every_sweep(tmp_path, capsys, monkeypatch):
+    from workbench.cli import main
+
+    refuse_omega(monkeypatch, 1.8)
+    store = str(tmp_path / "runs.sqlite")
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("name: a\nmethod: sor\nproblem: {name: poisson2d, params: {n: 6}}\ngrid: {method.omega: [1.2, 1.8]}\n")
+    b.write_text("name: b\nmethod: sor\nproblem: {name: poisson2d, params: {n: 6}}\ngrid: {method.omega: [1.8]}\n")
+    assert main(["sweep", str(a), "--store", store, "--executor", "serial", "--quiet"]) == 0
+    assert main(["sweep", str(b), "--store", store, "--executor", "serial", "--quiet"]) == 0  # (stored by a)
+    counts = {s["name"]: s["runs"] for s in RunStore(store).sweeps()}
+    assert counts == {"a": 2, "b": 1}
+    monkeypatch.undo()  # omega 1.8 runs now
+    assert main(["sweep", str(b), "--store", store, "--executor", "serial", "--quiet", "--retry-failed"]) == 0
+    st = RunStore(store)
+    # (the retry used to drop the run from sweep a as well: a went from 2 runs to 1)
+    assert {s["name"]: s["runs"] for s in st.sweeps()} == {"a": 2, "b": 1}
+    assert sorted(r.status.label for r in st.query(sweep="a")) == ["converged", "converged"]
+
+
+def test_yaml_that_would_silently_lose_or_change_a_value_is_refused():
+    head = "method: sor\nproblem: {name: poisson2d, params: {n: 6}}\n"
+    with pytest.raises(MalformedInput, match="the key 'grid' appears twice in one mapping of the sweep spec "
+                                             r"\(lines 3 and 4\)"):
+        load_spec(head + "grid: {method.omega: [1.2, 1.5]}\ngrid: {problem.n: [6, 8]}\n")
+    with pytest.raises(MalformedInput, match="the key 'method.omega' appears twice"):
+        load_spec(head + "grid:\n  method.omega: [1.2, 1.5]\n  method.omega: [1.9]\n")
+    with pytest.raises(MalformedInput, match=r"seed holds datetime.date\(2024, 1, 1\), a date"):
+        load_spec(head + "seed: 2024-01-01\n")
+    with pytest.raises(MalformedInput, match="stop.max_steps is a number; got the text '7'"):
+        load_spec(head + "stop: {max_steps: '7'}\n")
+    with pytest.raises(MalformedInput, match="stop.metric is the name of a metric"):
+        load_spec(head + "stop: {metric: 3}\n")
+    assert load_spec(head + "stop: {rtol: .5e-3}\n").runs()[0]["stop"] == {"rtol": 0.0005}
+
+
+def test_a_decimal_range_excludes_its_stop():
+    # np.arange reached the stop: [1.2, 1.8, 0.2] ran 1.8 too, and [1.4, 2.0, 0.2] was refused for 2.0
+    for args, expected in (([1.2, 1.8, 0.2], [1.2, 1.4, 1.6]), ([0.1, 0.4, 0.1], [0.1, 0.2, 0.3]),
+                           ([1.4, 2.0, 0.2], [1.4, 1.6, 1.8]), ([1.0, 1.9, 0.3], [1.0, 1.3, 1.6])):
+        runs = SweepSpec({**BASE, "grid": {"method.omega": {"range": args}}}).runs()
+        assert [r["method"]["params"]["omega"] for r in runs] == expected, args
+
+
+def test_python_specs_take_ranges_arrays_and_numpy_numbers_and_draws_are_whole_numbers():
+    spec = SweepSpec({**BASE, "grid": {"problem.n": range(6, 9), "method.omega": np.array([1.2, 1.5])},
+                      "seeds": [np.int64(0)]})
+    assert len(spec.runs()) == 6
+    with pytest.raises(MalformedInput, match="holds .*a set; a spec holds numbers, text, lists and mappings"):
+        SweepSpec({**BASE, "grid": {"method.omega": {1.2, 1.5}}})
+    # a drawn 8.0 for the integer n is the run n = 8 (it was a second run key for the same run)
+    drawn = SweepSpec({**BASE, "random": {"samples": 1, "params": {"problem.n": {"choice": [8.0]}}}}).runs()
+    gridded = SweepSpec({**BASE, "grid": {"problem.n": [8]}}).runs()
+    assert drawn[0]["problem"]["params"]["n"] == 8 and run_key(drawn[0]) == run_key(gridded[0])

@@ -72,7 +72,8 @@ def main(args) -> int:
         # Deleted only once the executor is up: a cluster that does not start (a wrong
         # --scheduler address) leaves the failed runs, and their messages, in the store.
         if failed:
-            store.delete(failed)
+            # (memberships stay: a failed run another sweep shares is back in it once rerun)
+            store.delete(failed, keep_memberships=True)
             print(f"workbench: {len(failed)} failed run{'s' if len(failed) != 1 else ''} of {spec.name!r} "
                   "removed, to be run again", file=sys.stderr)
 

@@ -419,15 +419,20 @@ class RunStore:
             raise StoreError(f"run {run_id}: {exc}; `workbench runs delete {run_id}` removes it, and its "
                              "sweep reruns it.") from None
 
-    def delete(self, run_ids: Iterable[int]) -> int:
+    def delete(self, run_ids: Iterable[int], *, keep_memberships: bool = False) -> int:
         """Remove these runs (and their sweep memberships); a sweep run again executes them anew.
-        Returns how many were removed."""
+        Returns how many were removed.
+
+        ``keep_memberships=True`` keeps the runs' places in every sweep (memberships are by run
+        key): a run retried for one sweep, stored again under the same key, is back in all of
+        them. Until then the sweeps simply do not count it."""
         ids = _run_ids(run_ids)
         if not ids:
             return 0
         marks = ",".join("?" * len(ids))
         with self._transaction() as conn:
-            conn.execute(f"DELETE FROM sweep_runs WHERE key IN (SELECT key FROM runs WHERE id IN ({marks}))", ids)
+            if not keep_memberships:
+                conn.execute(f"DELETE FROM sweep_runs WHERE key IN (SELECT key FROM runs WHERE id IN ({marks}))", ids)
             return conn.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids).rowcount
 
     def query(self, *, sweep: str | None = None, status: str | None = None, method: str | None = None,
@@ -472,18 +477,22 @@ class RunStore:
         """Keys of the stored runs (of one sweep if given)."""
         if sweep is None:
             return {r[0] for r in self._read("SELECT key FROM runs")}
-        return {r[0] for r in self._read("SELECT key FROM sweep_runs WHERE sweep = ?", (sweep,))}
+        # (joined with runs: a membership kept for a run being retried is not a stored run)
+        return {r[0] for r in self._read("SELECT s.key FROM sweep_runs s JOIN runs r ON r.key = s.key "
+                                         "WHERE s.sweep = ?", (sweep,))}
 
     def count(self, sweep: str | None = None) -> int:
         if sweep is None:
             return self._read("SELECT COUNT(*) FROM runs")[0][0]
-        return self._read("SELECT COUNT(*) FROM sweep_runs WHERE sweep = ?", (sweep,))[0][0]
+        return self._read("SELECT COUNT(*) FROM sweep_runs s JOIN runs r ON r.key = s.key WHERE s.sweep = ?",
+                          (sweep,))[0][0]
 
     def sweeps(self) -> list[dict]:
         """Every sweep: name, spec, run count, creation/update times."""
         rows = self._read(
             "SELECT s.name, s.spec, s.created, s.updated, "
-            "(SELECT COUNT(*) FROM sweep_runs r WHERE r.sweep = s.name) FROM sweeps s ORDER BY s.created")
+            "(SELECT COUNT(*) FROM sweep_runs r JOIN runs u ON u.key = r.key WHERE r.sweep = s.name) "
+            "FROM sweeps s ORDER BY s.created")
         return [{"name": n, "spec": json.loads(sp), "created": c, "updated": u, "runs": k}
                 for n, sp, c, u, k in rows]
 

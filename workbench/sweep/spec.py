@@ -66,6 +66,8 @@ def _mapping(value: Any, what: str, example: str) -> dict:
 
 
 def _count(value: Any, what: str, example: str) -> int:
+    if isinstance(value, (np.integer, np.floating)):
+        value = value.item()
     if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
             or value != int(value) or value < 1):
         raise MalformedInput(f"{what} should be a whole number of at least 1, e.g. {example}; got {value!r}.")
@@ -82,6 +84,10 @@ def _clean(value: float) -> float:
 
 def _values(address: str, spec: Any) -> list:
     """Expand one axis' values: a list, or ``{linspace|logspace|range|geomspace: [...]}``."""
+    if isinstance(spec, (range, np.ndarray)):  # (a Python range or a NumPy array is a list of values)
+        spec = np.asarray(spec).tolist() if isinstance(spec, np.ndarray) else list(spec)
+    if isinstance(spec, (set, frozenset)) or (hasattr(spec, "__next__") and hasattr(spec, "__iter__")):
+        raise MalformedInput(f"the axis {address!r} is a {type(spec).__name__}, which has no order; give a list.")
     if isinstance(spec, (list, tuple)):
         if not spec:
             raise MalformedInput(f"the axis {address!r} has no values; give at least one.")
@@ -129,7 +135,9 @@ def _values(address: str, spec: Any) -> list:
                                    f"may hold ({MAX_RUNS} runs); split it into several sweeps.")
                 if integers:
                     return list(range(a, b, step))
-                return [_clean(v) for v in np.arange(a, b, step)]
+                # (np.arange with a decimal step can reach the stop: [1.2, 1.8, 0.2] gave 1.8 too)
+                values = [_clean(a + i * step) for i in range(int(math.ceil(quotient - 1e-9)))]
+                return [v for v in values if (v < b if step > 0 else v > b)]
         except WorkbenchError:  # already a sentence (TooLarge is also a ValueError)
             raise
         except (TypeError, ValueError) as exc:
@@ -188,6 +196,49 @@ def _draw(address: str, dist: Any, rng: np.random.Generator) -> Any:
                          "randint or choice.")
 
 
+def _reachable_ends(dist) -> list:
+    """The extreme values a random axis can draw (every option of a choice), so that a
+    distribution reaching past a parameter's bounds is refused whatever the seed draws."""
+    if isinstance(dist, (list, tuple)):
+        return list(dist)
+    (kind, args), = dist.items()
+    if kind in ("uniform", "loguniform"):
+        a, b = (float(v) for v in args)
+        return [a, float(np.nextafter(b, a)) if b > a else b]  # (b itself is never drawn)
+    if kind == "randint":
+        a, b = (int(v) for v in args)
+        return [a, b - 1]
+    return list(args)  # choice
+
+
+def _plain(value):
+    """A spec written in Python as plain data: a range, tuple or NumPy array is the list of its
+    values, a NumPy number the Python number (both hash and store as JSON)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, range)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _check_plain_data(value, where: str = "the sweep spec") -> None:
+    """Refuse what a spec cannot store: a date (YAML reads ``2024-01-01`` as one), bytes, a set.
+    (A spec is hashed and stored as JSON; such a value was a bare TypeError from there.)"""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_plain_data(v, f"{where}.{k}" if where != "the sweep spec" else str(k))
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _check_plain_data(v, where)
+    elif value is not None and not isinstance(value, (str, int, float, bool)):
+        raise MalformedInput(f"{where} holds {value!r}, a {type(value).__name__}; a spec holds numbers, text, "
+                             "lists and mappings (quote a date to keep it as text).")
+
+
 class SweepSpec:
     """A parsed, validated sweep spec; :meth:`runs` lists its run specs.
 
@@ -212,7 +263,9 @@ class SweepSpec:
         if unknown:
             raise MalformedInput(f"the sweep spec has unknown keys {', '.join(sorted(map(str, unknown)))}; allowed keys are "
                                  f"{', '.join(sorted(_TOP_KEYS))}.")
+        spec = _plain(spec)
         self.raw = jsonable(spec)
+        _check_plain_data(self.raw)
         self.method = self._part(spec, "method")
         self.problem = self._part(spec, "problem")
         self.stop = _mapping(spec.get("stop"), "stop", "{rtol: 1.0e-8, max_steps: 5000}")
@@ -220,6 +273,13 @@ class SweepSpec:
         if bad_stop:
             raise MalformedInput(f"unknown stop options {', '.join(sorted(bad_stop))}; use "
                                  f"{', '.join(sorted(_STOP_KEYS))}.")
+        for key, value in self.stop.items():
+            # (text that reads as a number would run, but as a second run key for the same run)
+            if isinstance(value, str) and key not in ("metric", "divergence"):
+                raise MalformedInput(f"stop.{key} is a number; got the text {value!r}. Write it without quotes.")
+            if key == "metric" and value is not None and not isinstance(value, str):
+                raise MalformedInput(f"stop.metric is the name of a metric the method reports (e.g. residual); "
+                                     f"got {value!r}.")
         digest = hashlib.sha256(canonical_json(self.raw).encode()).hexdigest()[:8]
         self.name = str(spec.get("name") or f"{self.method['name']}-{self.problem['name']}-{digest}")
         if "seed" in spec and "seeds" in spec:
@@ -271,6 +331,12 @@ class SweepSpec:
             self._check_address(address)
         self._whole_numbers()
         self.validate_fixed()
+        for address, dist in (self.random.get("params") or {}).items():
+            try:
+                self.validate_swept(address, [self._whole(address, v) for v in _reachable_ends(dist)])
+            except WorkbenchError as exc:
+                raise type(exc)(f"the random axis {address!r} draws from {dist}, which reaches values its parameter "
+                                f"refuses, whatever the seed: {exc}") from None
         for axes in (self.grid, self.zip):
             for address, values in axes.items():
                 self.validate_swept(address, values)
@@ -319,6 +385,24 @@ class SweepSpec:
             names = ", ".join(p for p in cls.param if p != "name")
             raise MalformedInput(f"{part} {cls.registry_name!r} has no parameter {key!r} (axis {address!r}); "
                                  f"its parameters are {names}.")
+
+    def _whole(self, address: str, value):
+        """``value`` as the whole number it spells where ``address`` is a whole-number setting."""
+        if isinstance(value, float) and value.is_integer() and self._is_whole(address):
+            return int(value)
+        return value
+
+    def _is_whole(self, address: str) -> bool:
+        part, _, key = address.partition(".")
+        if part == "stop":
+            return key == "max_steps"
+        if part == "seed":
+            return True
+        if part not in ("method", "problem"):
+            return False
+        cls = (get_method_class(self.method["name"]) if part == "method"
+               else get_problem_factory(self.problem["name"]))
+        return key in cls.param and isinstance(cls.param[key], param.Integer)
 
     def _whole_numbers(self) -> None:
         """Write integral floats of whole-number settings as ints (``n: 1e1``, ``max_steps: 1e3``
@@ -427,7 +511,9 @@ class SweepSpec:
         if self.random:
             rng = np.random.default_rng(self.random.get("seed", 0))
             params = self.random["params"]
-            drawn = [{a: _draw(a, d, rng) for a, d in params.items()} for _ in range(int(self.random["samples"]))]
+            # (a drawn 8.0 for an integer n is the run n = 8, as in a grid)
+            drawn = [{a: self._whole(a, _draw(a, d, rng)) for a, d in params.items()}
+                     for _ in range(int(self.random["samples"]))]
             for address in params:
                 self.validate_swept(address, [sample[address] for sample in drawn])
             blocks.append(drawn)
@@ -489,12 +575,23 @@ def _spec_loader():
     import yaml
 
     class SpecLoader(yaml.SafeLoader):
-        pass
+        def construct_mapping(self, node, deep=False):
+            # PyYAML keeps the last of two equal keys: a second `grid:` silently dropped the first
+            seen = {}
+            for key_node, _ in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if key is not None and key in seen:
+                    raise MalformedInput(f"the key {key!r} appears twice in one mapping of the sweep spec (lines "
+                                         f"{seen[key] + 1} and {key_node.start_mark.line + 1}); YAML would keep "
+                                         "only the second. Merge them into one.")
+                if key is not None:
+                    seen[key] = key_node.start_mark.line
+            return super().construct_mapping(node, deep=deep)
 
     SpecLoader.add_implicit_resolver(
         "tag:yaml.org,2002:float",
-        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-        list("-+0123456789"))
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+        list("-+.0123456789"))
     return SpecLoader
 
 
