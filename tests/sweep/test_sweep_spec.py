@@ -481,3 +481,14 @@ def test_python_specs_take_ranges_arrays_and_numpy_numbers_and_draws_are_whole_n
     drawn = SweepSpec({**BASE, "random": {"samples": 1, "params": {"problem.n": {"choice": [8.0]}}}}).runs()
     gridded = SweepSpec({**BASE, "grid": {"problem.n": [8]}}).runs()
     assert drawn[0]["problem"]["params"]["n"] == 8 and run_key(drawn[0]) == run_key(gridded[0])
+
+
+@pytest.mark.parametrize("text, match", [
+    ("", "the sweep spec is empty"),
+    ("method: sor\nproblem: poisson2d\nrandom: {samples: 2, params: {problem.n: {randint: [6.5, 9.5]}}}\n",
+     "randint's ends are whole numbers, got \\[6.5, 9.5\\]"),
+    ("method: sor\nproblem: poisson2d\nseeds: [null, 1]\n", "a null among them would be a run without a seed"),
+])
+def test_small_spec_mistakes_are_sentences(text, match):
+    with pytest.raises(MalformedInput, match=match):
+        load_spec(text)

@@ -180,6 +180,8 @@ def _draw(address: str, dist: Any, rng: np.random.Generator) -> Any:
                 raise ValueError(f"loguniform draws between two positive numbers, got [{a:g}, {b:g}]")
             return _clean(math.exp(rng.uniform(math.log(a), math.log(b))))
         if kind == "randint":
+            if any(isinstance(v, bool) or not float(v).is_integer() for v in args):
+                raise ValueError(f"randint's ends are whole numbers, got {list(args)}")
             a, b = (int(v) for v in args)
             if not a < b:
                 raise ValueError(f"randint draws from low to high - 1, so it needs low < high, got [{a}, {b}]")
@@ -287,6 +289,9 @@ class SweepSpec:
         self.seeds = _values("seeds", spec["seeds"]) if "seeds" in spec else [spec.get("seed")]
         # (a seed written 3.0, or a linspace of seeds, is the whole number it spells)
         self.seeds = [int(v) if isinstance(v, float) and v.is_integer() else v for v in self.seeds]
+        if "seeds" in spec and any(seed is None for seed in self.seeds):
+            raise MalformedInput("`seeds` lists whole numbers (e.g. seeds: [0, 1, 2]); a null among them would be a "
+                                 "run without a seed. Leave `seeds` out for one unseeded run.")
         for seed in self.seeds:
             if seed is not None:
                 _check_seed(seed, "seeds are")
@@ -615,6 +620,9 @@ def load_spec(source: str | Path | dict) -> SweepSpec:
     import yaml
 
     text = str(source)
+    if not text.strip():
+        raise MalformedInput("the sweep spec is empty; give a YAML file, YAML text or a dict with method, "
+                             "problem and grid.")
     path = Path(text)
     if "\n" not in text and (path.suffix in (".yaml", ".yml", ".json") or path.exists()):
         if not path.exists():
