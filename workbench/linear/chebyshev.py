@@ -18,6 +18,17 @@ def _check_bounds(lambda_min, lambda_max):
             "lambda_min <= lambda_max (or 0 to have one computed).")
 
 
+def chebyshev_direction(theta, delta, rho, d, r):
+    """The next correction and ``rho`` of the Chebyshev recurrence (shared with the polynomial
+    preconditioner of :mod:`workbench.linear.preconditioners`)."""
+    # rho_{k+1} = 1/(2 sigma - rho_k) with sigma = theta/delta, written without dividing by
+    # delta: a one-point interval (A = c I, delta = 0) is then Richardson with step 1/theta,
+    # which solves it in one step, instead of a division by zero.
+    denominator = 2 * theta - rho * delta
+    rho_new = delta / denominator
+    return rho_new * rho * d + (2 / denominator) * r, rho_new
+
+
 @register_method("chebyshev", family="krylov")
 class Chebyshev(LinearMethod):
     r"""Chebyshev iteration on the interval :math:`[\lambda_{min}, \lambda_{max}]`.
@@ -78,11 +89,5 @@ class Chebyshev(LinearMethod):
         e = dict(state.extra)
         x = state.x + e["d"]
         r = state.r - problem.A @ e["d"]
-        # rho_{k+1} = 1/(2 sigma - rho_k) with sigma = theta/delta, written without dividing by
-        # delta: a one-point interval (A = c I, delta = 0) is then Richardson with step 1/theta,
-        # which solves it in one step, instead of a division by zero.
-        denominator = 2 * e["theta"] - e["rho"] * e["delta"]
-        rho_new = e["delta"] / denominator
-        e["d"] = rho_new * e["rho"] * e["d"] + (2 / denominator) * r
-        e["rho"] = rho_new
+        e["d"], e["rho"] = chebyshev_direction(e["theta"], e["delta"], e["rho"], e["d"], r)
         return LinearState(x, r, float(np.linalg.norm(r)), state.matvecs + 1, e)

@@ -75,6 +75,8 @@ def chebyshev_polynomial_preconditioner(A, degree: int, ratio: float):
     >>> bool(np.all(z > 0)), apply.matvecs
     (True, 2)
     """
+    from .chebyshev import chebyshev_direction
+
     lmax = gershgorin_upper_bound(A)
     if not lmax > 0:
         raise InvalidProblem("the Chebyshev polynomial preconditioner needs an SPD matrix; this one has "
@@ -92,10 +94,7 @@ def chebyshev_polynomial_preconditioner(A, degree: int, ratio: float):
             if step == degree:
                 break
             res = res - A @ d
-            denominator = 2 * theta - rho * delta
-            rho_new = delta / denominator
-            d = rho_new * rho * d + (2 / denominator) * res
-            rho = rho_new
+            d, rho = chebyshev_direction(theta, delta, rho, d, res)
         return z
 
     apply.matvecs = degree
