@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+import workbench as wb
 from tests.fakes import refuse_omega
 from workbench.core import MalformedInput, UnknownName
 from workbench.store import RunStore, run_key
@@ -492,3 +493,11 @@ def test_python_specs_take_ranges_arrays_and_numpy_numbers_and_draws_are_whole_n
 def test_small_spec_mistakes_are_sentences(text, match):
     with pytest.raises(MalformedInput, match=match):
         load_spec(text)
+
+
+def test_a_fixed_stop_metric_the_method_does_not_report_is_refused_before_anything_runs():
+    head = "method: sor\nproblem: {name: poisson2d, params: {n: 6}}\ngrid: {method.omega: [1.2, 1.5]}\n"
+    with pytest.raises(wb.InvalidParameter, match="stop.metric = 'nope', and sor reports matvecs, "
+                                                  "relative_residual, residual; choose one of them"):
+        load_spec(head + "stop: {metric: nope}\n")
+    assert len(load_spec(head + "stop: {metric: relative_residual, rtol: 1.0e-6}\n").runs()) == 2

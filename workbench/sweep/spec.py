@@ -467,6 +467,29 @@ class SweepSpec:
                 raise InvalidParameter(f"bad fixed value for {part} {getattr(self, part)['name']!r}: "
                                        f"{type(exc).__name__}: {exc}") from None
         check_stop_values({k: v for k, v in self.stop.items() if f"stop.{k}" not in swept})
+        if self.stop.get("metric") is not None and "stop.metric" not in swept:
+            self._check_fixed_metric()
+
+    def _check_fixed_metric(self) -> None:
+        """A fixed ``stop.metric`` the method does not report would fail every run: build the
+        first run's method and problem once and look (only when a metric is named; a problem
+        that cannot be built here is left to the runs, which report it)."""
+        from ..core.registry import get_method, get_problem
+
+        try:
+            points = self.points()
+            if not points:
+                return
+            first = self.run_spec(points[0])
+            method = get_method(first["method"]["name"], **first["method"]["params"])
+            problem = get_problem(first["problem"]["name"], **first["problem"]["params"])
+            reported = method.metrics(problem, method.init(problem))
+        except Exception:
+            return
+        metric = self.stop["metric"]
+        if metric not in reported:
+            raise InvalidParameter(f"stop.metric = {metric!r}, and {first['method']['name']} reports "
+                                   f"{', '.join(sorted(reported))}; choose one of them.")
 
     def validate_swept(self, address: str, values) -> None:
         """Check each value of the axis ``address`` the way its parameter checks an assignment
