@@ -41,7 +41,9 @@ def test_fewer_iterations_but_not_fewer_matvecs():
     runs = {d: wb.run(wb.linear.PCG(preconditioner="chebyshev", poly_degree=d), prob, rtol=1e-8) for d in (1, 4, 8)}
     assert all(r.converged for r in runs.values())
     # measured 52 / 23 / 15 iterations against CG's 102; 106 / 120 / 144 matvecs against 103
-    assert cg.iterations > 1.8 * runs[1].iterations > 1.8 * 1.8 * runs[4].iterations / 1.25
+    # (the README's claim: degree 4 cuts the iterations 4x for at most 1.25x the matvecs)
+    assert cg.iterations > 1.8 * runs[1].iterations
+    assert cg.iterations >= 4 * runs[4].iterations and runs[4].final["matvecs"] <= 1.25 * cg.final["matvecs"]
     assert runs[8].iterations < runs[4].iterations
     for d, r in runs.items():
         assert r.final["matvecs"] == (1 + d) * (r.iterations + 1)  # A in the polynomial is counted

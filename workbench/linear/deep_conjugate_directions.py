@@ -26,6 +26,14 @@ def _grid_shape(problem):
     return sides
 
 
+def _input_dtype(net):
+    """The network's own precision (float32 for the shipped one; float32 for a module without weights)."""
+    import torch
+
+    weight = next(iter(getattr(net, "parameters", lambda: iter(()))()), None)
+    return weight.dtype if weight is not None else torch.float32
+
+
 #: The shortest cosine between a proposal (once A-orthogonalised) and r that is taken as it is;
 #: the shipped network's are 0.15 or more, an untrained one's 1e-8.
 MIN_COSINE = 1e-3
@@ -126,20 +134,18 @@ class DeepConjugateDirections(LinearMethod):
                 raise InvalidParameter(f"this spec names an {net} network, which did not travel with it; save the "
                                        "network with save_direction_network(net, path) and pass network=path.")
             net = load_direction_network(net)
+        dtype = _input_dtype(net)
         # One trial evaluation: a network of the wrong kind is a sentence now, not a failed step.
-        trial = self._propose(net, np.ones(problem.n), grid)
+        trial = self._propose(net, np.ones(problem.n), grid, dtype)
         if trial.size != problem.n or not np.all(np.isfinite(trial)):
             raise InvalidParameter(f"the network maps a {grid[0]} x {grid[1]} residual to "
                                    f"{trial.size} {'finite ' if trial.size != problem.n else 'non-finite '}values; "
                                    f"it must return one finite value per unknown ({problem.n}).")
-        return {"grid": grid, "net": net, "directions": []}
+        return {"grid": grid, "net": net, "dtype": dtype, "directions": []}
 
-    def _propose(self, net, r, grid):
+    def _propose(self, net, r, grid, dtype):
         import torch
 
-        # the network's own precision (float32 for the shipped one)
-        param = next(iter(getattr(net, "parameters", lambda: iter(()))()), None)
-        dtype = param.dtype if param is not None else torch.float32
         image = torch.from_numpy((r / np.linalg.norm(r)).reshape(1, 1, *grid)).to(dtype)
         try:
             with torch.no_grad():
@@ -166,7 +172,7 @@ class DeepConjugateDirections(LinearMethod):
         extra = dict(state.extra)
         r = state.r
         kept = extra["directions"][-self.memory:] if self.memory else []
-        d = self._a_orthogonal(self._propose(extra["net"], r, extra["grid"]), kept)
+        d = self._a_orthogonal(self._propose(extra["net"], r, extra["grid"], extra["dtype"]), kept)
         dr = float(d @ r)
         if not np.isfinite(dr) or dr == 0 or abs(dr) < MIN_COSINE * np.linalg.norm(d) * state.residual_norm:
             # A proposal (nearly) orthogonal to r cannot lower the error. r, A-orthogonalised

@@ -91,7 +91,8 @@ class DeflatedCG(LinearMethod):
         return spec
 
     def _deflation(self, problem):
-        """``(W, AW, Cholesky of W^T A W)`` of the basis, or ``None`` without one."""
+        """The :class:`Deflation` of the basis (unit columns, ``AW``, Cholesky of ``W^T A W``), or
+        ``None`` without one."""
         W = self.basis
         if W is None:
             return None

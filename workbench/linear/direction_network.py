@@ -17,6 +17,7 @@ struggles with dominate, as they do in the residuals of a run.
 """
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from pathlib import Path
@@ -41,14 +42,10 @@ def _torch():
     return torch
 
 
-_CLASS = []
-
-
+@functools.lru_cache(maxsize=None)
 def _direction_net_class():
     """``DirectionNet``, made on first use (its base class is torch's): a module attribute
     through ``__getattr__``, so that pickle and ``torch.save`` find it by name."""
-    if _CLASS:
-        return _CLASS[0]
     torch = _torch()
     nn, F = torch.nn, torch.nn.functional
 
@@ -80,7 +77,6 @@ def _direction_net_class():
 
     DirectionNet.__module__ = __name__
     DirectionNet.__qualname__ = "DirectionNet"
-    _CLASS.append(DirectionNet)
     return DirectionNet
 
 

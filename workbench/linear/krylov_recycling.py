@@ -2,6 +2,7 @@ r"""Krylov subspace recycling across a sequence: one step = one system solved by
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import param
@@ -58,16 +59,12 @@ def ritz_basis(Z: np.ndarray, AZ: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
     return Q @ Y[:, :keep], theta[:keep]
 
 
-_CONTROLLER = []
-
-
+@functools.lru_cache(maxsize=None)
 def _blas_controller():
     """threadpoolctl's controller, made once (making one scans the loaded libraries: 1.5 ms)."""
-    if not _CONTROLLER:
-        from threadpoolctl import ThreadpoolController
+    from threadpoolctl import ThreadpoolController
 
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
+    return ThreadpoolController()
 
 
 @dataclasses.dataclass
@@ -183,8 +180,9 @@ class KrylovRecycling(Method):
     def step(self, problem, state: RecyclingState) -> RecyclingState:
         r"""Solve the next system deflated by the recycled basis, then update the basis.
 
-        A change of ``order`` mid-run reorders the systems not solved yet; a change of
-        ``recycle`` takes effect at the next basis update (``recycle=0`` drops the basis).
+        A change of ``order`` mid-run reorders the systems not solved yet; a smaller
+        ``recycle`` deflates this system by the slowest columns of the basis already
+        (``recycle=0`` by none, and drops the basis).
         """
         # The dense work here is small (n x k products, a QR of n x (k + m)); OpenBLAS's
         # threads spin against each other on it, which made a recycled solve 5x slower on

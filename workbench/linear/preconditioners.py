@@ -87,7 +87,7 @@ def chebyshev_polynomial_preconditioner(A, degree: int, ratio: float):
     def apply(r):
         # the Chebyshev recurrence of workbench.linear.Chebyshev, from z = 0 (residual r)
         z = np.zeros_like(r)
-        res, rho = r.copy(), delta / theta
+        res, rho = r, delta / theta  # (res is rebound, never written in place)
         d = r / theta
         for step in range(degree + 1):
             z = z + d

@@ -66,8 +66,6 @@ def _mapping(value: Any, what: str, example: str) -> dict:
 
 
 def _count(value: Any, what: str, example: str) -> int:
-    if isinstance(value, (np.integer, np.floating)):
-        value = value.item()
     if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
             or value != int(value) or value < 1):
         raise MalformedInput(f"{what} should be a whole number of at least 1, e.g. {example}; got {value!r}.")
@@ -84,10 +82,6 @@ def _clean(value: float) -> float:
 
 def _values(address: str, spec: Any) -> list:
     """Expand one axis' values: a list, or ``{linspace|logspace|range|geomspace: [...]}``."""
-    if isinstance(spec, (range, np.ndarray)):  # (a Python range or a NumPy array is a list of values)
-        spec = np.asarray(spec).tolist() if isinstance(spec, np.ndarray) else list(spec)
-    if isinstance(spec, (set, frozenset)) or (hasattr(spec, "__next__") and hasattr(spec, "__iter__")):
-        raise MalformedInput(f"the axis {address!r} is a {type(spec).__name__}, which has no order; give a list.")
     if isinstance(spec, (list, tuple)):
         if not spec:
             raise MalformedInput(f"the axis {address!r} has no values; give at least one.")
