@@ -1,6 +1,7 @@
 """Optimizers: first-order (GD, heavy ball, Nesterov, normalized GD, batch perceptron),
 adaptive (Adam/AdamW, Adan, Lion, diffGrad, Shampoo), schedule-free (SGD, AdamW) and
-distance-based / learning-rate-free (theory step, DoG, D-Adaptation, Prodigy).
+distance-based / learning-rate-free (theory step, DoG, D-Adaptation, Prodigy) and
+second-order (damped Newton, lazy-Hessian cubic Newton, FOSI, M-FAC).
 
 Every optimizer is a :class:`~workbench.optim.base.Optimizer`: the step size at step
 ``t`` is ``lr * schedule(t, horizon)``; metrics include ``loss``, ``grad_norm``,
@@ -20,7 +21,8 @@ _MODULES = {
     "perceptron": ["BatchPerceptron"], "adan": ["Adan"], "lion": ["Lion"], "diffgrad": ["DiffGrad"],
     "shampoo": ["Shampoo"], "schedule_free": ["ScheduleFreeSGD", "ScheduleFreeAdamW"],
     "theory_step": ["TheoryStep"], "dog": ["DoG"], "d_adaptation": ["DAdaptation"],
-    "prodigy": ["Prodigy"],
+    "prodigy": ["Prodigy"], "newton": ["DampedNewton"], "lazy_newton": ["LazyNewton"], "fosi": ["FOSI"],
+    "mfac": ["MFAC"],
 }
 for _mod, _names in _MODULES.items():
     try:

@@ -75,7 +75,8 @@ class Optimizer(Method):
     r"""Base of every optimizer: step size ``lr * schedule(t, horizon)``.
 
     Metrics (every optimizer): ``loss``, ``grad_norm``, ``lr`` (the step size
-    used), ``grad_evals``; ``distance`` :math:`\|x - x_\star\|` and
+    used), ``grad_evals``, ``cost`` (gradient-equivalents: ``grad_evals`` plus line-search
+    trial points and Hessian-vector products, plus ``dim`` per dense Hessian); ``distance`` :math:`\|x - x_\star\|` and
     ``suboptimality`` :math:`f(x) - f_\star` when the objective knows them;
     the objective's extra metrics; the method's own (``d_estimate`` ...).
 
@@ -201,6 +202,10 @@ class Optimizer(Method):
         extra = self.method_metrics(problem, state)
         if extra:
             out.update(extra)
+        # Work in gradient-equivalents: a trial point or a Hessian-vector product costs about one
+        # gradient, a dense Hessian about dim of them (one product per column).
+        out["cost"] = (out["grad_evals"] + out.get("function_evals", 0.0) + out.get("hvp_evals", 0.0)
+                       + problem.dim * out.get("hessian_evals", 0.0))
         return out
 
     def end_note(self, problem, state) -> str:

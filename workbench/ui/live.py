@@ -400,7 +400,8 @@ class _LiveBase(pn.viewable.Viewer):
                  autoplay: bool | None = None, period_ms: int = PERIOD_MS,
                  tick_seconds: float = TICK_SECONDS, title: str | None = None,
                  notes: Callable | None = None, companions: Iterable = (),
-                 method_widgets: Mapping | None = None, plot_height: int = 340, **stop):
+                 method_widgets: Mapping | None = None, plot_height: int = 340,
+                 cost_axis: bool = False, **stop):
         if autoplay is None:
             autoplay = _session_flag("autoplay")
         super().__init__(autoplay=bool(autoplay))
@@ -482,8 +483,11 @@ class _LiveBase(pn.viewable.Viewer):
         self.speed = pn.widgets.Select(name="Speed (iterations per second)", options=SPEEDS,
                                        value=SPEEDS.get(speed, 0), css_classes=["wb-speed"],
                                        sizing_mode="stretch_width")
+        x_options = {"iteration": "iteration", "wall time": "time"}
+        if cost_axis or x_axis == "cost":
+            x_options["cost"] = "cost"
         self.x_toggle = pn.widgets.RadioButtonGroup(
-            name="x axis", options={"iteration": "iteration", "wall time": "time"}, value=x_axis,
+            name="x axis", options=x_options, value=x_axis,
             button_type="default", sizing_mode="stretch_width")
         self.x_toggle.param.watch(lambda e: self._set_x_axis(e.new), "value")
         self.iteration_pane = pn.pane.HTML("", css_classes=["wb-iteration"], margin=(5, 10))
@@ -982,8 +986,11 @@ class LiveRun(_LiveBase):
         problem resets the run.
     metrics : list of str, optional
         One plot per metric (default: the method's stop metric).
-    x_axis : {"iteration", "time"}
+    x_axis : {"iteration", "time", "cost"}
         Initial x axis (a toggle switches).
+    cost_axis : bool
+        Offer "cost" on the toggle: the methods' ``cost`` metric (gradient-equivalents for
+        the optimizers), for races where a step of one method costs many of another's.
     log_y : bool, optional
         Force the y scale; default: log for residuals, gradient norms, ...
     max_points : int

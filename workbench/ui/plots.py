@@ -31,7 +31,9 @@ LOG_METRICS = frozenset({
     "marginal_error", "step_norm", "lr", "loss_gap",
 })
 
-X_AXES = {"iteration": "iteration", "time": "wall time (s)"}
+#: "cost" is an optimizer's work in gradient-equivalents (its metric ``cost``; the step count
+#: where a method does not report one), so a Newton step that needs a Hessian is charged for it.
+X_AXES = {"iteration": "iteration", "time": "wall time (s)", "cost": "cost (gradient evaluations)"}
 
 
 def wants_log_axis(metric: str, first_value: float | None = None) -> bool:
@@ -53,7 +55,7 @@ class ConvergencePlot:
         Trace column on the y axis.
     log_y : bool
         Log y axis; non-positive values are not drawn (a residual of exactly 0).
-    x_axis : {"iteration", "time"}
+    x_axis : {"iteration", "time", "cost"}
         Initial x axis; :meth:`set_x_axis` toggles it.
     max_points : int
         Bound on the points held per curve in the browser.
@@ -106,7 +108,7 @@ class ConvergencePlot:
     def add_curve(self, key: str, label: str | None = None, color: str | None = None,
                   width: float = 2.0) -> None:
         color = color or PALETTE[len(self._sources) % len(PALETTE)]
-        source = ColumnDataSource({"iteration": [], "time": [], "y": []})
+        source = ColumnDataSource({"iteration": [], "time": [], "cost": [], "y": []})
         line = self.figure.line(x=self.x_axis, y="y", source=source, color=color,
                                 line_width=width, legend_label=label or key)
         self._sources[key] = source
@@ -153,6 +155,7 @@ class ConvergencePlot:
         return {
             "iteration": rows.get("iteration", np.arange(n, dtype=float)),
             "time": rows.get("time", np.zeros(n)),
+            "cost": rows.get("cost", rows.get("iteration", np.arange(n, dtype=float))),
             "y": self._clean(y if y is not None else np.full(n, np.nan)),
         }
 
@@ -197,7 +200,7 @@ class ConvergencePlot:
         """
         for k in [key] if key is not None else list(self._sources):
             if empty:
-                self._sources[k].data = {"iteration": [], "time": [], "y": []}
+                self._sources[k].data = {"iteration": [], "time": [], "cost": [], "y": []}
             self._shown[k] = 0
             self._held[k] = 0
 
@@ -206,8 +209,8 @@ class ConvergencePlot:
         return self.step_label if x_axis == "iteration" else X_AXES[x_axis]
 
     def set_x_axis(self, x_axis: str) -> None:
-        """Switch every curve between iteration and wall time; overlays (drawn in
-        iterations) are hidden on the time axis."""
+        """Switch every curve between iteration, wall time and cost; overlays (drawn in
+        iterations) are hidden on the other axes."""
         if x_axis not in X_AXES:
             raise ValueError(f"x_axis must be one of {sorted(X_AXES)}")
         if x_axis == self.x_axis:

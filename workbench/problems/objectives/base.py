@@ -90,6 +90,19 @@ class Objective(Problem):
     def has_hvp(self) -> bool:
         return type(self).hvp is not Objective.hvp
 
+    def hessian(self, x) -> np.ndarray:
+        """The dense Hessian at ``x``, one Hessian-vector product per column, symmetrised.
+
+        Objectives that know their Hessian in closed form (quadratics, logistic
+        regression) override this; the default costs ``dim`` products.
+        """
+        x = np.asarray(x, dtype=float)
+        eye = np.eye(self.dim)
+        H = np.column_stack([self.hvp(x, eye[:, j]) for j in range(self.dim)])
+        # The products are exact up to rounding, which can leave H slightly unsymmetric
+        # and a Cholesky or eigh of it would then describe neither triangle.
+        return 0.5 * (H + H.T)
+
     def extra_metrics(self, x) -> dict[str, float]:
         """Objective-specific diagnostics of ``x`` (merged into the optimizer's metrics)."""
         return {}

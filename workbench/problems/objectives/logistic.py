@@ -68,6 +68,13 @@ class LogisticObjective(Objective):
         out = self.signed_features.T @ (s * (1.0 - s) * (self.signed_features @ v)) / self.n_samples
         return out + self.l2 * v
 
+    def hessian(self, w):
+        s = expit(-self.margins(w))
+        A = self.signed_features
+        H = (A.T * (s * (1.0 - s))) @ A / self.n_samples
+        H[np.diag_indices_from(H)] += self.l2
+        return H
+
     def extra_metrics(self, w):
         return self._extras(self.margins(w))
 

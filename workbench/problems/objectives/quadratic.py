@@ -42,6 +42,9 @@ class QuadraticObjective(Objective):
     def hvp(self, x, v):
         return self._apply(np.asarray(v, dtype=float))
 
+    def hessian(self, x):
+        return np.diag(self.H) if self._diagonal else self.H.copy()
+
 
 @register_problem("quadratic")
 class Quadratic(ProblemFactory):
