@@ -265,3 +265,25 @@ def test_a_sequence_race_counts_instances_on_its_step_axis():
 
     linear = Race([wb.linear.CG()], wb.problems.poisson2d(8))
     assert linear.plots[0].figure.xaxis[0].axis_label == "iteration"
+
+
+def test_the_second_order_page_ranks_the_lanes_by_cost_not_by_steps():
+    page = _load_module(APPS / "second_order.py", "wb_test_")
+    race = page.page()
+    assert race.plots[0].x_axis == "cost" and "cost" in race.x_toggle.options.values()
+    for _ in range(3000):
+        if not any(lane.running for lane in race.lanes):
+            break
+        race.step()
+    by = {lane.label: lane for lane in race.lanes}
+    assert all(lane.status_label == "converged" for lane in race.lanes), {l.label: l.status_label for l in race.lanes}
+    cost = {label: float(lane.runner.trace["cost"][-1]) for label, lane in by.items()}
+    # Newton takes the fewest steps, the lazy method the least work (89 vs 127 vs GD's 376 measured)
+    assert by["Newton"].iteration < by["Lazy Newton"].iteration < by["GD"].iteration
+    assert cost["Lazy Newton"] < cost["Newton"] < cost["GD"]
+    race.chooser.select.value = "rosenbrock"
+    while any(lane.running for lane in race.lanes):
+        race.step()
+    newton = by["Newton"].runner.result()
+    assert newton.status is wb.Status.FAILED and "levenberg above" in newton.message
+    assert by["Lazy Newton"].status_label == "converged"
