@@ -21,6 +21,7 @@ EXAMPLES = {
     "objective": ("quadratic", {}),
     "transport": ("point_clouds", {}),
     "sparse_regression": ("compressed_sensing", {}),
+    "constrained": ("constrained_quartic", {"dim": 8, "constraints": 3}),
 }
 
 

@@ -21,7 +21,8 @@ from . import stencils, random_spd, matrix_market, sequences  # noqa: F401  (reg
 import importlib as _importlib
 
 #: Further gallery modules, each owned by one family; their ``__all__`` is re-exported here.
-_OPTIONAL_MODULES = ("heat_sequence", "anisotropic_sequence", "objectives", "transport", "regression", "sparse_systems")
+_OPTIONAL_MODULES = ("heat_sequence", "anisotropic_sequence", "objectives", "transport", "regression", "sparse_systems",
+                     "constrained")
 _optional_names: list[str] = []
 for _name in _OPTIONAL_MODULES:
     try:

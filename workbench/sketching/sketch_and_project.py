@@ -9,7 +9,31 @@ import scipy.sparse as sp
 from ..core import InvalidParameter, register_method
 from ..linear.base import LinearMethod, LinearState
 
-__all__ = ["SketchAndProject"]
+__all__ = ["SketchAndProject", "draw_sketch", "project_onto_sketch"]
+
+
+def draw_sketch(rng, n: int, q: int, kind: str = "gaussian", sparsity: int = 3):
+    """An ``n x q`` sketch: Gaussian (dense), ``rows`` of the identity, or ``sparse`` +-1 columns."""
+    if kind == "gaussian":
+        return rng.standard_normal((n, q))
+    if kind == "rows":
+        rows = rng.choice(n, size=q, replace=False)
+        return sp.csr_matrix((np.ones(q), (rows, np.arange(q))), shape=(n, q))
+    rows = np.concatenate([rng.choice(n, size=sparsity, replace=False) for _ in range(q)])
+    signs = rng.choice([-1.0, 1.0], size=q * sparsity)
+    return sp.csr_matrix((signs, (rows, np.repeat(np.arange(q), sparsity))), shape=(n, q))
+
+
+def project_onto_sketch(ATS, Str) -> np.ndarray:
+    r"""The step :math:`A^T S (S^T A A^T S)^\dagger S^T r` from ``ATS`` :math:`= A^T S` and ``Str``.
+
+    The minimum-norm solution of :math:`(S^T A)\, dx = S^T r`; ``lstsq`` on :math:`S^T A` (an SVD)
+    gets it without forming :math:`S^T A A^T S`, whose condition number is the square of
+    A's (on cond(A) = 1e5 the Gram form left 2e-3 of the sketched residual, this leaves 1e-12).
+    """
+    ATS = ATS.toarray() if sp.issparse(ATS) else np.asarray(ATS)
+    dx, *_ = la.lstsq(ATS.T, np.asarray(Str).ravel())
+    return dx
 
 
 @register_method("sketch_and_project", family="sketching")
@@ -75,15 +99,7 @@ class SketchAndProject(LinearMethod):
                                    f"most {n}.")
 
     def _sketch(self, rng, n: int, q: int):
-        if self.sketch == "gaussian":
-            return rng.standard_normal((n, q))
-        if self.sketch == "rows":
-            rows = rng.choice(n, size=q, replace=False)
-            return sp.csr_matrix((np.ones(q), (rows, np.arange(q))), shape=(n, q))
-        s = self.sparsity
-        rows = np.concatenate([rng.choice(n, size=s, replace=False) for _ in range(q)])
-        signs = rng.choice([-1.0, 1.0], size=q * s)
-        return sp.csr_matrix((signs, (rows, np.repeat(np.arange(q), s))), shape=(n, q))
+        return draw_sketch(rng, n, q, self.sketch, self.sparsity)
 
     def step(self, problem, state: LinearState) -> LinearState:
         n = problem.n
@@ -91,14 +107,7 @@ class SketchAndProject(LinearMethod):
         self._check_size(n)  # (a knob moved mid-run)
         extra = dict(state.extra)
         S = self._sketch(extra["rng"], n, q)
-        ATS = extra["AT"] @ S  # A^T S, n x q
-        ATS = ATS.toarray() if sp.issparse(ATS) else np.asarray(ATS)
-        # The minimum-norm solution of (S^T A) dx = S^T r is A^T S (S^T A A^T S)^+ S^T r, the
-        # step itself; lstsq on S^T A (an SVD) gets it without forming S^T A A^T S, whose
-        # condition number is the square of A's (on cond(A) = 1e5 the Gram form left 2e-3 of
-        # the sketched residual, this leaves 1e-12)
-        Str = np.asarray(S.T @ state.r).ravel()
-        dx, *_ = la.lstsq(ATS.T, Str)
+        dx = project_onto_sketch(extra["AT"] @ S, S.T @ state.r)
         x = state.x + dx
         r = state.r - problem.A @ dx
         # Work in matvec equivalents: A^T S is q products for a dense S; for a sparse one each of
