@@ -47,13 +47,22 @@ def harmonic_ritz(G: np.ndarray, WV: np.ndarray, k: int) -> np.ndarray:
     return Q[:, keep]
 
 
-def _arnoldi(matvec, v0_norm_vector, C, steps):
-    """``steps`` Arnoldi steps with ``(I - C C^T) A``: V (n x (s+1)), Hbar ((s+1) x s), B = C^T A V."""
-    n = v0_norm_vector.size
+def _arnoldi(matvec, v0, C, steps, beta=1.0, target=0.0):
+    """Up to ``steps`` Arnoldi steps with ``(I - C C^T) A``: V (n x (s+1)), Hbar ((s+1) x s), B = C^T A V.
+
+    Stops early once the cycle's residual reaches ``target``. That residual is the GMRES
+    residual :math:`\min_y \|\beta e_1 - \bar H y\|` alone: the recycled block of the
+    least-squares problem can always be satisfied exactly, so Givens rotations on
+    :math:`\bar H` track it at no cost, as GMRES does.
+    """
+    n = v0.size
     V = np.zeros((n, steps + 1))
     H = np.zeros((steps + 1, steps))
     B = np.zeros((C.shape[1], steps))
-    V[:, 0] = v0_norm_vector
+    V[:, 0] = v0
+    cs, sn = np.zeros(steps), np.zeros(steps)
+    g = np.zeros(steps + 1)
+    g[0] = beta
     done = steps
     for j in range(steps):
         w = matvec(V[:, j])
@@ -67,8 +76,17 @@ def _arnoldi(matvec, v0_norm_vector, C, steps):
             w -= V[:, :j + 1] @ h
             H[:j + 1, j] += h
         H[j + 1, j] = np.linalg.norm(w)
-        if H[j + 1, j] <= 1e-14 * np.linalg.norm(H[:j + 2, j]):
-            done = j + 1  # happy breakdown: the Krylov space is invariant and holds the solution
+        column = H[:j + 2, j].copy()
+        for i in range(j):  # the earlier rotations, then the one that zeroes the subdiagonal
+            column[i], column[i + 1] = cs[i] * column[i] + sn[i] * column[i + 1], -sn[i] * column[i] + cs[i] * column[i + 1]
+        radius = float(np.hypot(column[j], column[j + 1]))
+        cs[j], sn[j] = (1.0, 0.0) if radius == 0 else (column[j] / radius, column[j + 1] / radius)
+        g[j + 1], g[j] = -sn[j] * g[j], cs[j] * g[j]
+        if H[j + 1, j] <= 1e-14 * np.linalg.norm(H[:j + 2, j]) or abs(g[j + 1]) <= target:
+            # converged, or a happy breakdown (the Krylov space is invariant and holds the solution)
+            done = j + 1
+            if H[j + 1, j] > 1e-14 * np.linalg.norm(H[:j + 2, j]):
+                V[:, j + 1] = w / H[j + 1, j]
             break
         V[:, j + 1] = w / H[j + 1, j]
     return V[:, :done + 1], H[:done + 1, :done], B[:, :done]
@@ -115,7 +133,7 @@ def gcro_dr_solve(A, b, x0=None, *, U=None, m=40, k=20, rtol=1e-8, max_matvecs=1
         beta = history[-1]
         kk = 0 if U is None else U.shape[1]
         steps = max(m - kk, 1)
-        V, Hbar, B = _arnoldi(matvec, r / beta, C, steps)
+        V, Hbar, B = _arnoldi(matvec, r / beta, C, steps, beta=beta, target=target)
         s = Hbar.shape[1]
         if kk:
             # A [U~ V_s] = [C V_{s+1}] G with U~ = U D (unit columns): the cycle's least squares
