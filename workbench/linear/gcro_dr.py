@@ -5,7 +5,7 @@ import numpy as np
 import param
 import scipy.linalg as la
 
-from ..core import InvalidParameter, InvalidProblem, register_method
+from ..core import InvalidParameter, register_method
 from .krylov_recycling import KrylovRecycling, RecyclingState
 
 __all__ = ["GCRODR", "gcro_dr_solve", "harmonic_ritz"]
@@ -224,26 +224,15 @@ class GCRODR(KrylovRecycling):
 
     def _solve_and_recycle(self, problem, state: RecyclingState) -> RecyclingState:
         self._check_cycle()
-        t = state.t
-        if t >= len(problem):
-            raise InvalidProblem(f"all {len(problem)} systems are solved; reset to start again.")
-        if self.order != state.order_setting:
-            state.order[t:] = self.solve_order(state.contexts, state.order[t:])
-            state.order_setting = self.order
-        i = int(state.order[t])
-        instance = problem.instance(i)
+        i, instance = self.next_system(problem, state)
         U = state.basis if (self.recycle > 0 and self.across_systems and state.basis is not None) else None
         if U is not None:
             U = U[:, :self.recycle]
         x, U_next, matvecs, history = gcro_dr_solve(instance.A, instance.b, U=U, m=self.cycle, k=self.recycle,
                                                     rtol=self.rtol, max_matvecs=self.max_iterations)
         state.used = 0 if U is None else U.shape[1]
-        state.iterations[t] = len(history) - 2
-        state.matvecs[t] = matvecs
-        state.residual[t] = float(np.linalg.norm(instance.b - instance.A @ x)) / (instance.b_norm or 1.0)
-        state.cumulative_matvecs += int(matvecs)
-        state.capped += int(history[-1] > self.rtol * (instance.b_norm or 1.0))
+        self.record_solve(state, instance, x, iterations=len(history) - 2, matvecs=matvecs,
+                          capped=history[-1] > self.rtol * (instance.b_norm or 1.0))
         state.basis = U_next if self.recycle > 0 else None
         state.ritz = np.zeros(0)
-        state.t = t + 1
         return state

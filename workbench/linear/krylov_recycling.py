@@ -190,9 +190,8 @@ class KrylovRecycling(Method):
         with _blas_controller().limit(limits=1, user_api="blas"):
             return self._solve_and_recycle(problem, state)
 
-    def _solve_and_recycle(self, problem, state: RecyclingState) -> RecyclingState:
-        import workbench as wb
-
+    def next_system(self, problem, state: RecyclingState):
+        """``(index, instance)`` of the next system to solve, after a mid-run change of ``order``."""
         t = state.t
         if t >= len(problem):
             raise InvalidProblem(f"all {len(problem)} systems are solved; reset to start again.")
@@ -200,7 +199,25 @@ class KrylovRecycling(Method):
             state.order[t:] = self.solve_order(state.contexts, state.order[t:])
             state.order_setting = self.order
         i = int(state.order[t])
-        instance = problem.instance(i)
+        return i, problem.instance(i)
+
+    @staticmethod
+    def record_solve(state: RecyclingState, instance, x, *, iterations: int, matvecs: int, capped: bool) -> None:
+        """Write the solve's counts and its true residual into the record, and count it done."""
+        t = state.t
+        state.iterations[t] = iterations
+        state.matvecs[t] = matvecs
+        # The true residual, not the solver's recursive one (which drifts from it in floating point,
+        # and more so with projections); one check product per system, not counted as solver work.
+        state.residual[t] = float(np.linalg.norm(instance.b - instance.A @ x)) / (instance.b_norm or 1.0)
+        state.cumulative_matvecs += int(matvecs)
+        state.capped += int(capped)
+        state.t = t + 1
+
+    def _solve_and_recycle(self, problem, state: RecyclingState) -> RecyclingState:
+        import workbench as wb
+
+        i, instance = self.next_system(problem, state)
         basis = None
         if self.recycle > 0 and state.basis is not None and state.basis.shape[1]:
             # (the columns come in increasing Ritz value: a smaller recycle keeps the slowest)
@@ -220,13 +237,8 @@ class KrylovRecycling(Method):
             raise IncompatibleProblem(f"system {i} of the sequence could not be solved ({res.status.label}): "
                                       f"{res.message}")
         inner = res.state
-        state.iterations[t] = res.iterations
-        state.matvecs[t] = inner.matvecs
-        # The true residual, not CG's recursive one (which drifts from it in floating point, and
-        # more so with projections); one check product per system, not counted as solver work.
-        state.residual[t] = float(np.linalg.norm(instance.b - instance.A @ inner.x)) / (instance.b_norm or 1.0)
-        state.cumulative_matvecs += int(inner.matvecs)
-        state.capped += int(res.status.label == "max_steps")
+        self.record_solve(state, instance, inner.x, iterations=res.iterations, matvecs=int(inner.matvecs),
+                          capped=res.status.label == "max_steps")
         if self.recycle > 0:
             deflation = inner.extra["deflation"]
             P, AP = inner.extra["P"], inner.extra["AP"]
@@ -237,7 +249,6 @@ class KrylovRecycling(Method):
             state.basis, state.ritz = ritz_basis(Z, AZ, min(self.recycle, instance.n - 1))
         else:
             state.basis, state.ritz = None, np.zeros(0)
-        state.t = t + 1
         return state
 
     def metrics(self, problem, state: RecyclingState) -> dict[str, float]:
