@@ -181,6 +181,12 @@ class Runner:
                 f"reports {sorted(metrics0)}."
             )
         self.reference = float(metrics0[self.metric])
+        if math.isnan(self.reference):
+            # A per-step record (a step size, a coordinate) has no value before the first step:
+            # the run would stop at once as non-finite.
+            raise InvalidParameter(
+                f"cannot stop on {self.metric!r}: it has no value at the start (it records what each step "
+                f"did); stop on {self.method.stop_metric!r} or another metric the start reports.")
         # Metrics besides the stop metric that must stay finite and must not grow by the
         # divergence factor (an optimizer's loss: Adam with a huge step blows the loss up
         # while its gradient norm, the stop metric, grows far slower).

@@ -51,7 +51,10 @@ class SparseRegressionProblem(Problem):
     y : numpy.ndarray
         Observations, length m.
     x_true : numpy.ndarray or None
-        The sparse vector that generated ``y`` (compressed sensing), if known.
+        The sparse vector that generated ``y`` (compressed sensing), if known. With it the
+        methods report ``distance``, ``relative_error`` (``distance / ||x_true||``),
+        ``support_recovered`` and ``false_positives``; an all-zero ``x_true`` has no relative
+        error, so ``relative_error`` is left out then (``distance`` is the absolute error).
     x0 : numpy.ndarray
         Starting point (zeros).
     """
@@ -86,6 +89,9 @@ class SparseRegressionProblem(Problem):
             if x_true.size != A.shape[1]:
                 raise InvalidProblem(f"x_true has {x_true.size} entries but A has {A.shape[1]} columns; they "
                                      "must match.")
+            if not np.all(np.isfinite(x_true)):
+                raise InvalidProblem("x_true contains NaN or infinite values; give the finite vector that "
+                                     "generated y, or leave x_true out (None) if it is not known.")
         super().__init__(name=name, properties=properties, metadata=metadata, spec=spec)
         self.A, self.y = A, y
         self.x_true = x_true

@@ -77,10 +77,23 @@ class TransportProblem(Problem):
         return f"{self.name}: {n} x {m} plan"
 
 
-def _validate(a, b, C):
+def _marginal(label, v):
+    """The histogram ``v`` as a vector: a list, a 1-D array, or a single row or column."""
+    if v is None:
+        raise InvalidProblem(f"{label} must be a vector of nonnegative weights (a histogram), got None.")
     try:
-        a = np.asarray(a, dtype=float).reshape(-1)
-        b = np.asarray(b, dtype=float).reshape(-1)
+        v = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidProblem(f"{label} must be a vector of nonnegative weights (a histogram) of numbers.") from None
+    if v.ndim > 1 and sum(d > 1 for d in v.shape) > 1:
+        raise InvalidProblem(f"{label} must be a vector of nonnegative weights, got an array of shape "
+                             f"{v.shape}; give one weight per atom (a 1-D array, or one row or column).")
+    return v.reshape(-1)
+
+
+def _validate(a, b, C):
+    a, b = _marginal("a", a), _marginal("b", b)
+    try:
         C = np.asarray(C, dtype=float)
     except (TypeError, ValueError):
         raise InvalidProblem("a, b and C must be numeric arrays.") from None

@@ -150,6 +150,6 @@ class CoordinateDescent(L1Method):
 
     def metrics(self, problem, state):
         out = super().metrics(problem, state)
-        if "coordinate" in state.extra:
-            out["coordinate"] = state.extra["coordinate"]
+        # NaN at the initial iterate (no coordinate chosen yet), so the column is there from row 0.
+        out["coordinate"] = float(state.extra.get("coordinate", np.nan))
         return out

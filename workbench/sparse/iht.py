@@ -1,6 +1,7 @@
 """Iterative hard thresholding for k-sparse least squares."""
 from __future__ import annotations
 
+import math
 
 import numpy as np
 import param
@@ -12,7 +13,24 @@ __all__ = ["IHT", "hard_threshold"]
 
 
 def hard_threshold(v: np.ndarray, k: int) -> np.ndarray:
-    """:math:`H_k(v)`: keep the ``k`` entries of largest magnitude, zero the rest."""
+    """:math:`H_k(v)`: keep the ``k`` entries of largest magnitude, zero the rest.
+
+    ``v`` is anything :func:`numpy.asarray` reads as a vector (a list too); ``k`` is a whole
+    number, at least 1 (``k >= v.size`` keeps every entry).
+    """
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer, float, np.floating)) \
+            or not math.isfinite(k) or k != int(k) or k < 1:
+        raise InvalidParameter(f"hard_threshold keeps the k largest entries, so k must be a whole number, "
+                               f"at least 1; got {k!r}.")
+    k = int(k)
+    try:
+        v = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameter("hard_threshold needs a vector of numbers (a NumPy array or a list); "
+                               f"got {type(v).__name__}.") from None
+    if v.ndim != 1:
+        raise InvalidParameter(f"hard_threshold needs a vector (1-D), got an array of shape {v.shape}; "
+                               "flatten it first.")
     if k >= v.size:
         return v.copy()
     out = np.zeros_like(v)
@@ -56,28 +74,42 @@ class IHT(RegressionMethod):
     step_rule = param.Selector(default="normalized", objects=["normalized", "fixed"],
                                doc="Step size: normalised (adaptive, Blumensath-Davies 2010) or 1/||A||^2.")
 
+    #: The number of unknowns of the problem of the last :meth:`init` (None before one): an
+    #: assignment ``k = ...`` mid-run is checked against it.
+    _problem_n = None
+
     def check_params(self) -> None:
         k = self._proposed("k")
         if k is None or k < 1:
             raise InvalidParameter(f"the sparsity level k must be at least 1, got {k!r}.")
 
-    def _check_k(self, problem) -> None:
-        if self.k > problem.n:
+    def _check_setting(self, name, value):
+        # A k moved mid-run past the problem's size is refused now, as init refuses it, so the
+        # run goes on with the old k instead of failing at its next step.
+        super()._check_setting(name, value)
+        if name == "k" and self._problem_n is not None:
+            self._check_k(self._problem_n, value)
+
+    def _check_k(self, n: int, k=None) -> None:
+        k = self.k if k is None else k
+        if k > n:
             raise InvalidParameter(
-                f"the sparsity level k = {self.k} is larger than the number of unknowns n = "
-                f"{problem.n}; choose k <= n."
+                f"the sparsity level k = {k} is larger than the number of unknowns n = "
+                f"{n}; choose k <= n."
             )
 
     def init(self, problem) -> RegressionState:
         self.check_problem(problem)
         self.check_params()
-        self._check_k(problem)
+        self._check_k(problem.n)
+        self._problem_n = problem.n
         x = problem.x0.copy()
-        return RegressionState(x=x, extra={"r": problem.y - problem.A @ x})
+        # No step taken yet: step_size is NaN in row 0, so the trace has the column from the start.
+        return RegressionState(x=x, extra={"r": problem.y - problem.A @ x, "step_size": math.nan})
 
     def step(self, problem, state: RegressionState) -> RegressionState:
         self.check_params()
-        self._check_k(problem)
+        self._check_k(problem.n)
         A, k = problem.A, int(self.k)
         r = state.extra["r"]
         g = A.T @ r  # minus the gradient
@@ -112,8 +144,7 @@ class IHT(RegressionMethod):
         res = float(np.linalg.norm(state.extra["r"]))
         out = {"residual": res, "relative_residual": res / max(float(np.linalg.norm(problem.y)), 1e-300),
                "objective": 0.5 * res * res, "work": state.work}
-        if "step_size" in state.extra:
-            out["step_size"] = float(state.extra["step_size"])
+        out["step_size"] = float(state.extra.get("step_size", math.nan))
         out.update(self.truth_metrics(problem, state.x))
         return out
 

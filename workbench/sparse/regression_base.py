@@ -43,12 +43,16 @@ class RegressionMethod(KnobCheckedMethod):
     converges_on = (frozenset(),)
 
     def truth_metrics(self, problem, x) -> dict[str, float]:
+        """``nnz`` and, when the problem knows ``x_true``, ``distance``, ``relative_error``
+        (left out for an all-zero ``x_true``), ``support_recovered`` and ``false_positives``."""
         out = {"nnz": float(np.count_nonzero(x))}
         if problem.x_true is not None:
             truth = problem.x_true != 0
             found = x != 0
             out["distance"] = float(np.linalg.norm(x - problem.x_true))
-            out["relative_error"] = out["distance"] / max(float(np.linalg.norm(problem.x_true)), 1e-300)
+            norm = float(np.linalg.norm(problem.x_true))
+            if norm > 0:  # an all-zero truth has no relative error (distance / 0): left out
+                out["relative_error"] = out["distance"] / norm
             out["support_recovered"] = float(np.array_equal(truth, found))
             out["false_positives"] = float(np.count_nonzero(found & ~truth))
         return out

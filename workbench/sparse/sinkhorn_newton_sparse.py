@@ -28,6 +28,17 @@ def sparsify_plan(P: np.ndarray, rho: float) -> sp.csr_matrix:
            [ 0.,  0.,  0.,  0.],
            [ 0.,  9., 10., 11.]])
     """
+    if isinstance(rho, (bool, np.bool_)) or not isinstance(rho, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(rho) or not 0 < rho <= 1:
+        raise InvalidParameter(f"rho is the fraction of plan entries kept and must lie in (0, 1], got {rho!r}; "
+                               "try 0.02 (a few entries per row).")
+    try:
+        P = np.asarray(P, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameter("sparsify_plan needs a plan, a matrix of numbers (a NumPy array or nested "
+                               f"lists); got {type(P).__name__}.") from None
+    if P.ndim != 2 or P.size == 0:
+        raise InvalidParameter(f"sparsify_plan needs a non-empty matrix (2-D), got an array of shape {P.shape}.")
     n, m = P.shape
     total = n * m
     k = min(total, max(1, math.ceil(rho * total - 1e-9)))
@@ -101,6 +112,18 @@ class SinkhornNewtonSparse(TransportMethod):
 
     #: Armijo constant of the line search.
     armijo = 1e-4
+
+    #: The Newton-phase metrics, with their values before the first Newton step: no CG
+    #: iteration or line-search trial taken yet (0), no sparse Hessian nor step length yet
+    #: (NaN: not drawn, and not a guard metric, so the run goes on). Reported from the initial
+    #: iterate on, so a plot or stop test on one of them finds it in row 0 of the trace.
+    _NEWTON_METRICS = {"cg_iterations": 0.0, "line_search_trials": 0.0, "hessian_nnz": math.nan,
+                       "kept_fraction": math.nan, "step_size": math.nan}
+
+    def metrics(self, problem, state: TransportState) -> dict[str, float]:
+        out = {"phase": 0.0, **self._NEWTON_METRICS}
+        out.update(super().metrics(problem, state))
+        return out
 
     def check_params(self) -> None:
         super().check_params()

@@ -139,6 +139,31 @@ def _all_watchers(obj) -> list:
     return [w for what in obj.param.watchers.values() for ws in what.values() for w in ws]
 
 
+def _control_names(obj, parameters) -> list[str]:
+    """The names :func:`ipywidgets_controls` makes widgets for: ``parameters`` (one name or a
+    list of names, each a control of ``obj``), or all of them."""
+    if not isinstance(obj, param.Parameterized):
+        raise WorkbenchError("expected a workbench method or problem factory (a param.Parameterized), "
+                             f"got {type(obj).__name__}; build one with workbench.get_method(name, ...) "
+                             "or workbench.get_problem_factory(name)().")
+    if parameters is None:
+        return _public(obj, None)
+    if isinstance(parameters, str):  # one name, not its letters
+        parameters = [parameters]
+    try:
+        parameters = list(parameters)
+    except TypeError:
+        raise InvalidParameter(f"parameters is a list of parameter names (or one name), got "
+                               f"{type(parameters).__name__}.") from None
+    known = _public(obj, None)
+    unknown = [n for n in parameters if n not in known]
+    if unknown:
+        label = getattr(obj, "registry_name", "") or type(obj).__name__
+        raise InvalidParameter(f"{label} has no control {unknown[0]!r}; its controls are "
+                               f"{', '.join(known) or 'none'}.")
+    return _public(obj, parameters)
+
+
 def ipywidgets_controls(obj: param.Parameterized, parameters=None):
     """ipywidgets for the params of ``obj``, linked both ways; returns a ``VBox``.
 
@@ -165,7 +190,7 @@ def ipywidgets_controls(obj: param.Parameterized, parameters=None):
     """
     import ipywidgets as w
 
-    names = _public(obj, parameters)
+    names = _control_names(obj, parameters)
     error = w.HTML("")
     widgets: dict = {}
     before = {id(x) for x in _all_watchers(obj)}
@@ -222,6 +247,26 @@ def close_controls(box) -> None:
     box.close()
 
 
+def _positive_number(name, value, what) -> float:
+    try:
+        number = float(value) if not isinstance(value, (bool, str)) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        raise InvalidParameter(f"{name} is {what}: a positive number, got {value!r}.")
+    return number
+
+
+def _whole_number(name, value, least, what) -> int:
+    try:
+        number = float(value) if not isinstance(value, (bool, str)) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and number == int(number) and number >= least):
+        raise InvalidParameter(f"{name} is {what}: a whole number, at least {least}, got {value!r}.")
+    return int(number)
+
+
 class NotebookRun:
     """A live run in a Jupyter notebook, on ipywidgets.
 
@@ -269,12 +314,19 @@ class NotebookRun:
                                      f"{label!r}; build one with workbench.get_method(name, ...).")
         check_stop_keywords(stop, "a notebook run",
                             "the plotted metric is metric=, and a problem's settings go to its constructor")
-        self.methods = dict(methods)
+        # A label is shown as text (the drop-down, the legend): a non-string one is its str().
+        self.methods = {str(label): method for label, method in methods.items()}
+        if len(self.methods) < len(methods):
+            raise InvalidParameter("two methods have labels that read the same as text; give each method "
+                                   "its own label.")
         self.label = next(iter(self.methods))
         self.stop = stop
-        self.tick_seconds = float(tick_seconds)
-        self.max_points = int(max_points)
-        self.plot_height = int(plot_height)
+        self.tick_seconds = _positive_number("tick_seconds", tick_seconds, "the compute per tick, in seconds "
+                                             "(try 0.03)")
+        # The plot keeps at least 16 points per curve (ConvergencePlot's floor).
+        self.max_points = _whole_number("max_points", max_points, 16, "the most points plotted per curve "
+                                        "(try 2000)")
+        self.plot_height = _whole_number("plot_height", plot_height, 1, "the plot's height in pixels (try 320)")
         self.problem = problem
         self._task = None
         self.playing = False
