@@ -22,8 +22,8 @@ def _notes(race) -> str:
                      "gradient-equivalents). GD needs hundreds of steps.")
     elif name.startswith("quadratic"):
         lines.append("Pure Newton solves a quadratic in one step whatever its condition number; AICN damps its "
-                     "first steps. FOSI takes the 5 stiffest directions out of GD's way, so GD's stable step "
-                     "grows from 2/lambda_1 to 2/lambda_6.")
+                     "first steps. FOSI takes the 5 stiffest directions out of its heavy-ball base's way "
+                     "(with GD as the base, the stable step grows from 2/lambda_1 to 2/lambda_6).")
     elif name.startswith("rosenbrock"):
         lines.append("Nonconvex: pure Newton meets negative curvature and stops with what to change; the AICN "
                      "step and the cubic step of the lazy method converge. GD at lr = 1 diverges: lower it "

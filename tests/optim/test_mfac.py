@@ -86,3 +86,11 @@ def test_runs_on_the_torch_mlp():
     res = wb.run(MFAC(), wb.problems.mlp_digits(width=16, n_train=200), max_steps=3)
     assert res.status is wb.Status.MAX_STEPS, res.message
     assert np.isfinite(res.trace["loss"]).all() and res.final["window_fill"] == 3
+
+
+def test_huge_nearly_parallel_gradients_do_not_break_the_small_solve():
+    # the Gram matrix of gradients ~1e8 drowns k * damping in rounding: Cholesky failed on it
+    prob = wb.problems.quadratic(dim=5, condition=10.0, distance=1e8)
+    res = wb.run(MFAC(), prob, max_steps=50)
+    assert res.status is wb.Status.MAX_STEPS, res.message  # was FAILED: LinAlgError, leading minor not PD
+    assert np.isfinite(res.trace["loss"]).all() and res.final["loss"] <= 1.0001 * res.trace["loss"][0]

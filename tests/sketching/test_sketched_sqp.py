@@ -113,3 +113,20 @@ def test_bad_input_is_refused_with_what_to_do(prob):
     with pytest.raises(wb.InvalidProblem, match="Jacobian at x0 has shape"):
         wb.problems.constrained_problem(lambda x: (x @ x, 2 * x), lambda x: 2 * np.eye(2),
                                         lambda x: np.array([x.sum()]), lambda x: np.ones((2, 2)), x0=[1.0, 0.0])
+
+
+def test_redundant_constraints_are_solved_by_least_squares():
+    A = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0]])  # the same constraint twice: a singular KKT matrix
+    prob = wb.problems.constrained_problem(lambda x: (x @ x, 2 * x), lambda x: 2 * np.eye(3), lambda x: A @ x - 1,
+                                           lambda x: A, x0=[0.0, 0.0, 0.0])
+    res = wb.run(wb.sketching.SketchedSQP(inner="exact"), prob, atol=1e-10, max_steps=10)
+    assert res.status is wb.Status.CONVERGED, res.message
+    np.testing.assert_allclose(res.state.x, [0.5, 0.5, 0.0], atol=1e-9)
+
+
+def test_the_default_sketch_fits_a_small_kkt_system():
+    prob = wb.problems.constrained_problem(lambda x: (x @ x, 2 * x), lambda x: 2 * np.eye(2),
+                                           lambda x: np.array([x.sum() - 1.0]), lambda x: np.ones((1, 2)),
+                                           x0=[0.0, 0.0])
+    res = wb.run(wb.sketching.SketchedSQP(), prob, atol=1e-10, max_steps=50)  # 3 equations, below the 8 default
+    assert res.status is wb.Status.CONVERGED, res.message

@@ -7,7 +7,7 @@ import numpy as np
 import param
 import scipy.sparse.linalg
 
-from ..core import InvalidParameter, register_method
+from ..core import IncompatibleProblem, InvalidParameter, InvalidProblem, register_method
 from .base import Optimizer, check_beta
 from .hessian import require_curvature
 from .kernels.adam import adam_update_reference
@@ -40,7 +40,8 @@ class FOSI(Optimizer):
 
     ``momentum`` is the base's momentum (heavy ball, or Adam's :math:`\beta_1`) and the
     decay of :math:`u_t` (``u = g_1 + \beta u`` for heavy ball, an EMA for Adam, none for GD),
-    as in the reference's ``fosi_momentum`` / ``fosi_adam``. Metrics: ``hvp_evals`` and, from the first
+    as in the reference's ``fosi_momentum`` / ``fosi_adam``. Every knob acts on the next step
+    (``rank`` at the next estimate); a ``base`` switched mid-run keeps the momentum buffer. Metrics: ``hvp_evals`` and, from the first
     estimate on, ``top_curvature`` (the largest estimated eigenvalue).
 
     Examples
@@ -90,7 +91,7 @@ class FOSI(Optimizer):
                 f"rank = {self.rank} is not below the dimension {problem.dim}; FOSI needs a subspace smaller "
                 f"than the space (at rank = dim it is Newton's method: use damped_newton).")
         d = problem.dim
-        return {"V": np.zeros((d, 0)), "inv_curvature": np.zeros(0), "scale": 1.0, "u": np.zeros(d),
+        return {"V": np.zeros((d, 0)), "inv_curvature": np.zeros(0), "ratio": 1.0, "u": np.zeros(d),
                 "momentum": np.zeros(d), "second": np.zeros(d), "base_steps": 0, "hvp_evals": 0,
                 "top_curvature": 0.0}
 
@@ -103,15 +104,29 @@ class FOSI(Optimizer):
 
         def hvp(v):
             count[0] += 1
-            return problem.hvp(x, np.ravel(v))
+            out = np.asarray(problem.hvp(x, np.ravel(v)), dtype=float)
+            if not np.all(np.isfinite(out)):
+                raise InvalidProblem(f"a Hessian-vector product of {problem.name} is not finite at this iterate; "
+                                     "FOSI cannot estimate its curvature there.")
+            return out
 
         op = scipy.sparse.linalg.LinearOperator((d, d), matvec=hvp, dtype=float)
         # A fixed start vector keeps the run reproducible (ARPACK starts from a random one).
         start = np.ones(d) / math.sqrt(d)
         # Like the reference's single Lanczos pass of order 4k, a loose tolerance: the pairs
         # precondition, so a few digits do; ARPACK's default (machine precision) costs 5-10x the products.
-        lam, V = scipy.sparse.linalg.eigsh(op, k=k, which="LA", v0=start, ncv=min(d, max(2 * k + 1, 4 * k)),
-                                           tol=1e-4)
+        try:
+            lam, V = scipy.sparse.linalg.eigsh(op, k=k, which="LA", v0=start, ncv=min(d, max(2 * k + 1, 4 * k)),
+                                               tol=1e-4)
+        except scipy.sparse.linalg.ArpackNoConvergence as exc:
+            if exc.eigenvalues is None or len(exc.eigenvalues) == 0:
+                raise IncompatibleProblem(
+                    f"Lanczos found none of the top {k} eigenpairs of the Hessian of {problem.name} within "
+                    "ARPACK's iteration limit; lower rank.") from None
+            lam, V = exc.eigenvalues, exc.eigenvectors  # the pairs that did converge are usable
+        except scipy.sparse.linalg.ArpackError as exc:
+            raise IncompatibleProblem(f"Lanczos (ARPACK) failed on the Hessian of {problem.name}: {exc}; lower rank "
+                                      "or check the Hessian-vector product.") from None
         order = np.argsort(lam)  # ascending, as the reference orders them: lam[-1] is the largest
         lam, V = lam[order], V[:, order]
         b["hvp_evals"] += count[0]
@@ -119,9 +134,15 @@ class FOSI(Optimizer):
         # |1/lambda| as in the reference: a negative eigenvalue gets a step away from the saddle's
         # direction of ascent along v; a (near) zero one would give an unbounded step, so cap it.
         b["inv_curvature"] = 1.0 / np.maximum(np.abs(lam), 1e-12 * max(abs(float(lam[-1])), 1e-300))
-        ratio = abs(float(lam[-1])) / max(abs(float(lam[0])), 1e-300)
-        b["scale"] = 1.0 if self._hp["base"] == "adam" else min(max(ratio, 1.0), self._hp["lr_clip"])
+        b["ratio"] = abs(float(lam[-1])) / max(abs(float(lam[0])), 1e-300)
         b["top_curvature"] = float(lam[-1])
+
+    def _scale(self, b) -> float:
+        """The base step's scaling clip(lambda_1 / lambda_k, 1, lr_clip), 1 for Adam: read every
+        step, so lr_clip and base moved mid-run act at once."""
+        if self._hp["base"] == "adam" or b["V"].shape[1] == 0:
+            return 1.0
+        return min(max(b["ratio"], 1.0), self._hp["lr_clip"])
 
     def update(self, problem, state, lr):
         hp, b = self._hp, state.buffers
@@ -143,7 +164,7 @@ class FOSI(Optimizer):
         newton = V @ (b["inv_curvature"] * (V.T @ b["u"]))
         delta = self._base_step(g2, lr, b)
         delta -= V @ (V.T @ delta)  # keep the base step out of the subspace Newton handles
-        state.x = state.x + b["scale"] * delta - hp["alpha"] * newton
+        state.x = state.x + self._scale(b) * delta - hp["alpha"] * newton
 
     def _base_step(self, g2, lr, b):
         base, beta = self._hp["base"], self._hp["momentum"]

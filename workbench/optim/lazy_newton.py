@@ -40,8 +40,10 @@ def cubic_step(eigenvalues, eigenvectors, g, M):
         shifted = lam + 0.5 * M * r_low
         safe = np.where(shifted > 1e-14 * max(1.0, abs(float(lam[-1]))), shifted, np.inf)
         h = -(gt / safe)
+        h[0] = 0.0
         missing = max(r_low ** 2 - float(h @ h), 0.0)
-        h[0] += math.sqrt(missing)
+        # the sign that makes the (tiny) linear term along the eigenvector descend
+        h[0] = -math.copysign(math.sqrt(missing), gt[0]) if gt[0] != 0 else math.sqrt(missing)
         return Q @ h
     r_high = max(2.0 * start, 1.0)
     while gap(r_high) > 0.0:  # the gap falls like -r for large r, so this doubles a few times
@@ -82,8 +84,9 @@ class LazyNewton(Optimizer):
     shift :math:`\lambda_t = \sqrt{M \|\nabla f(x_t)\|}` (convex problems only). The cubic
     step handles negative curvature, so nonconvex objectives (Rosenbrock, the MLP) work.
 
-    Metrics: ``hessian_evals``, ``hessian_age`` (steps since the snapshot) and
-    ``step_norm`` :math:`\|x_{t+1} - x_t\|`. ``lr`` multiplies the step (1 is the method).
+    Metrics: ``hessian_evals``, ``hessian_age`` (steps since the snapshot),
+    ``step_norm`` :math:`\|x_{t+1} - x_t\|`, ``regularization`` (the M the last step used) and
+    ``function_evals`` (the adaptive search's trial points). ``lr`` multiplies the step (1 is the method).
 
     Examples
     --------
@@ -118,6 +121,7 @@ class LazyNewton(Optimizer):
         require_curvature(self, problem, dense=True)
         return {"hessian_evals": 0, "age": 0, "eigenvalues": None, "eigenvectors": None,
                 "step_norm": 0.0, "M": self._hp["regularization"], "M_set": self._hp["regularization"],
+                "M_used": self._hp["regularization"],
                 "function_evals": 0}
 
     def period(self, problem) -> int:
@@ -134,6 +138,7 @@ class LazyNewton(Optimizer):
         if not self._hp["adaptive"]:
             M = self._hp["regularization"]
             h = self._step(lam, Q, g, M, state)
+            b["M_used"] = M
         else:
             if self._hp["regularization"] != b["M_set"]:  # moved mid-run: the search restarts from it
                 b["M"] = b["M_set"] = self._hp["regularization"]
@@ -141,16 +146,20 @@ class LazyNewton(Optimizer):
             for _ in range(100):  # M doubles each failure: 100 of them is a factor 1e30
                 h = self._step(lam, Q, g, M, state)
                 b["function_evals"] += 1
-                trial = problem.value(state.x + lr * h)
+                step = lr * h  # the model is judged at the step actually taken
+                trial = problem.value(state.x + step)
                 # The decrease the model promises: with a fresh Hessian and M above the true
                 # Lipschitz constant it is guaranteed; with a stale one M has to grow to cover
                 # the drift of the Hessian since the snapshot.
-                Hh = Q @ (lam * (Q.T @ h))
-                promised = float(g @ h + 0.5 * h @ Hh) + M / 6.0 * float(np.linalg.norm(h)) ** 3
+                Hs = Q @ (lam * (Q.T @ step))
+                promised = float(g @ step + 0.5 * step @ Hs) + M / 6.0 * float(np.linalg.norm(step)) ** 3
                 if math.isfinite(trial) and trial <= state.loss + promised:
                     break
                 M *= 2.0
-            b["M"] = 0.5 * M
+            b["M_used"] = M
+            # Halve for the next step, but not without end: after convergence every step
+            # succeeds, and M would underflow to 0 and the cubic step divide by it.
+            b["M"] = max(0.5 * M, 1e-12 * self._hp["regularization"])
         b["age"] += 1
         b["step_norm"] = lr * float(np.linalg.norm(h))
         state.x = state.x + lr * h
@@ -172,5 +181,5 @@ class LazyNewton(Optimizer):
     def method_metrics(self, problem, state):
         b = state.buffers
         return {"hessian_evals": float(b["hessian_evals"]), "hessian_age": float(b["age"]),
-                "step_norm": float(b["step_norm"]), "regularization": float(b["M"]),
+                "step_norm": float(b["step_norm"]), "regularization": float(b["M_used"]),
                 "function_evals": float(b["function_evals"])}

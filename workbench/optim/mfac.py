@@ -97,7 +97,13 @@ class MFAC(Optimizer):
         gram[slot, :k] = row
         gram[:k, slot] = row
         lam = self._hp["damping"]
-        c = scipy.linalg.cho_solve(scipy.linalg.cho_factor(gram[:k, :k] + k * lam * np.eye(k)), G[:k] @ g)
+        system = gram[:k, :k] + k * lam * np.eye(k)
+        try:
+            c = scipy.linalg.cho_solve(scipy.linalg.cho_factor(system), row)
+        except np.linalg.LinAlgError:
+            # Positive definite in exact arithmetic; with huge, nearly parallel gradients k lambda
+            # drowns in the Gram matrix's rounding. The least-squares solution is the limit.
+            c = scipy.linalg.lstsq(system, row)[0]
         direction = (g - G[:k].T @ c) / lam
         b["direction"] = direction
         vel = b["velocity"]

@@ -97,10 +97,13 @@ class DampedNewton(Optimizer):
         try:
             return scipy.linalg.cho_factor(H, lower=True, check_finite=False)
         except np.linalg.LinAlgError:
-            lowest = float(np.linalg.eigvalsh(H)[0])
+            eigenvalues = np.linalg.eigvalsh(H)
+            lowest, top = float(eigenvalues[0]), float(eigenvalues[-1])
+            # a singular Hessian (lowest ~ 0) needs a positive shift too, not "above -0"
+            needed = max(-lowest, 1e-6 * max(abs(top), 1.0))
             raise IncompatibleProblem(
                 f"at step {t} the (shifted) Hessian is not positive definite: its smallest eigenvalue is "
-                f"{lowest:.3g}. Newton's step would not point downhill; set levenberg above {max(-lowest, 0):.3g}, "
+                f"{lowest:.3g}. Newton's step would not point downhill; set levenberg above {needed:.3g}, "
                 "or use lazy_newton, whose cubic step handles negative curvature.") from None
 
     def update(self, problem, state, lr):

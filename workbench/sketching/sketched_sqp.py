@@ -86,7 +86,10 @@ class SketchedSQP(Method):
     Metrics: ``kkt_residual`` (the stop metric), ``objective``,
     ``constraint_violation`` :math:`\|c\|`, ``merit``, ``step_size``, ``mu``,
     ``inner_iterations``, ``inner_residual`` (relative) and ``matvecs`` (products with
-    the KKT matrix, ``sketch_size`` per sketch-and-project iteration plus one).
+    the KKT matrix: per sketch-and-project iteration ``sketch_size`` for a Gaussian sketch, the
+    fraction of the matrix's rows a sparse or row sketch reads otherwise, plus one for the residual).
+    ``inner="exact"`` falls back to least squares when redundant constraints make the KKT matrix
+    singular.
 
     Examples
     --------
@@ -114,7 +117,8 @@ class SketchedSQP(Method):
                            doc="How the KKT system is solved: sketch-and-project, or exactly (LU).")
     sketch = param.Selector(default="gaussian", objects=["gaussian", "sparse", "rows"],
                             doc="Sketch distribution of the inner solver.")
-    sketch_size = param.Integer(default=8, bounds=(1, None), doc="Columns q of each sketch.")
+    sketch_size = param.Integer(default=None, bounds=(1, None), allow_None=True,
+                                doc="Columns q of each sketch; None: 8, or the KKT size if that is smaller.")
     sparsity = param.Integer(default=3, bounds=(1, None), doc="Nonzeros per column of a sparse sketch.")
     inner_accuracy = param.Number(default=0.1, bounds=(0.0, 1.0), inclusive_bounds=(False, False), doc=(
         "psi: the inner solve stops at a residual of psi times the right-hand side."))
@@ -147,9 +151,12 @@ class SketchedSQP(Method):
         return SQPState(x=x, lam=lam, mu=float(self.mu), parts=parts, kkt=kkt, merit=float(merit),
                         rng=np.random.default_rng(self.seed))
 
+    def _sketch_size(self, problem_size: int) -> int:
+        return min(8, problem_size) if self.sketch_size is None else self.sketch_size
+
     def _check_sizes(self, problem) -> None:
         n = problem.dim + problem.n_constraints
-        if self.inner == "sketch" and self.sketch_size > n:
+        if self.inner == "sketch" and self.sketch_size is not None and self.sketch_size > n:
             raise InvalidParameter(f"sketch_size = {self.sketch_size} exceeds the {n} equations of the KKT system; "
                                    f"give at most {n}.")
         if self.inner == "sketch" and self.sketch == "sparse" and self.sparsity > n:
@@ -158,9 +165,17 @@ class SketchedSQP(Method):
     # -- the inner solve -----------------------------------------------------------
     def _solve(self, K, rhs, tol, state):
         if self.inner == "exact":
-            state.inner_iterations, state.inner_residual = 0, 0.0
-            return np.linalg.solve(K, rhs)
-        n, q = K.shape[0], self.sketch_size
+            state.inner_iterations = 0
+            try:
+                z = np.linalg.solve(K, rhs)
+            except np.linalg.LinAlgError:
+                # Redundant constraints (a rank-deficient Jacobian) make K singular; the system is
+                # still consistent when the constraints are, and least squares finds its minimum-norm
+                # solution, as sketch-and-project converges to.
+                z = np.linalg.lstsq(K, rhs, rcond=None)[0]
+            state.inner_residual = float(np.linalg.norm(K @ z - rhs)) / max(float(np.linalg.norm(rhs)), 1e-300)
+            return z
+        n, q = K.shape[0], self._sketch_size(problem_size=K.shape[0])
         z, r = np.zeros(n), rhs.copy()
         target = tol * float(np.linalg.norm(rhs))
         it = 0
