@@ -7,7 +7,8 @@ import pytest
 
 import workbench
 
-PACKAGES = ["workbench.core", "workbench.problems", "workbench.linear", "workbench.sketching", "workbench.tuning"]
+PACKAGES = ["workbench.core", "workbench.problems", "workbench.linear", "workbench.sketching", "workbench.tuning",
+            "workbench.dfo"]
 
 
 def _modules():

@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-COMPUTING = ["core", "problems", "linear", "sketching", "optim", "schedules", "sparse", "tuning", "sweep", "store"]
+COMPUTING = ["core", "problems", "linear", "sketching", "optim", "schedules", "sparse", "dfo", "tuning", "sweep",
+             "store"]
 UI_STACK = ["panel", "holoviews", "bokeh", "ipywidgets"]
 HEAVY = ["torch", "numba", "dask", "panel"]
 

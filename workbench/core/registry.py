@@ -37,6 +37,7 @@ PROVIDERS = [
     "workbench.tuning",
     "workbench.optim",
     "workbench.sparse",
+    "workbench.dfo",
 ]
 _loaded = False
 

@@ -1,0 +1,55 @@
+"""Consensus-based optimisation: the consensus point, the drift's rate, and global minima GD misses."""
+import numpy as np
+import pytest
+
+import workbench as wb
+from workbench.dfo.consensus import consensus_point
+
+CBO = wb.dfo.ConsensusBasedOptimization
+
+
+def test_the_consensus_point_runs_from_the_mean_to_the_best_particle():
+    rng = np.random.default_rng(0)
+    X, f = rng.standard_normal((50, 3)), rng.uniform(0, 1e6, 50)  # values far beyond exp's range
+    np.testing.assert_allclose(consensus_point(X, f, 0.0), X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(consensus_point(X, f, 1e3), X[np.argmin(f)], rtol=1e-12)
+    assert np.all(np.isfinite(consensus_point(X, f, 1e8)))
+
+
+def test_without_noise_the_drift_shrinks_the_spread_by_one_minus_lambda_dt():
+    prob = wb.problems.quadratic(dim=4)
+    res = wb.run(CBO(noise_scale=0.0, alpha=0.0, drift=2.0, dt=0.05), prob, max_steps=20)
+    spread = res.trace["spread"]
+    np.testing.assert_allclose(spread[1:] / spread[:-1], 1 - 2.0 * 0.05, rtol=1e-10)
+
+
+@pytest.mark.parametrize("dim,found_at_least", [(2, 6), (5, 5)])
+def test_cbo_finds_rastrigins_global_minimum_where_gd_stops_at_a_local_one(dim, found_at_least):
+    prob = wb.problems.rastrigin(dim=dim, start=[3.0] * dim)
+    found = 0
+    for seed in range(6):
+        res = wb.run(CBO(seed=seed), prob, max_steps=5000, atol=1e-4)
+        assert res.status is wb.Status.CONVERGED, res.message
+        found += res.final["distance"] < 1e-3
+    assert found >= found_at_least  # measured 6 / 6 in 2-D, 5 / 6 in 5-D
+    gd = wb.run(wb.optim.GD(lr=0.002), prob, max_steps=5000)
+    assert gd.final["distance"] > 1.0  # the local minimum nearest the start
+
+
+def test_only_function_values_are_spent_and_counted():
+    prob = wb.problems.rastrigin(dim=3, start=[1.0] * 3)
+    res = wb.run(CBO(particles=20), prob, max_steps=7)
+    assert res.final["function_evals"] == 8 * (20 + 1)  # each step: every particle and the consensus point
+
+
+def test_the_run_replays_from_its_spec():
+    prob = wb.problems.rastrigin(dim=3, start=[1.0] * 3)
+    res = wb.run(CBO(seed=4, particles=30, noise="isotropic"), prob, max_steps=25)
+    np.testing.assert_array_equal(wb.from_spec(res.spec()).run().trace["loss"], res.trace["loss"])
+
+
+def test_particles_where_the_objective_is_not_finite_are_explained():
+    prob = wb.problems.from_functions(lambda x: float(np.log(x[0])) if x[0] > 0 else float("nan"),
+                                      lambda x: np.array([1 / x[0], 0.0]), x0=[1.0, 0.0])
+    with pytest.raises(wb.InvalidProblem, match="not finite at .* particles; start them where it is"):
+        CBO(init_spread=5.0).init(prob)

@@ -1,0 +1,9 @@
+"""Derivative-free optimisation: methods that use function values only.
+
+``ConsensusBasedOptimization`` (CBO) moves a swarm of particles towards a Gibbs-weighted
+mean of their positions and explores around it, the particle counterpart of gradient
+descent for nonconvex objectives with many local minima.
+"""
+from .consensus import ConsensusBasedOptimization
+
+__all__ = ["ConsensusBasedOptimization"]
