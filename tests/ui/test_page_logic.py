@@ -287,3 +287,21 @@ def test_the_second_order_page_ranks_the_lanes_by_cost_not_by_steps():
     newton = by["Newton"].runner.result()
     assert newton.status is wb.Status.FAILED and "levenberg above" in newton.message
     assert by["Lazy Newton"].status_label == "converged"
+
+
+def test_the_global_search_page_finds_rastrigins_minimum_with_the_swarm_only():
+    page = _load_module(APPS / "global_search.py", "wb_test_")
+    race = page.page()
+    for _ in range(3000):
+        if not any(lane.running for lane in race.lanes):
+            break
+        race.step()
+    by = {lane.label: lane for lane in race.lanes}
+    assert all(lane.status_label == "converged" for lane in race.lanes)
+    assert by["CBO"].runner.trace["distance"][-1] < 1e-3
+    assert by["GD"].runner.trace["distance"][-1] > 1.0 and by["Heavy ball"].runner.trace["distance"][-1] > 1.0
+    (swarm,) = race.companions
+    swarm.refresh()
+    cloud = swarm.clouds[by["CBO"].key].data
+    assert len(cloud["px"]) == 100 and max(abs(v) for v in cloud["px"] + cloud["py"]) < 1e-2  # gathered at 0
+    assert by["GD"].key not in swarm.clouds  # a path-only lane has no cloud

@@ -37,6 +37,11 @@ class CBOState:
     rng: np.random.Generator
     t: int = 0
 
+    @property
+    def x(self) -> np.ndarray:
+        """The method's current answer, the consensus point (what trajectory views draw)."""
+        return self.m
+
 
 @register_method("consensus_based_optimization", family="dfo")
 class ConsensusBasedOptimization(Method):

@@ -152,6 +152,51 @@ class TrajectoryMap:
             self.star.data = {"x0": [], "x1": []}
 
 
+class SwarmMap(TrajectoryMap):
+    """A :class:`TrajectoryMap` that also shows the particles of the lanes that have them.
+
+    A lane whose state carries a particle array ``X`` (consensus-based optimisation) is drawn
+    as its cloud of particles, refreshed with the screen, next to the path of its answer
+    (``state.x``, the consensus point); the other lanes are paths only.
+    """
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.figure.title.text = "Paths and particles over log10(f - f_min) contours"
+        self.clouds: dict = {}
+
+    def attach(self, live) -> None:
+        super().attach(live)
+        from bokeh.models import ColumnDataSource
+
+        for lane in live.lanes:
+            if lane.key not in self.clouds and hasattr(lane.method, "particles"):
+                src = ColumnDataSource({"px": [], "py": []})
+                self.figure.scatter("px", "py", source=src, color=lane.color, size=4, alpha=0.6,
+                                    legend_label=f"{lane.label} particles")
+                self.clouds[lane.key] = src
+
+    def reset(self, problem) -> None:
+        super().reset(problem)
+        for src in self.clouds.values():
+            src.data = {"px": [], "py": []}
+        self._draw_clouds()
+
+    def refresh(self) -> None:
+        super().refresh()
+        self._draw_clouds()
+
+    def _draw_clouds(self) -> None:
+        if self.live is None or getattr(self.problem, "dim", 0) != 2:
+            return
+        for lane in self.live.lanes:
+            src = self.clouds.get(lane.key)
+            X = getattr(getattr(lane.runner, "state", None), "X", None)
+            if src is None or X is None:
+                continue
+            src.data = {"px": X[:, 0].tolist(), "py": X[:, 1].tolist()}
+
+
 class MetricPanel:
     """Companion of a live race: one more metric plotted per lane, in its own figure.
 
