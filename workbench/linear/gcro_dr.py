@@ -92,6 +92,25 @@ def _arnoldi(matvec, v0, C, steps, beta=1.0, target=0.0):
     return V[:, :done + 1], H[:done + 1, :done], B[:, :done]
 
 
+def _orthonormal_image(AU, U):
+    r"""``(C, U')`` with :math:`C` orthonormal, :math:`A U' = C` and :math:`U'` from the columns of ``U``.
+
+    A pivoted QR :math:`A U \Pi = Q R` keeps the ``rank`` leading pivoted columns, for which
+    :math:`A U \Pi_{:r} = Q_{:r} R_{:r,:r}` holds exactly; dependent columns are dropped
+    whole (without pivoting, dropping a small diagonal entry of R would break
+    :math:`A U' = C` for the columns after it).
+    """
+    if AU.shape[1] == 0:
+        return AU[:, :0], U[:, :0]
+    Q, R, piv = la.qr(AU, mode="economic", pivoting=True)
+    d = np.abs(np.diag(R))
+    rank = int(np.sum(d > 1e-12 * d[0])) if d[0] > 0 else 0
+    if rank == 0:
+        return AU[:, :0], U[:, :0]
+    R = R[:rank, :rank]
+    return Q[:, :rank], la.solve_triangular(R, U[:, piv[:rank]].T, trans="T").T
+
+
 def gcro_dr_solve(A, b, x0=None, *, U=None, m=40, k=20, rtol=1e-8, max_matvecs=100_000):
     r"""Solve :math:`A x = b` by GCRO-DR(m, k), starting from the recycled space ``U``.
 
@@ -114,13 +133,12 @@ def gcro_dr_solve(A, b, x0=None, *, U=None, m=40, k=20, rtol=1e-8, max_matvecs=1
     target = rtol * float(np.linalg.norm(b))
     history = [float(np.linalg.norm(r))]
     C = np.zeros((n, 0))
-    if U is not None and U.shape[1]:
+    if U is not None and U.shape[0] != n:
+        U = None  # a space from a system of another size says nothing about this one
+    if U is not None and U.shape[1] and max_matvecs > U.shape[1]:
         AU = np.column_stack([matvec(U[:, j]) for j in range(U.shape[1])])
-        Q, R = la.qr(AU, mode="economic")
-        keep = np.abs(np.diag(R)) > 1e-12 * max(np.abs(R[0, 0]), 1e-300)
-        if np.any(keep):
-            Q, R = Q[:, keep], R[np.ix_(keep, keep)]
-            C, U = Q, la.solve_triangular(R, U[:, keep].T, trans="T").T  # A U R^-1 = C
+        C, U = _orthonormal_image(AU, U)
+        if C.shape[1]:
             coef = C.T @ r
             x += U @ coef
             r -= C @ coef
@@ -132,7 +150,9 @@ def gcro_dr_solve(A, b, x0=None, *, U=None, m=40, k=20, rtol=1e-8, max_matvecs=1
     while history[-1] > target and count[0] < max_matvecs:
         beta = history[-1]
         kk = 0 if U is None else U.shape[1]
-        steps = max(m - kk, 1)
+        steps = min(max(m - kk, 1), max_matvecs - count[0])  # never past the product cap
+        if steps < 1:
+            break
         V, Hbar, B = _arnoldi(matvec, r / beta, C, steps, beta=beta, target=target)
         s = Hbar.shape[1]
         if kk:
@@ -154,11 +174,11 @@ def gcro_dr_solve(A, b, x0=None, *, U=None, m=40, k=20, rtol=1e-8, max_matvecs=1
         if P.shape[1] == 0:
             U, C = None, np.zeros((n, 0))
             continue
-        Q, R = la.qr(G @ P, mode="economic")
-        keep = np.abs(np.diag(R)) > 1e-12 * max(np.abs(R[0, 0]), 1e-300)
-        Q, R, P = Q[:, keep], R[np.ix_(keep, keep)], P[:, keep]
-        C = W @ Q
-        U = la.solve_triangular(R, (Vhat @ P).T, trans="T").T
+        CQ, U = _orthonormal_image(G @ P, Vhat @ P)  # A (Vhat P) = W (G P)
+        if U.shape[1] == 0:
+            U, C = None, np.zeros((n, 0))
+            continue
+        C = W @ CQ
         # re-orthogonalise r against the new C: it is, in exact arithmetic (r = W(rhs - G y))
         r -= C @ (C.T @ r)
     return x, (np.zeros((n, 0)) if U is None else U), count[0], np.array(history)
@@ -213,21 +233,27 @@ class GCRODR(KrylovRecycling):
         """``directions`` belongs to the CG recycling of the parent class; GCRO-DR does not read it."""
         return self.may_be_inert
 
-    def init(self, problem) -> RecyclingState:
-        self._check_cycle()
-        return super().init(problem)
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._check_cycle(self.recycle, self.cycle)
 
-    def _check_cycle(self) -> None:
-        if self.recycle >= self.cycle:
-            raise InvalidParameter(f"recycle = {self.recycle} leaves no room in a cycle of {self.cycle} products; "
+    def _check_setting(self, name, value):
+        # refused at the assignment, so a run goes on with the old values instead of failing
+        super()._check_setting(name, value)
+        if name in ("recycle", "cycle"):
+            self._check_cycle(self._proposed("recycle"), self._proposed("cycle"))
+
+    @staticmethod
+    def _check_cycle(recycle: int, cycle: int) -> None:
+        if recycle >= cycle:
+            raise InvalidParameter(f"recycle = {recycle} leaves no room in a cycle of {cycle} products; "
                                    "make recycle smaller than cycle.")
 
     def _solve_and_recycle(self, problem, state: RecyclingState) -> RecyclingState:
-        self._check_cycle()
         i, instance = self.next_system(problem, state)
         U = state.basis if (self.recycle > 0 and self.across_systems and state.basis is not None) else None
         if U is not None:
-            U = U[:, :self.recycle]
+            U = U[:, :self.recycle] if U.shape[0] == instance.n else None
         x, U_next, matvecs, history = gcro_dr_solve(instance.A, instance.b, U=U, m=self.cycle, k=self.recycle,
                                                     rtol=self.rtol, max_matvecs=self.max_iterations)
         state.used = 0 if U is None else U.shape[1]

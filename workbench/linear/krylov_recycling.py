@@ -219,7 +219,8 @@ class KrylovRecycling(Method):
 
         i, instance = self.next_system(problem, state)
         basis = None
-        if self.recycle > 0 and state.basis is not None and state.basis.shape[1]:
+        # (a basis from a system of another size says nothing about this one: start afresh)
+        if self.recycle > 0 and state.basis is not None and state.basis.shape[1] and state.basis.shape[0] == instance.n:
             # (the columns come in increasing Ritz value: a smaller recycle keeps the slowest)
             basis = state.basis[:, :self.recycle]
         solver = DeflatedCG(basis=basis, keep_directions=self.directions if self.recycle > 0 else 0)
@@ -283,7 +284,7 @@ class KrylovRecycling(Method):
         if drifted > 0:
             notes.append(f"{drifted} of {t} solutions miss rtol = {self.rtol:g} by more than 10 % in their true "
                          f"residual ||b - A x|| / ||b|| (worst {float(state.residual[:t].max()):.2g}), below the "
-                         "accuracy CG's recursion holds; use a larger rtol")
+                         "accuracy the solver's recursion holds; use a larger rtol")
         return ("Note: " + "; ".join(notes) + ".") if notes else ""
 
     def stop_scale(self, problem, metrics0) -> float:
