@@ -22,6 +22,7 @@ EXAMPLES = {
     "transport": ("point_clouds", {}),
     "sparse_regression": ("compressed_sensing", {}),
     "constrained": ("constrained_quartic", {"dim": 8, "constraints": 3}),
+    "operator": ("bilinear_game", {"n": 3}),
 }
 
 

@@ -38,6 +38,7 @@ PROVIDERS = [
     "workbench.optim",
     "workbench.sparse",
     "workbench.dfo",
+    "workbench.fixedpoint",
 ]
 _loaded = False
 

@@ -1,0 +1,125 @@
+r"""Monotone operator problems: find :math:`z` with :math:`F(z) = 0`, e.g. a saddle point of a game.
+
+A :class:`LinearMonotoneOperator` (kind ``"operator"``) is :math:`F(z) = M z - b` with
+:math:`M + M^T \succeq 0`. The saddle points of :math:`\min_x \max_y f(x, y)` are the
+zeros of :math:`F = (\nabla_x f, -\nabla_y f)`, monotone when :math:`f` is convex-concave:
+for a bilinear game :math:`x^T A y` it is skew, :math:`M = [[0, A], [-A^T, 0]]`, the case
+where simultaneous gradient descent-ascent spirals out and extragradient converges.
+Progress is measured by the residual :math:`\|F(z)\|`, which needs no known solution.
+"""
+from __future__ import annotations
+
+import numpy as np
+import param
+
+from ..core import InvalidProblem, Problem, ProblemFactory, get_problem, register_problem
+
+__all__ = ["LinearMonotoneOperator", "linear_operator_problem", "BilinearGame", "bilinear_game"]
+
+
+class LinearMonotoneOperator(Problem):
+    r""":math:`F(z) = M z - b` with :math:`M + M^T \succeq 0`; a zero of F is the solution.
+
+    Attributes
+    ----------
+    M, b, z0 : the operator, its offset and the start
+    z_star : a zero of F (the least-norm one), or None when F has none
+    lipschitz : :math:`L = \|M\|_2`
+    """
+
+    kind = "operator"
+
+    def __init__(self, M, b, z0, *, name="custom", properties=(), metadata=None, spec=None):
+        super().__init__(name=name, properties=properties, metadata=metadata, spec=spec)
+        try:
+            M = np.asarray(M, dtype=float)
+            b = np.asarray(b, dtype=float).reshape(-1)
+            z0 = np.asarray(z0, dtype=float).reshape(-1)
+        except (TypeError, ValueError):
+            raise InvalidProblem("M, b and z0 must be numeric arrays.") from None
+        if M.ndim != 2 or M.shape[0] != M.shape[1] or b.shape != (M.shape[0],) or z0.shape != b.shape:
+            raise InvalidProblem(f"M must be square with b and z0 of its size; got M {M.shape}, b {b.shape}, "
+                                 f"z0 {z0.shape}.")
+        if not (np.all(np.isfinite(M)) and np.all(np.isfinite(b)) and np.all(np.isfinite(z0))):
+            raise InvalidProblem("M, b and z0 must be finite.")
+        lowest = float(np.linalg.eigvalsh(0.5 * (M + M.T))[0])
+        if lowest < -1e-10 * max(1.0, float(np.abs(M).max())):
+            raise InvalidProblem(f"the operator is not monotone: M + M^T has eigenvalue {2 * lowest:.3g} < 0. The "
+                                 "methods here need a monotone F (a convex-concave game).")
+        self.M, self.b, self.z0 = M, b, z0
+        self.lipschitz = float(np.linalg.norm(M, 2))
+        z, *_ = np.linalg.lstsq(M, b, rcond=None)
+        self.z_star = z if np.linalg.norm(M @ z - b) <= 1e-9 * max(1.0, float(np.linalg.norm(b))) else None
+
+    @property
+    def dim(self) -> int:
+        return self.z0.size
+
+    def operator(self, z) -> np.ndarray:
+        return self.M @ z - self.b
+
+    def resolvent(self, step: float):
+        r"""The map :math:`z \mapsto (I + \eta M)^{-1}(z + \eta b)`, firmly nonexpansive, fixed points = zeros of F."""
+        import scipy.linalg as la
+
+        lu = la.lu_factor(np.eye(self.dim) + step * self.M)
+        return lambda z: la.lu_solve(lu, z + step * self.b)
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.dim} variables, L = {self.lipschitz:.3g}"
+
+
+def linear_operator_problem(M, b, z0, *, name: str = "custom") -> LinearMonotoneOperator:
+    """Your own monotone linear operator ``F(z) = M z - b`` (validated: ``M + M^T`` must be PSD).
+
+    Examples
+    --------
+    >>> import numpy as np, workbench as wb
+    >>> prob = wb.problems.linear_operator_problem([[0.0, 1.0], [-1.0, 0.0]], [0.0, 0.0], [1.0, 1.0])
+    >>> prob.lipschitz, prob.z_star.tolist()
+    (1.0, [0.0, 0.0])
+    """
+    return LinearMonotoneOperator(M, b, z0, name=name)
+
+
+@register_problem("bilinear_game")
+class BilinearGame(ProblemFactory):
+    r"""The bilinear game :math:`\min_x \max_y\ x^T A y + \tfrac{\mu}{2}(\|x\|^2 - \|y\|^2)`.
+
+    :math:`A` is ``n x n`` with singular values spaced geometrically from
+    ``1 / condition`` to 1; ``regularization`` :math:`\mu \ge 0` adds a strongly monotone
+    part (0: the pure, merely monotone game, where GDA spirals out). The saddle point is 0
+    and the start a random point at distance 1.
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> game = wb.problems.bilinear_game(n=5)
+    >>> game.dim, round(game.lipschitz, 6), game.z_star.tolist() == [0.0] * 10
+    (10, 1.0, True)
+    """
+
+    problem_kind = "operator"
+    n = param.Integer(default=10, bounds=(1, 2000), doc="Variables per player (z has 2n).")
+    condition = param.Number(default=10.0, bounds=(1.0, 1e12), doc="Largest over smallest singular value of A.")
+    regularization = param.Number(default=0.0, bounds=(0.0, None), doc="mu: strong convexity-concavity (0: pure game).")
+    seed = param.Integer(default=0, bounds=(0, None), doc="Random seed (A's singular vectors and the start).")
+
+    def build(self) -> LinearMonotoneOperator:
+        n, mu = self.n, self.regularization
+        rng = np.random.default_rng(self.seed)
+        U, _ = np.linalg.qr(rng.standard_normal((n, n)))
+        V, _ = np.linalg.qr(rng.standard_normal((n, n)))
+        sigma = np.geomspace(1.0 / self.condition, 1.0, n) if n > 1 else np.ones(1)
+        A = (U * sigma) @ V.T
+        M = np.block([[mu * np.eye(n), A], [-A.T, mu * np.eye(n)]])
+        z0 = rng.standard_normal(2 * n)
+        z0 /= np.linalg.norm(z0)
+        props = {"monotone"} | ({"strongly_monotone"} if mu > 0 else set())
+        return LinearMonotoneOperator(M, np.zeros(2 * n), z0, name=f"bilinear_game(n={n}, kappa={self.condition:g})",
+                                      properties=props, metadata={"sigma_min": float(sigma[0]), "mu": mu})
+
+
+def bilinear_game(n: int = 10, **kw) -> LinearMonotoneOperator:
+    """The bilinear game (see :class:`BilinearGame`), built by name."""
+    return get_problem("bilinear_game", n=n, **kw)
