@@ -305,3 +305,21 @@ def test_the_global_search_page_finds_rastrigins_minimum_with_the_swarm_only():
     cloud = swarm.clouds[by["CBO"].key].data
     assert len(cloud["px"]) == 100 and max(abs(v) for v in cloud["px"] + cloud["py"]) < 1e-2  # gathered at 0
     assert by["GD"].key not in swarm.clouds  # a path-only lane has no cloud
+
+
+def test_the_games_page_shows_gda_spiralling_out_and_the_others_in():
+    page = _load_module(APPS / "games.py", "wb_test_")
+    race = page.page()
+    for _ in range(2000):
+        if not any(lane.running for lane in race.lanes):
+            break
+        race.step()
+    by = {lane.label: lane for lane in race.lanes}
+    assert by["GDA"].status_label == "diverged"
+    assert by["Extragradient"].status_label == "converged" and by["Optimistic GDA"].status_label == "converged"
+    for label in ("Anchored EG", "Halpern"):  # O(1/k): below 1e-2 of the start, not yet at rtol
+        residual = by[label].runner.trace["residual"]
+        assert residual[-1] < 1e-2 * residual[0]
+    (paths,) = race.companions
+    paths.refresh()
+    assert paths._pane.visible and len(paths.sources[by["GDA"].key].data["x0"]) > 10

@@ -58,6 +58,21 @@ class LinearMonotoneOperator(Problem):
     def operator(self, z) -> np.ndarray:
         return self.M @ z - self.b
 
+    def value(self, z) -> float:
+        r"""The merit :math:`\tfrac12 \|F(z)\|^2` (zero exactly at the solutions; what a contour map draws)."""
+        Fz = self.operator(np.asarray(z, dtype=float))
+        return 0.5 * float(Fz @ Fz)
+
+    @property
+    def x0(self) -> np.ndarray:
+        """The start, under the name the trajectory views read."""
+        return self.z0
+
+    @property
+    def x_star(self):
+        """The solution, under the name the trajectory views read (None when there is none)."""
+        return self.z_star
+
     def resolvent(self, step: float):
         r"""The map :math:`z \mapsto (I + \eta M)^{-1}(z + \eta b)`, firmly nonexpansive, fixed points = zeros of F."""
         import scipy.linalg as la
