@@ -16,8 +16,8 @@ def _notes(race) -> str:
     if problem.name.startswith("rastrigin"):
         lines.append("Every integer point is nearly a local minimum. GD and heavy ball roll into the one nearest the "
                      "start; the swarm's consensus finds the global minimum at the origin (the star) and the "
-                     "particles gather there. Lower sigma on the CBO card to 1 and reset: the swarm then settles "
-                     "in a local minimum too.")
+                     "particles gather there. Lower sigma on the CBO card to 0.5 and reset: the swarm then settles "
+                     "in the local minimum next to the origin (on 5 of 6 seeds).")
     lines.append("CBO's answer is its consensus point (the path); its loss is f there. It spends N + 1 function "
                  "values a step and no gradient.")
     return "  \n".join(lines)

@@ -53,3 +53,26 @@ def test_particles_where_the_objective_is_not_finite_are_explained():
                                       lambda x: np.array([1 / x[0], 0.0]), x0=[1.0, 0.0])
     with pytest.raises(wb.InvalidProblem, match="not finite at .* particles; start them where it is"):
         CBO(init_spread=5.0).init(prob)
+
+
+def test_alpha_moved_mid_run_acts_on_the_next_move():
+    prob = wb.problems.quadratic(dim=3)
+    method = CBO(noise_scale=0.0, alpha=1e5, particles=20)
+    runner = wb.Runner(method, prob, max_steps=10)
+    runner.advance(max_steps=3)
+    X = runner.state.X.copy()
+    method.alpha = 0.0
+    runner.advance(max_steps=1)
+    # the move is towards the plain mean of the particles, the consensus at alpha = 0
+    np.testing.assert_allclose(runner.state.X, X - method.drift * method.dt * (X - X.mean(axis=0)), rtol=1e-12)
+
+
+def test_an_objective_that_raises_at_a_particle_is_explained():
+    def f(x):
+        if x[0] > 2:
+            raise ValueError("domain")
+        return float(x @ x)
+
+    prob = wb.problems.from_functions(f, lambda x: 2 * x, x0=[1.0, 1.0])
+    with pytest.raises(wb.InvalidProblem, match="failed at a particle .*ValueError: domain.*init_spread"):
+        CBO(particles=10).init(prob)

@@ -88,3 +88,21 @@ def test_bad_operators_are_refused_with_what_is_wrong():
         wb.problems.linear_operator_problem([[1.0, 0.0]], [0.0], [1.0])
     with pytest.raises(wb.IncompatibleProblem):
         FP.Extragradient().init(wb.problems.quadratic())
+
+
+def test_halperns_lr_moved_mid_run_acts_on_the_next_step_and_is_reported():
+    game = wb.problems.bilinear_game(n=3, seed=1)
+    method = FP.Halpern(lr=1.0)
+    runner = wb.Runner(method, game, max_steps=40)
+    runner.advance(max_steps=10)
+    kept = wb.Runner(FP.Halpern(lr=1.0), game, max_steps=40)
+    kept.advance(max_steps=11)
+    method.lr = 5.0
+    runner.advance(max_steps=1)
+    assert runner.trace["step_size"][-1] == pytest.approx(5.0 / game.lipschitz)
+    assert not np.allclose(runner.state.z, kept.state.z)  # T(z_10) with the new eta
+
+
+def test_an_empty_operator_is_refused():
+    with pytest.raises(wb.InvalidProblem, match="at least one row"):
+        wb.problems.linear_operator_problem(np.zeros((0, 0)), [], [])

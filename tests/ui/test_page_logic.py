@@ -323,3 +323,14 @@ def test_the_games_page_shows_gda_spiralling_out_and_the_others_in():
     (paths,) = race.companions
     paths.refresh()
     assert paths._pane.visible and len(paths.sources[by["GDA"].key].data["x0"]) > 10
+
+
+def test_the_contour_map_comes_back_after_a_three_dimensional_problem():
+    page = _load_module(APPS / "global_search.py", "wb_test_")
+    race = page.page()
+    (swarm,) = race.companions
+    factory = race.chooser.factory
+    factory.param.update(dim=3, start=[3.0] * 3)
+    assert not swarm.figure.visible
+    factory.param.update(dim=2, start=[3.0, 3.0])
+    assert swarm._pane.visible and swarm.figure.visible  # it stayed hidden until a second round trip

@@ -42,15 +42,22 @@ class Halpern(OperatorMethod):
     F. Lieder, *On the convergence rate of the Halpern-iteration*, Optim. Lett. 15, 2021.
     """
 
-    lr = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True),
-                      doc="Resolvent step eta in units of 1/L (read at the start: the LU is made once).")
+    lr = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True), doc=(
+        "Resolvent step eta in units of 1/L (a change refactorises I + eta M at the next step)."))
 
     def init_extra(self, problem, state):
-        state.extra["T"] = problem.resolvent(self.step_size(problem))
+        state.extra["resolvent_evals"] = 0
+        self._factor(problem, state)
+
+    def _factor(self, problem, state):
+        eta = self.step_size(problem)
+        state.extra["eta"], state.extra["T"] = eta, problem.resolvent(eta)
         state.extra["Tz"] = state.extra["T"](state.z)
-        state.extra["resolvent_evals"] = 1
+        state.extra["resolvent_evals"] += 1
 
     def step(self, problem, state):
+        if self.step_size(problem) != state.extra["eta"]:  # lr moved mid-run: T(z_k) with the new eta
+            self._factor(problem, state)
         beta = 1.0 / (state.t + 2)
         state.z = beta * state.z0 + (1.0 - beta) * state.extra["Tz"]
         state.extra["Tz"] = state.extra["T"](state.z)
@@ -61,5 +68,6 @@ class Halpern(OperatorMethod):
         return state
 
     def method_metrics(self, problem, state):
-        return {"fixed_point_residual": float(np.linalg.norm(state.z - state.extra["Tz"])),
+        return {"step_size": float(state.extra["eta"]),
+                "fixed_point_residual": float(np.linalg.norm(state.z - state.extra["Tz"])),
                 "resolvent_evals": float(state.extra["resolvent_evals"])}

@@ -40,6 +40,8 @@ class LinearMonotoneOperator(Problem):
         if M.ndim != 2 or M.shape[0] != M.shape[1] or b.shape != (M.shape[0],) or z0.shape != b.shape:
             raise InvalidProblem(f"M must be square with b and z0 of its size; got M {M.shape}, b {b.shape}, "
                                  f"z0 {z0.shape}.")
+        if M.size == 0:
+            raise InvalidProblem("M must have at least one row: an operator on no variables has nothing to solve.")
         if not (np.all(np.isfinite(M)) and np.all(np.isfinite(b)) and np.all(np.isfinite(z0))):
             raise InvalidProblem("M, b and z0 must be finite.")
         lowest = float(np.linalg.eigvalsh(0.5 * (M + M.T))[0])

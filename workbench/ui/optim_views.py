@@ -94,6 +94,9 @@ class TrajectoryMap:
         self._stride.clear()
         self._seen.clear()
         two_d = getattr(problem, "dim", 0) == 2
+        # The figure too: Panel copies visible=False onto it, and setting the pane back to its default
+        # True drops the override without showing the figure again (3-D and back to 2-D left it hidden).
+        self.figure.visible = two_d
         self._pane.visible = two_d
         if not two_d:
             self.message.object = (f"Trajectories are drawn for 2-D objectives; {problem.name} has "
