@@ -11,6 +11,14 @@ from workbench.ui.server import _load_module
 APPS = Path(__file__).resolve().parents[2] / "apps"
 
 
+def _run_to_end(race, limit=3000):
+    """Step the race until every lane has finished (or ``limit`` ticks)."""
+    for _ in range(limit):
+        if not any(lane.running for lane in race.lanes):
+            return
+        race.step()
+
+
 def _problem_factory(root):
     # the problem chooser's controls: a pn.Param whose object is a ProblemFactory
     for pane in root.select(pn.Param):
@@ -271,10 +279,7 @@ def test_the_second_order_page_ranks_the_lanes_by_cost_not_by_steps():
     page = _load_module(APPS / "second_order.py", "wb_test_")
     race = page.page()
     assert race.plots[0].x_axis == "cost" and "cost" in race.x_toggle.options.values()
-    for _ in range(3000):
-        if not any(lane.running for lane in race.lanes):
-            break
-        race.step()
+    _run_to_end(race)
     by = {lane.label: lane for lane in race.lanes}
     assert all(lane.status_label == "converged" for lane in race.lanes), {l.label: l.status_label for l in race.lanes}
     cost = {label: float(lane.runner.trace["cost"][-1]) for label, lane in by.items()}
@@ -292,10 +297,7 @@ def test_the_second_order_page_ranks_the_lanes_by_cost_not_by_steps():
 def test_the_global_search_page_finds_rastrigins_minimum_with_the_swarm_only():
     page = _load_module(APPS / "global_search.py", "wb_test_")
     race = page.page()
-    for _ in range(3000):
-        if not any(lane.running for lane in race.lanes):
-            break
-        race.step()
+    _run_to_end(race)
     by = {lane.label: lane for lane in race.lanes}
     assert all(lane.status_label == "converged" for lane in race.lanes)
     assert by["CBO"].runner.trace["distance"][-1] < 1e-3
@@ -310,10 +312,7 @@ def test_the_global_search_page_finds_rastrigins_minimum_with_the_swarm_only():
 def test_the_games_page_shows_gda_spiralling_out_and_the_others_in():
     page = _load_module(APPS / "games.py", "wb_test_")
     race = page.page()
-    for _ in range(2000):
-        if not any(lane.running for lane in race.lanes):
-            break
-        race.step()
+    _run_to_end(race)
     by = {lane.label: lane for lane in race.lanes}
     assert by["GDA"].status_label == "diverged"
     assert by["Extragradient"].status_label == "converged" and by["Optimistic GDA"].status_label == "converged"
