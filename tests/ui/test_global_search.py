@@ -21,7 +21,7 @@ def test_the_swarm_gathers_at_the_global_minimum(page, server_url):
     assert column_points(page, "px") == 100  # the particles, drawn before the first step
     set_speed(page, "max")
     press(page, "Play")
-    wait_until(lambda: all(lane(page, label)["status"] == "converged" for label in ("CBO", "GD", "Heavy ball")),
+    wait_until(lambda: all(lane(page, label)["status"] == "converged" for label in ("CBO", "ES", "GD", "Heavy ball")),
                message="every lane to converge", timeout=120)
     wait_until(lambda: (page.evaluate(_CLOUD_JS) or 1.0) < 1e-2, message="the particles to gather at 0", timeout=30)
     screenshot(page, "global_search")
