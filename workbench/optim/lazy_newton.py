@@ -175,9 +175,6 @@ class LazyNewton(Optimizer):
                 "gradient-regularised step needs a convex problem. Use subproblem='cubic'.")
         return -(Q @ ((Q.T @ g) / shifted))
 
-    def initial_lr(self, state):
-        return self._hp["lr"] * self.multiplier(0)
-
     def method_metrics(self, problem, state):
         b = state.buffers
         return {"hessian_evals": float(b["hessian_evals"]), "hessian_age": float(b["age"]),

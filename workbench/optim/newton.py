@@ -142,9 +142,6 @@ class DampedNewton(Optimizer):
             alpha *= 0.5
         return alpha  # 2^-60 of lr: the step is numerically nil and the runner will say so
 
-    def initial_lr(self, state):
-        return self._hp["lr"] * self.multiplier(0)
-
     def method_metrics(self, problem, state):
         b = state.buffers
         return {"newton_decrement": float(b["decrement"]), "hessian_evals": float(b["hessian_evals"]),

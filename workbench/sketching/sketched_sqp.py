@@ -15,7 +15,7 @@ from .sketch_and_project import draw_sketch, project_onto_sketch
 __all__ = ["SketchedSQP", "SQPState", "augmented_lagrangian"]
 
 
-def augmented_lagrangian(problem, x, lam, mu: float, nu: float, *, gradient: bool = True):
+def augmented_lagrangian(problem, x, lam, mu: float, nu: float, *, gradient: bool = True, parts=None):
     r"""The exact augmented Lagrangian and (optionally) its gradient in :math:`(x, \lambda)`.
 
     .. math::
@@ -26,14 +26,16 @@ def augmented_lagrangian(problem, x, lam, mu: float, nu: float, *, gradient: boo
     \nabla_x \mathcal L` and :math:`\nabla_\lambda = c + \nu G \nabla_x \mathcal L`. Its stationary
     points with :math:`\mu` large enough are the KKT points, so its decrease is a merit test
     for both the primal and the dual step. Returns ``(value, grad_x, grad_lam, parts)``, where
-    ``parts`` keeps what the step reuses (``g``, ``c``, ``G``, ``grad_l``, ``H``).
+    ``parts`` keeps what the step reuses (``g``, ``c``, ``G``, ``grad_l``, ``H``); passing the
+    ``parts`` of an earlier call at the same ``(x, lam)`` skips evaluating f, c and G again.
     """
-    f, g = problem.objective(x)
-    c = problem.constraints(x)
-    G = problem.jacobian(x)
-    grad_l = g + G.T @ lam
+    if parts is None:
+        f, g = problem.objective(x)
+        c = problem.constraints(x)
+        G = problem.jacobian(x)
+        parts = {"f": f, "g": g, "c": c, "G": G, "grad_l": g + G.T @ lam}
+    f, c, G, grad_l = parts["f"], parts["c"], parts["G"], parts["grad_l"]
     value = f + lam @ c + 0.5 * mu * (c @ c) + 0.5 * nu * (grad_l @ grad_l)
-    parts = {"f": f, "g": g, "c": c, "G": G, "grad_l": grad_l}
     if not gradient:
         return value, None, None, parts
     H = problem.lagrangian_hessian(x, lam)
@@ -41,6 +43,12 @@ def augmented_lagrangian(problem, x, lam, mu: float, nu: float, *, gradient: boo
     grad_x = grad_l + mu * (G.T @ c) + nu * (H @ grad_l)
     grad_lam = c + nu * (G @ grad_l)
     return value, grad_x, grad_lam, parts
+
+
+def _kkt_residual(parts) -> float:
+    """:math:`\|(\nabla_x \mathcal L, c)\|` from the pieces :func:`augmented_lagrangian` keeps."""
+    gl, c = parts["grad_l"], parts["c"]
+    return float(np.sqrt(gl @ gl + c @ c))
 
 
 @dataclasses.dataclass
@@ -85,7 +93,8 @@ class SketchedSQP(Method):
     and superlinearly (quadratically with the exact solve) when it is sharpened.
     Metrics: ``kkt_residual`` (the stop metric), ``objective``,
     ``constraint_violation`` :math:`\|c\|`, ``merit``, ``step_size``, ``mu``,
-    ``inner_iterations``, ``inner_residual`` (relative) and ``matvecs`` (products with
+    ``inner_iterations``, ``inner_residual`` (relative), ``merit_evals`` (merit values the
+    line searches computed) and ``matvecs`` (products with
     the KKT matrix: per sketch-and-project iteration ``sketch_size`` for a Gaussian sketch, the
     fraction of the matrix's rows a sparse or row sketch reads otherwise, plus one for the residual).
     ``inner="exact"`` falls back to least squares when redundant constraints make the KKT matrix
@@ -145,7 +154,7 @@ class SketchedSQP(Method):
         self._check_sizes(problem)
         x, lam = problem.x0.copy(), problem.lam0.copy()
         merit, _, _, parts = augmented_lagrangian(problem, x, lam, self.mu, self.nu, gradient=False)
-        kkt = float(np.sqrt(parts["grad_l"] @ parts["grad_l"] + parts["c"] @ parts["c"]))
+        kkt = _kkt_residual(parts)
         if not (math.isfinite(merit) and math.isfinite(kkt)):
             raise IncompatibleProblem(f"the objective or constraints of {problem.name} are not finite at x0.")
         return SQPState(x=x, lam=lam, mu=float(self.mu), parts=parts, kkt=kkt, merit=float(merit),
@@ -196,7 +205,9 @@ class SketchedSQP(Method):
     def step(self, problem, state: SQPState) -> SQPState:
         self._check_sizes(problem)
         d = problem.dim
-        merit, gx, gl, parts = augmented_lagrangian(problem, state.x, state.lam, state.mu, self.nu)
+        # f, c and G at this point were computed when it was accepted as the last step's trial
+        merit, gx, gl, parts = augmented_lagrangian(problem, state.x, state.lam, state.mu, self.nu,
+                                                    parts=state.parts)
         H, G, grad_l, c = parts["H"], parts["G"], parts["grad_l"], parts["c"]
         m = c.size
         K = np.block([[H, G.T], [G, np.zeros((m, m))]])
@@ -235,8 +246,7 @@ class SketchedSQP(Method):
             alpha *= 0.5
         state.x, state.lam, state.parts, state.merit, state.step_size = (trial_x, trial_lam, trial_parts,
                                                                          float(trial), alpha)
-        gl_new, c_new = trial_parts["grad_l"], trial_parts["c"]
-        state.kkt = float(np.sqrt(gl_new @ gl_new + c_new @ c_new))
+        state.kkt = _kkt_residual(trial_parts)
         return state
 
     def metrics(self, problem, state: SQPState) -> dict[str, float]:
@@ -244,4 +254,5 @@ class SketchedSQP(Method):
         return {"kkt_residual": state.kkt, "objective": float(state.parts["f"]),
                 "constraint_violation": float(np.sqrt(c @ c)), "merit": state.merit, "step_size": state.step_size,
                 "mu": state.mu, "inner_iterations": float(state.inner_iterations),
-                "inner_residual": state.inner_residual, "matvecs": state.matvecs}
+                "inner_residual": state.inner_residual, "matvecs": state.matvecs,
+                "merit_evals": float(state.merit_evals)}
