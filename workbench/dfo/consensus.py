@@ -36,6 +36,7 @@ class CBOState:
     function_evals: int
     rng: np.random.Generator
     t: int = 0
+    alpha: float = float("nan")  #: the alpha m was computed with
 
     @property
     def x(self) -> np.ndarray:
@@ -114,7 +115,8 @@ class ConsensusBasedOptimization(Method):
         X = problem.x0 + self.init_spread * rng.standard_normal((self.particles, problem.dim))
         f = self._values(problem, X, at_start=True)
         m = consensus_point(X, f, self.alpha)
-        return CBOState(X=X, f=f, m=m, f_m=float(problem.value(m)), function_evals=self.particles + 1, rng=rng)
+        return CBOState(X=X, f=f, m=m, f_m=float(problem.value(m)), function_evals=self.particles + 1, rng=rng,
+                        alpha=self.alpha)
 
     @staticmethod
     def _values(problem, X, *, at_start: bool = False) -> np.ndarray:
@@ -131,7 +133,8 @@ class ConsensusBasedOptimization(Method):
 
     def step(self, problem, state: CBOState) -> CBOState:
         # the consensus of the current particles with the current alpha: a moved slider acts now
-        X, m = state.X, consensus_point(state.X, state.f, self.alpha)
+        X = state.X
+        m = state.m if self.alpha == state.alpha else consensus_point(X, state.f, self.alpha)
         diff = X - m
         xi = state.rng.standard_normal(X.shape)
         if self.noise == "anisotropic":
@@ -141,7 +144,7 @@ class ConsensusBasedOptimization(Method):
         X = X - self.drift * self.dt * diff + self.noise_scale * math.sqrt(self.dt) * spread
         f = self._values(problem, X)
         state.X, state.f = X, f
-        state.m = consensus_point(X, f, self.alpha)
+        state.m, state.alpha = consensus_point(X, f, self.alpha), self.alpha
         state.f_m = float(problem.value(state.m))
         state.function_evals += X.shape[0] + 1
         state.t += 1

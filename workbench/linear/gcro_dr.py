@@ -169,11 +169,9 @@ def gcro_dr_solve(A, b, x0=None, *, U=None, m=40, k=20, rtol=1e-8, max_matvecs=1
         x += Vhat @ y
         r = r - W @ (G @ y)
         history.append(float(np.linalg.norm(r)))
-        # the new recycle space: harmonic Ritz vectors of this cycle's space
-        P = harmonic_ritz(G, W.T @ Vhat, k)
-        if P.shape[1] == 0:
-            U, C = None, np.zeros((n, 0))
-            continue
+        # the new recycle space: harmonic Ritz vectors of this cycle's space (none to find for
+        # GMRES, k = 0, which then skips the generalized eigenproblem)
+        P = harmonic_ritz(G, W.T @ Vhat, k) if k else np.zeros((G.shape[1], 0))
         CQ, U = _orthonormal_image(G @ P, Vhat @ P)  # A (Vhat P) = W (G P)
         if U.shape[1] == 0:
             U, C = None, np.zeros((n, 0))
