@@ -8,7 +8,7 @@ import pytest
 import workbench
 
 PACKAGES = ["workbench.core", "workbench.problems", "workbench.linear", "workbench.sketching", "workbench.tuning",
-            "workbench.dfo", "workbench.fixedpoint"]
+            "workbench.dfo", "workbench.fixedpoint", "workbench.bilevel"]
 
 
 def _modules():

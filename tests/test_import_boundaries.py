@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-COMPUTING = ["core", "problems", "linear", "sketching", "optim", "schedules", "sparse", "dfo", "fixedpoint", "tuning", "sweep",
+COMPUTING = ["core", "problems", "linear", "sketching", "optim", "schedules", "sparse", "dfo", "fixedpoint", "bilevel", "tuning", "sweep",
              "store"]
 UI_STACK = ["panel", "holoviews", "bokeh", "ipywidgets"]
 HEAVY = ["torch", "numba", "dask", "panel"]

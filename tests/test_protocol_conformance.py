@@ -23,6 +23,7 @@ EXAMPLES = {
     "sparse_regression": ("compressed_sensing", {}),
     "constrained": ("constrained_quartic", {"dim": 8, "constraints": 3}),
     "operator": ("bilinear_game", {"n": 3}),
+    "bilevel": ("quadratic_bilevel", {"upper_dim": 3, "lower_dim": 4}),
 }
 
 

@@ -36,7 +36,7 @@ from .core import (
 __version__ = "0.1.0"
 
 _SUBPACKAGES = {
-    "core", "problems", "linear", "sketching", "tuning", "optim", "schedules", "sparse", "dfo", "fixedpoint",
+    "core", "problems", "linear", "sketching", "tuning", "optim", "schedules", "sparse", "dfo", "fixedpoint", "bilevel",
     "sweep", "store", "report", "ui", "cli",
 }
 

@@ -39,6 +39,7 @@ PROVIDERS = [
     "workbench.sparse",
     "workbench.dfo",
     "workbench.fixedpoint",
+    "workbench.bilevel",
 ]
 _loaded = False
 

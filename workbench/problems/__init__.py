@@ -22,7 +22,7 @@ import importlib as _importlib
 
 #: Further gallery modules, each owned by one family; their ``__all__`` is re-exported here.
 _OPTIONAL_MODULES = ("heat_sequence", "anisotropic_sequence", "objectives", "transport", "regression", "sparse_systems",
-                     "constrained", "convection_sequence", "operators")
+                     "constrained", "convection_sequence", "operators", "bilevel")
 _optional_names: list[str] = []
 for _name in _OPTIONAL_MODULES:
     try:
