@@ -6,13 +6,13 @@ import pytest
 
 import workbench as wb
 from workbench.optim.lazy_newton import cubic_step, cubic_step_reference
-from workbench.optim.newton import aicn_step_size
+from workbench.optim.newton import aicn_step_size, root_newton_step_size
 
 
-def pseudo_huber():
+def pseudo_huber(x0=3.0):
     """f(x) = sqrt(1 + x^2): pure Newton maps x to -x^3, so it diverges from |x| > 1."""
     return wb.problems.from_functions(
-        lambda x: float(np.sqrt(1 + x @ x)), lambda x: x / np.sqrt(1 + x @ x), x0=[3.0],
+        lambda x: float(np.sqrt(1 + x @ x)), lambda x: x / np.sqrt(1 + x @ x), x0=[x0],
         hvp=lambda x, v: v / np.sqrt(1 + x @ x) - x * (x @ v) / (1 + x @ x) ** 1.5,
         x_star=[0.0], f_star=1.0)
 
@@ -69,6 +69,61 @@ def test_a_step_rule_rescues_newton_where_the_full_step_diverges():
         assert res.status is wb.Status.CONVERGED and res.final["distance"] < 1e-9, method.step_rule
     res = wb.run(wb.optim.DampedNewton(step_rule="armijo"), obj, atol=1e-10, max_steps=100)
     assert res.final["function_evals"] > res.iterations  # the backtracking is counted
+
+
+def test_the_root_newton_step_is_its_closed_form():
+    for G, L, q in [(0.5, 1.0, 4.0), (10.0, 3.0, 3.0), (2.0, 0.1, 3.5)]:
+        theta = (9 * L) ** (1 / (q - 1)) * G ** ((q - 2) / (q - 1))
+        assert root_newton_step_size(G, L, q) == pytest.approx(1 / (1 + theta), rel=1e-14)
+    assert root_newton_step_size(5.0, 1.0, 2.0) == root_newton_step_size(1e-9, 1.0, 2.0) == pytest.approx(0.1)
+    assert root_newton_step_size(0.0, 7.0, 4.0) == 1.0
+    steps = [root_newton_step_size(G, 1.0, 4.0) for G in (1e-6, 1e-2, 1.0, 1e2)]
+    assert steps == sorted(steps, reverse=True)  # shorter the farther from the solution
+
+
+def _best_over_smoothness(rule, obj, **kw):
+    """Fewest iterations to |g| <= 1e-8 over L on a decade grid 1e-3..1e7 (None: none converges)."""
+    counts = []
+    for L in 10.0 ** np.arange(-3, 8):
+        res = wb.run(wb.optim.DampedNewton(step_rule=rule, smoothness=L, **kw), obj, atol=1e-8, max_steps=2000)
+        if res.status is wb.Status.CONVERGED:
+            counts.append(res.iterations)
+    return min(counts) if counts else None
+
+
+def test_the_order_four_schedule_has_a_shorter_global_phase_than_aicn():
+    """Hanzely, Abdukhakimov, Takac 2024: q = 4 assumes more smoothness and steps longer far away.
+    Measured on sqrt(1 + x^2) from x0 = 10, each at its best L: root q = 4 15 steps, q = 3 29, AICN 51."""
+    obj = pseudo_huber(10.0)
+    root4, root3, aicn = (_best_over_smoothness("root", obj, order=4.0), _best_over_smoothness("root", obj, order=3.0),
+                          _best_over_smoothness("aicn", obj))
+    assert root4 <= 20 and root4 < root3 < aicn
+
+
+def test_universal_newton_needs_no_smoothness_constant_where_every_fixed_one_fails():
+    # sqrt(1 + x^2) is not globally self-concordant (f''' / f''^1.5 grows like sqrt|x|): from x0 = 1000
+    # no constant L on the grid rescues AICN or root Newton, while the backtracking on sigma converges.
+    obj = pseudo_huber(1e3)
+    assert _best_over_smoothness("aicn", obj) is None and _best_over_smoothness("root", obj) is None
+    for sigma0 in (1e-3, 1.0, 1e3):
+        res = wb.run(wb.optim.DampedNewton(step_rule="universal", smoothness=sigma0), obj, atol=1e-8, max_steps=200)
+        assert res.status is wb.Status.CONVERGED and res.iterations <= 30, (sigma0, res.iterations)
+        assert res.final["function_evals"] <= 3 * res.iterations  # a few trial gradients per step
+
+
+def test_universal_newton_takes_full_steps_on_a_quadratic_and_near_a_solution():
+    # on a quadratic the first trial always passes and sigma halves: alpha -> 1
+    res = wb.run(wb.optim.DampedNewton(step_rule="universal"), wb.problems.quadratic(dim=10, condition=1e4),
+                 atol=1e-10, max_steps=100)
+    assert res.status is wb.Status.CONVERGED
+    assert res.final["function_evals"] == res.iterations
+    sigma = res.trace["sigma"][1:]
+    assert len(sigma) >= 2 and np.all(np.diff(sigma) < 0)
+    res = wb.run(wb.optim.DampedNewton(step_rule="universal"), wb.problems.logistic_regression(), atol=1e-12,
+                 max_steps=50)
+    assert res.status is wb.Status.CONVERGED and res.trace["lr"][-1] > 0.999
+    g = res.trace["grad_norm"]
+    assert math.log(g[-1]) / math.log(g[-2]) > 1.5  # superlinear at the end
 
 
 def test_negative_curvature_ends_the_run_with_what_to_change():

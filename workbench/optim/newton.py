@@ -1,4 +1,4 @@
-"""Newton's method with a step size: fixed, affine-invariant (AICN), gradient-regularised or Armijo."""
+"""Newton's method with a step size: fixed, AICN, root-Newton, universal, gradient-regularised or Armijo."""
 from __future__ import annotations
 
 import math
@@ -11,9 +11,9 @@ from ..core import IncompatibleProblem, register_method
 from .base import Optimizer
 from .hessian import dense_hessian, require_curvature
 
-__all__ = ["DampedNewton", "aicn_step_size"]
+__all__ = ["DampedNewton", "aicn_step_size", "root_newton_step_size"]
 
-STEP_RULES = ("fixed", "aicn", "gradient_regularized", "armijo")
+STEP_RULES = ("fixed", "aicn", "root", "universal", "gradient_regularized", "armijo")
 
 
 def aicn_step_size(decrement: float, smoothness: float) -> float:
@@ -28,9 +28,26 @@ def aicn_step_size(decrement: float, smoothness: float) -> float:
     return 2.0 / (math.sqrt(1.0 + 2.0 * smoothness * decrement) + 1.0)
 
 
+def root_newton_step_size(decrement: float, smoothness: float, order: float) -> float:
+    r"""The root-Newton step :math:`\alpha = 1 / (1 + (9 L)^{1/(q-1)} G^{(q-2)/(q-1)})`.
+
+    ``order`` :math:`q = p + \nu \in [2, 4]` is the smoothness the schedule assumes: the
+    p-th derivative :math:`\nu`-Hölder in the local norm, with constant ``smoothness``
+    :math:`L`. The form :math:`\alpha = 1/(1 + \theta)` is shared by the regularised Newton
+    steps (the model regularised by a power :math:`2 + \beta` of the local norm steps along
+    :math:`-H^{-1} g` with :math:`\theta = \alpha^\beta \sigma G^\beta`, an implicit equation);
+    the root schedule sets :math:`\theta` in closed form. At :math:`q = 2` it is the constant
+    :math:`1/(1 + 9L)`; for :math:`q > 2` it tends to 1 as :math:`G \to 0`.
+    """
+    if decrement == 0.0:
+        return 1.0
+    theta = (9.0 * smoothness) ** (1.0 / (order - 1.0)) * decrement ** ((order - 2.0) / (order - 1.0))
+    return 1.0 / (1.0 + theta)
+
+
 @register_method("damped_newton", family="optim")
 class DampedNewton(Optimizer):
-    r"""Newton's method with a step size chosen by one of four rules.
+    r"""Newton's method with a step size chosen by one of six rules.
 
     .. math::
         x_{t+1} = x_t - \alpha_t \left(\nabla^2 f(x_t) + \lambda_t I\right)^{-1} \nabla f(x_t)
@@ -45,6 +62,17 @@ class DampedNewton(Optimizer):
       (2022), :math:`\alpha_t = 2 / (1 + \sqrt{1 + 2 L G_t})` with the Newton decrement
       :math:`G_t = \sqrt{g_t^T H_t^{-1} g_t}` and ``smoothness`` :math:`L`; global
       :math:`O(1/k^2)` and local quadratic convergence, no subproblem to solve;
+    * ``"root"``: the root-Newton schedule of Hanzely, Abdukhakimov and Takáč (2024),
+      :math:`\alpha_t = 1/(1 + \theta_t)`, :math:`\theta_t = (9L)^{1/(q-1)} G_t^{(q-2)/(q-1)}`
+      with ``order`` :math:`q \in [2, 4]`: global :math:`O(k^{-(q-1)})`, so
+      :math:`O(k^{-3})` at ``order = 4`` (a Lipschitz third derivative) and AICN's
+      :math:`O(k^{-2})` order at 3;
+    * ``"universal"``: their backtracking version, which needs no ``smoothness``: trial
+      :math:`\theta = 2^j \sigma_t G_t^{\beta}` (:math:`\beta = (q-2)/(q-1)`), accept the first
+      :math:`y = x - \alpha n` (:math:`n = H^{-1} g`) with
+      :math:`\langle \nabla f(y), n\rangle \ge \|\nabla f(y)\|_{H^{-1}}^2 / (2 \alpha\theta)`,
+      then :math:`\sigma_{t+1} = 2^{j-1} \sigma_t` (``smoothness`` is :math:`\sigma_0`; each
+      trial costs a gradient and a solve with the factor already made);
     * ``"gradient_regularized"``: :math:`\alpha_t = 1`,
       :math:`\lambda_t = \sqrt{L \|\nabla f(x_t)\|}` (Mishchenko 2021; Doikov and Nesterov
       2021), global :math:`O(1/k^2)` for convex :math:`f` with an :math:`L`-Lipschitz Hessian;
@@ -72,24 +100,30 @@ class DampedNewton(Optimizer):
     ----------
     S. Hanzely, D. Kamzolov, D. Pasechnyuk, A. Gasnikov, P. Richtárik, M. Takáč, *A damped Newton
     method achieves global O(1/k^2) and local quadratic convergence rate*, NeurIPS 2022.
+    S. Hanzely, F. Abdukhakimov, M. Takáč, *Newton method revisited: global convergence rates up to
+    O(k^-3) for stepsize schedules and linesearch procedures*, arXiv:2405.18926, 2024.
     K. Mishchenko, *Regularized Newton method with global O(1/k^2) convergence*, SIAM J. Optim. 2023.
     """
 
     lr = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True),
                       doc="Step size alpha of the 'fixed' rule; Armijo's first trial; a multiplier otherwise.")
     step_rule = param.ObjectSelector(default="aicn", objects=list(STEP_RULES), doc=(
-        "How the step is chosen: fixed alpha = lr, aicn (affine-invariant), gradient_regularized "
-        "(lambda = sqrt(L ||g||)) or armijo (backtracking)."))
+        "How the step is chosen: fixed alpha = lr, aicn (affine-invariant), root (the O(k^-(q-1)) "
+        "schedule), universal (its backtracking, no L needed), gradient_regularized (lambda = sqrt(L ||g||)) "
+        "or armijo (backtracking)."))
     smoothness = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True), doc=(
-        "L: the self-concordance constant of aicn, or the Hessian's Lipschitz constant of "
-        "gradient_regularized. Larger is more cautious."))
+        "L: the self-concordance constant of aicn and root, the Hessian's Lipschitz constant of "
+        "gradient_regularized, the first sigma of universal. Larger is more cautious."))
+    order = param.Number(default=4.0, bounds=(2.0, 4.0), doc=(
+        "q = p + nu of the root and universal rules: 3 assumes a Lipschitz Hessian (O(k^-2)), 4 a "
+        "Lipschitz third derivative (O(k^-3)), 2 a bounded Hessian change (a constant step)."))
     levenberg = param.Number(default=0.0, bounds=(0.0, None), doc=(
         "A constant lambda added to the Hessian's diagonal (Levenberg-Marquardt); makes an "
         "indefinite Hessian usable when it exceeds minus its smallest eigenvalue."))
 
     def init_buffers(self, problem, state):
         require_curvature(self, problem, dense=True)
-        return {"hessian_evals": 0, "function_evals": 0, "decrement": math.nan}
+        return {"hessian_evals": 0, "function_evals": 0, "decrement": math.nan, "sigma": self.smoothness}
 
     def _factor(self, H, shift, t):
         if shift:
@@ -125,11 +159,34 @@ class DampedNewton(Optimizer):
         state.buffers["decrement"] = decrement
         if rule == "aicn":
             alpha = lr * aicn_step_size(decrement, L)
+        elif rule == "root":
+            alpha = lr * root_newton_step_size(decrement, L, hp["order"])
+        elif rule == "universal":
+            alpha = lr * self._universal(problem, state, factor, direction, decrement, hp["order"])
         elif rule == "armijo":
             alpha = self._backtrack(problem, state, direction, lr)
         else:
             alpha = lr
         state.x = state.x + alpha * direction
+        return alpha
+
+    def _universal(self, problem, state, factor, direction, decrement, order):
+        """The universal Newton backtracking on sigma (a trial costs a gradient and a solve)."""
+        beta = (order - 2.0) / (order - 1.0)
+        sigma = state.buffers["sigma"]
+        alpha = 1.0
+        for j in range(60):
+            theta = sigma * 2.0 ** j * decrement ** beta
+            alpha = 1.0 / (1.0 + theta)
+            state.buffers["function_evals"] += 1
+            g_trial = problem.grad(state.x + alpha * direction)
+            if not np.all(np.isfinite(g_trial)):
+                continue
+            # <grad f(y), n> >= |grad f(y)|*^2 / (2 alpha theta), n = -direction, dual norm by the factor
+            dual = float(g_trial @ scipy.linalg.cho_solve(factor, g_trial, check_finite=False))
+            if -float(g_trial @ direction) * 2.0 * alpha * theta >= dual:
+                break
+        state.buffers["sigma"] = sigma * 2.0 ** (j - 1)
         return alpha
 
     def _backtrack(self, problem, state, direction, alpha):
@@ -144,5 +201,8 @@ class DampedNewton(Optimizer):
 
     def method_metrics(self, problem, state):
         b = state.buffers
-        return {"newton_decrement": float(b["decrement"]), "hessian_evals": float(b["hessian_evals"]),
-                "function_evals": float(b["function_evals"])}
+        out = {"newton_decrement": float(b["decrement"]), "hessian_evals": float(b["hessian_evals"]),
+               "function_evals": float(b["function_evals"])}
+        if self._hp["step_rule"] == "universal":
+            out["sigma"] = float(b["sigma"])
+        return out
