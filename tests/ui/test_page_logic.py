@@ -333,3 +333,25 @@ def test_the_contour_map_comes_back_after_a_three_dimensional_problem():
     assert not swarm.figure.visible
     factory.param.update(dim=2, start=[3.0, 3.0])
     assert swarm._pane.visible and swarm.figure.visible  # it stayed hidden until a second round trip
+
+
+def test_the_bilevel_page_beats_the_best_single_penalty_and_shows_the_bias():
+    page = _load_module(APPS / "bilevel.py", "wb_test_")
+    race = page.page()
+    _run_to_end(race)
+    best = race.problem.metadata["best_scalar_validation_loss"]
+    by = {lane.label: lane for lane in race.lanes}
+    for lane in race.lanes:
+        assert lane.runner.trace["hyper_objective"][-1] < 0.9 * best, lane.label
+    single, inner = by["Penalty, single loop"].runner.trace, by["Penalty, 10 inner steps"].runner.trace
+    assert inner["cost"][-1] > 4 * single["cost"][-1]
+    (bars,) = race.companions
+    bars.refresh()
+    lam = bars.sources[by["Implicit hypergradient"].key][0].data["top"]
+    assert len(lam) == 20 and max(lam[:5]) < min(lam[5:])  # the relevant features are penalised least
+    race.chooser.select.value = "quadratic_bilevel"
+    _run_to_end(race)
+    assert all(lane.status_label == "converged" for lane in race.lanes)
+    assert 0.05 < by["Penalty, single loop"].runner.trace["distance"][-1] < 0.2   # the O(1/sigma) bias
+    assert by["Implicit hypergradient"].runner.trace["distance"][-1] < 1e-4
+    assert bars.figure.yaxis[0].axis_label == "x_j" and len(bars.solution.data["y"]) == 5

@@ -368,6 +368,10 @@ class RidgeHyperparameters(ProblemFactory):
                               upper_smoothness=float(np.linalg.eigvalsh(Xv.T @ Xv / m)[-1]),
                               name=f"ridge_hyperparameters(d={d}, n={n})", properties={"hyperparameter"},
                               metadata={"w_true": w_true, "relevant": k, "noise_floor": 0.5 * self.noise ** 2,
+                                        "display": "exp", "coordinate_label": "penalty lambda_j = exp(x_j)",
+                                        "highlight": list(range(k)),
+                                        "coordinate_note": (f"The shaded {k} features carry the signal; a good "
+                                                            "answer penalises them little and the rest hard."),
                                         "best_scalar_log_penalty": float(grid[best]),
                                         "best_scalar_validation_loss": float(losses[best])})
 

@@ -27,6 +27,7 @@ _EXPORTS = {
     "Line": ".overlays",
     "ipywidgets_controls": ".notebook",
     "NotebookRun": ".notebook",
+    "IterateBars": ".bilevel_views",
 }
 
 __all__ = sorted(_EXPORTS)

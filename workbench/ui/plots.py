@@ -28,7 +28,8 @@ PALETTE = list(Category10_10)
 #: Metrics that decay geometrically and are positive: shown on a log axis.
 LOG_METRICS = frozenset({
     "residual", "relative_residual", "grad_norm", "distance", "error", "gap", "suboptimality",
-    "marginal_error", "step_norm", "lr", "loss_gap",
+    "marginal_error", "step_norm", "lr", "loss_gap", "hypergradient_norm", "penalty_residual", "lower_gap",
+    "fixed_point_residual", "kkt_residual",
 })
 
 #: "cost" is an optimizer's work in gradient-equivalents (its metric ``cost``; the step count
