@@ -70,14 +70,12 @@ class PenaltyBilevel(BilevelMethod):
     def init_extra(self, problem, state):
         state.extra["z"] = problem.y0.copy()
 
-    def inner_step_size(self, problem, x) -> float:
-        # The y problem is f/sigma + g: its gradient is Lipschitz with L_g + L_f/sigma.
-        return self.inner_lr / max(problem.lower_smoothness(x) + problem.upper_smoothness / self.sigma, 1e-300)
-
     def step(self, problem, state):
         x, y, z, sigma = state.x, state.y, state.extra["z"], self.sigma
-        beta_z = super().inner_step_size(problem, x)
-        beta_y = self.inner_step_size(problem, x)
+        lower_l = problem.lower_smoothness(x)  # once per step: a user's L_g(x) may be costly
+        beta_z = self.inner_lr / max(lower_l, 1e-300)
+        # The y problem is f/sigma + g: its gradient is Lipschitz with L_g + L_f/sigma.
+        beta_y = self.inner_lr / max(lower_l + problem.upper_smoothness / sigma, 1e-300)
         for _ in range(self.inner_steps):
             z = z - beta_z * problem.lower(x, z)[2]
             _, _, fy = problem.upper(x, y)

@@ -21,7 +21,6 @@ class IterateBars:
     def __init__(self, height: int = 300, max_bars: int = 40):
         import panel as pn
         from bokeh.models import ColumnDataSource
-        from bokeh.plotting import figure
 
         self.max_bars = int(max_bars)
         self.height = int(height)
