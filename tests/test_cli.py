@@ -90,3 +90,24 @@ def test_a_sequence_run_prints_its_running_totals(capsys):
                  "--set", "instances=5", "--set", "order=sorted", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "after 5 instances" in out and "matvecs in total" in out
+
+
+def test_ctrl_c_during_run_keeps_the_iterations_so_far(tmp_path, capsys, monkeypatch):
+    from workbench.core import Runner
+
+    original = Runner.advance
+
+    def advance(self, max_steps=None, max_seconds=None):
+        original(self, max_steps=7)  # seven iterations, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Runner, "advance", advance)
+    out = tmp_path / "r.json"
+    code = main(["run", "sor", "--set", "omega=1.5", "--set", "n=24", "--quiet", "--out", str(out)])
+    assert code == 130
+    captured = capsys.readouterr()
+    assert captured.out.startswith("stopped: Stopped by the user. Interrupted (Ctrl-C).")
+    assert "iterations 7" in captured.out and "workbench: interrupted" in captured.err
+    data = json.loads(out.read_text())
+    assert data["summary"]["status"] == "stopped" and data["summary"]["iterations"] == 7
+    assert len(data["trace"]["residual"]) == 8 and data["trace"]["residual"][-1] < data["trace"]["residual"][0]

@@ -57,3 +57,75 @@ def test_relax_without_the_cost_table_says_how_to_get_the_ratio_columns(capsys):
     assert "need the cost table: add best to --policies, or pass --table" in text
     assert main(["relax", "--instances", "12", "--policies", "tsallis,fixed:1.8", "--quiet", "--table"]) == 0
     assert "add best to --policies" not in capsys.readouterr().out
+
+
+def _interrupt_on_call(monkeypatch, call: int, steps_first: int):
+    """Make the ``call``-th ``Runner.advance`` take ``steps_first`` steps and then raise
+    KeyboardInterrupt, as Ctrl-C in the terminal would in the middle of a run."""
+    from workbench.core import Runner
+
+    original, calls = Runner.advance, []
+
+    def advance(self, max_steps=None, max_seconds=None):
+        calls.append(1)
+        if len(calls) == call:
+            original(self, max_steps=steps_first)
+            raise KeyboardInterrupt
+        return original(self, max_steps=max_steps, max_seconds=max_seconds)
+
+    monkeypatch.setattr(Runner, "advance", advance)
+
+
+def test_ctrl_c_during_relax_keeps_the_finished_policies_and_writes_out(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "partial.json"
+    # gs finishes its 30 instances in its first advance; the second (fixed:1.5) is cut after 12
+    _interrupt_on_call(monkeypatch, call=2, steps_first=12)
+    code = main(["relax", "--setting", "low", "--instances", "30", "--policies", "gs,fixed:1.5,tsallis",
+                 "--quiet", "--out", str(out)])
+    assert code == 130
+    captured = capsys.readouterr()
+    assert "fixed:1.5" in captured.out and "interrupted after 12 of 30 instances" in captured.out
+    assert "not run: tsallis" in captured.out and "workbench: interrupted" in captured.err
+    data = json.loads(out.read_text())
+    assert data["interrupted"] is True and data["not_run"] == ["tsallis"]
+    gs, cut = data["policies"]["gs"], data["policies"]["fixed:1.5"]
+    assert gs["status"] == "converged" and gs["instances_done"] == 30
+    assert cut["status"] == "stopped" and cut["instances_done"] == 12
+    assert len(cut["per_instance"]["iterations"]) == 12 and all(k > 0 for k in cut["per_instance"]["iterations"])
+    assert cut["total_iterations"] == sum(cut["per_instance"]["iterations"])
+    # the kept instances are the ones an uninterrupted run solves
+    monkeypatch.undo()
+    full = tmp_path / "full.json"
+    assert main(["relax", "--setting", "low", "--instances", "30", "--policies", "fixed:1.5", "--quiet",
+                 "--out", str(full)]) == 0
+    assert json.loads(full.read_text())["policies"]["fixed:1.5"]["per_instance"]["iterations"][:12] \
+        == cut["per_instance"]["iterations"]
+
+
+@pytest.mark.slow
+def test_sigint_to_a_relax_process_writes_what_it_finished(tmp_path):
+    import os
+    import re
+    import select
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "sigint.json"
+    # 100000 instances take half a minute: the signal comes while the policy runs
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "relax", "--instances", "100000",
+                             "--policies", "fixed:1.5", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen, deadline = b"", time.time() + 120
+    # wait for the progress bar to count some instances (numba compiles first)
+    while not re.search(rb"\| *[1-9]\d*/100000", seen) and time.time() < deadline:
+        if select.select([proc.stderr], [], [], 1.0)[0]:
+            seen += os.read(proc.stderr.fileno(), 65536)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    stdout, stderr = stdout.decode(), (seen + stderr).decode()
+    assert proc.returncode == 130, stderr
+    assert "interrupted after" in stdout and "Traceback" not in stderr
+    rec = json.loads(out.read_text())["policies"]["fixed:1.5"]
+    assert rec["status"] == "stopped" and 0 < rec["instances_done"] < 100000

@@ -85,6 +85,22 @@ def parse_policies(text: str) -> list[tuple[str, str, dict]]:
     return parsed
 
 
+def _record(method, runner, wall_time: float) -> dict:
+    """One policy's run as the JSON record ``--out`` writes (whole instances only)."""
+    state = runner.state
+    done = 0 if state is None else state.t
+    return {
+        "policy": method.policy, "status": runner.status.label, "message": runner.message,
+        "instances_done": done,
+        "total_iterations": 0 if state is None else int(state.iterations[:done].sum()),
+        "capped_instances": 0 if state is None else int(state.capped),
+        "wall_time": wall_time, "method": method.spec(),
+        "per_instance": {} if state is None else {"omega": state.omega[:done].tolist(),
+                                                  "iterations": state.iterations[:done].tolist(),
+                                                  "arm": state.arm[:done].tolist()},
+    }
+
+
 def main(args) -> int:
     from tqdm import tqdm
 
@@ -122,24 +138,23 @@ def main(args) -> int:
     runners = [(text, method, Runner(method, seq, max_steps=T)) for text, method in methods]
     results = {}
     bar = tqdm(total=T * len(methods), disable=args.quiet, unit="instance", dynamic_ncols=True, file=sys.stderr)
+    interrupted = None
     for text, method, runner in runners:
         bar.set_description(text)
         t0 = time.perf_counter()
-        while not runner.done:
-            bar.update(runner.advance(max_seconds=0.2))
-        state = runner.state
-        done = 0 if state is None else state.t
-        results[text] = {
-            "policy": method.policy, "status": runner.status.label, "message": runner.message,
-            "instances_done": done,
-            "total_iterations": 0 if state is None else int(state.iterations[:done].sum()),
-            "capped_instances": 0 if state is None else int(state.capped),
-            "wall_time": time.perf_counter() - t0, "method": method.spec(),
-            "per_instance": {} if state is None else {"omega": state.omega.tolist(),
-                                                      "iterations": state.iterations.tolist(),
-                                                      "arm": state.arm.tolist()},
-        }
+        try:
+            while not runner.done:
+                bar.update(runner.advance(max_seconds=0.2))
+        except KeyboardInterrupt:
+            # Ctrl-C keeps what is finished: the policies run so far, and this one up to its
+            # last whole instance (a step commits its state only once the instance is solved).
+            runner.stop("Interrupted (Ctrl-C).")
+            interrupted = text
+        results[text] = _record(method, runner, time.perf_counter() - t0)
+        if interrupted:
+            break
     bar.close()
+    not_run = [text for text, _, _ in runners if text not in results]
 
     best = gs = None
     print(f"\n{seq.name}: {T} instance{'' if T == 1 else 's'}, solver {args.solver}, rtol {args.rtol:g}")
@@ -153,6 +168,9 @@ def main(args) -> int:
     print(header)
     print("-" * len(header))
     for text, rec in results.items():
+        if rec["status"] == "stopped":
+            print(f"{text:<{width}}interrupted after {rec['instances_done']} of {T} instances")
+            continue
         if rec["status"] != "converged":
             print(f"{text:<{width}}failed after {rec['instances_done']} of {T} instances: {rec['message']}")
             continue
@@ -184,12 +202,18 @@ def main(args) -> int:
     if table is not None and table.capped():
         print(f"warning: {table.capped()} of {table.iterations.size} cost-table cells stopped at the cap "
               f"{args.max_iterations}; the comparators count them at the cap.")
+    if interrupted:
+        print(f"interrupted during {interrupted}" + (f"; not run: {', '.join(not_run)}" if not_run else ""))
     if args.out:
         payload = {"sequence": jsonable(seq.spec()), "instances": T, "contexts": jsonable(seq.contexts),
                    "solver": args.solver, "rtol": args.rtol, "policies": results,
+                   "interrupted": bool(interrupted), "not_run": not_run,
                    "comparators": None if table is None else jsonable(table.summary())}
         write_json(args.out, finite_or_none(jsonable(payload)), allow_nan=False)
         print(f"wrote {args.out}")
+    if interrupted:
+        print("workbench: interrupted", file=sys.stderr)
+        return 130
     failed = [t for t, r in results.items() if r["status"] != "converged"]
     if failed:
         print(f"{len(failed)} of {len(results)} policies failed: {', '.join(failed)}", file=sys.stderr)

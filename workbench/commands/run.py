@@ -59,11 +59,18 @@ def main(args) -> int:
 
     # A diverging run's overflow warnings would bury its status line; the status
     # (diverged / nonfinite) and its message say what happened.
+    interrupted = False
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        while not runner.done:
-            taken = runner.advance(max_seconds=0.1)
-            bar.update(taken)
-            bar.set_postfix({metric: f"{runner.trace[metric][-1]:.3e}"}, refresh=False)
+        try:
+            while not runner.done:
+                taken = runner.advance(max_seconds=0.1)
+                bar.update(taken)
+                bar.set_postfix({metric: f"{runner.trace[metric][-1]:.3e}"}, refresh=False)
+        except KeyboardInterrupt:
+            # Ctrl-C ends the run as the dashboard's Stop does: the iterations finished so far
+            # are kept, summarised and written to --out.
+            runner.stop("Interrupted (Ctrl-C).")
+            interrupted = True
     bar.close()
     wall = time.perf_counter() - t0
     result = runner.result()
@@ -81,4 +88,7 @@ def main(args) -> int:
         # Strict JSON, as `runs export` writes: a diverged run's infinities become null.
         write_json(args.out, finite_or_none(jsonable(payload)), indent=1, default=str, allow_nan=False)
         print(f"  result written to {args.out}")
+    if interrupted:
+        print("workbench: interrupted", file=sys.stderr)
+        return 130
     return 0 if result.status.label in ("converged", "max_steps", "max_time", "stopped") else 1
