@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import warnings
 from typing import Iterable, Iterator
 
@@ -75,6 +76,12 @@ class DaskExecutor:
                  client=None, timeout: float = 20.0):
         if n_workers < 1:
             raise InvalidParameter("a local Dask cluster needs at least one worker; pass n_workers >= 1.")
+        if scheduler is None and client is None and n_workers > max_local_workers():
+            # each worker is a process holding a copy of numpy, scipy and the problem: hundreds
+            # of them on a laptop exhaust its memory long before they speed anything up
+            raise InvalidParameter(f"{n_workers} local workers on a machine with {os.cpu_count()} CPUs; the "
+                                   f"most this starts is {max_local_workers()} (4 per CPU). Use fewer, or "
+                                   "connect to a cluster with --scheduler.")
         self.scheduler = scheduler
         self._n_workers = int(n_workers)
         self.threads_per_worker = int(threads_per_worker)
@@ -95,6 +102,7 @@ class DaskExecutor:
                                  "or use the serial executor.") from None
         try:
             if self.scheduler:
+                check_is_scheduler(self.scheduler, self.timeout)
                 self.client = Client(self.scheduler, timeout=f"{self.timeout}s")
             else:
                 with _workers_ignore_ctrl_c(), warnings.catch_warnings():
@@ -142,6 +150,13 @@ class DaskExecutor:
 
     def describe(self) -> str:
         if self.scheduler:
+            try:
+                live = len(self.client.scheduler_info(n_workers=-1)["workers"])
+            except Exception:
+                live = None
+            if live == 0:  # tasks queue on a scheduler without workers: say so rather than sit silent
+                return (f"on the Dask cluster at {self.scheduler} (it has no workers yet: the runs wait "
+                        "until one joins, e.g. `dask worker " + self.scheduler + "`)")
             return f"on the Dask cluster at {self.scheduler} ({self.n_workers} workers)"
         return f"on a local Dask cluster ({self.n_workers} worker processes)"
 
@@ -319,6 +334,50 @@ def _key(spec: dict) -> str:
     from ..store.records import run_key
 
     return run_key(spec)
+
+
+def max_local_workers() -> int:
+    """The most worker processes a local cluster starts: four per CPU."""
+    return 4 * (os.cpu_count() or 1)
+
+
+def check_is_scheduler(address: str, timeout: float) -> dict:
+    """Ask ``address`` who it is, within ``timeout`` seconds, before a Client connects.
+
+    ``distributed.Client`` waits forever on a server that accepts the connection and never
+    answers (any non-Dask service on that port), and a server that answers something else
+    (an HTTP server) can be read as a frame of gigabytes (MemoryError). One ``identity``
+    request with a deadline tells a scheduler from those.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity():
+        comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await asyncio.wait_for(comm.read(), timeout)
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(identity())
+    except (TimeoutError, asyncio.TimeoutError, MemoryError, EOFError) as exc:
+        reason = "it did not answer" if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) else \
+            "its answer is not Dask's protocol"
+        raise WorkbenchError(f"{address} accepts connections but is not a Dask scheduler ({reason} within "
+                             f"{timeout:g} s); check the port: a scheduler listens on 8786 by default.") from None
+    except Exception as exc:  # CommClosedError and the like: it hung up on a Dask request
+        if isinstance(exc, (OSError, ValueError)):
+            raise
+        raise WorkbenchError(f"{address} is not a Dask scheduler: it closed the connection "
+                             f"({type(exc).__name__}); check the address and port.") from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        kind = reply.get("type") if isinstance(reply, dict) else type(reply).__name__
+        raise WorkbenchError(f"{address} answers as a Dask {kind}, not a scheduler; give the scheduler's "
+                             "address (tcp://host:8786 by default).")
+    return reply
 
 
 def make_executor(kind: str = "dask", *, scheduler: str | None = None, n_workers: int = 2):
