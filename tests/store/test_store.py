@@ -1,6 +1,7 @@
 """The SQLite run store: round trips, queries, deduplication, concurrent writers, damaged files."""
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import sqlite3
 
@@ -261,6 +262,9 @@ def test_exports_are_strict_json_and_output_paths_are_checked_first(tmp_path, ca
         (["runs", "export", "7", "-o", str(tmp_path / "y.csv")], "there is no run 7"),
         (["runs", "show", "99999999999999999999999"], "there is no run"),
         (["report", "--runs", "1-100000000", "-o", str(tmp_path / "r.html")], "at most 20000 runs"),
+        (["report", "--runs", "12345678901234567890", "-o", str(tmp_path / "r.html")], "cannot read run ids"),
+        (["report", "--runs", "1,5-2", "-o", str(tmp_path / "r.html")], "runs backwards; write the smaller id "
+                                                                        "first, e.g. 2-5"),
         (["report", "--runs", "1", "-o", str(tmp_path / "nodir" / "r.html")], "does not exist"),
         (["report", "--runs", "1", "--format", "png", "-o", str(out)], "with --format png, -o names a folder"),
     ]:
@@ -345,3 +349,175 @@ def test_a_store_with_a_damaged_meta_page_is_called_damaged_not_foreign(tmp_path
     execute_sql(other, "UPDATE meta SET value = 'something-else' WHERE key = 'app'")
     with pytest.raises(StoreError, match="has a run store's tables, but its meta record names 'something-else'"):
         RunStore(other)
+
+
+# -- rows whose values are of the wrong type --------------------------------------------------
+# SQLite keeps whatever is written into a column (text in a REAL column stays text), so a row
+# edited or damaged behind the store's back must be skipped with a sentence, never crash a reader.
+
+ROW_DAMAGE = {
+    "wall_time_text": ("UPDATE runs SET wall_time = 'abc' WHERE id = 2", "wall_time is 'abc', not a number"),
+    "iterations_text": ("UPDATE runs SET iterations = 'abc' WHERE id = 2", "iterations is 'abc', not a whole number"),
+    "spec_list": ("UPDATE runs SET spec = '[1, 2]' WHERE id = 2", "spec is a JSON list ([1, 2]), not an object"),
+    "spec_method_text": ("UPDATE runs SET spec = json_set(spec, '$.method', 'sor') WHERE id = 2",
+                         "spec.method is 'sor', not an object"),
+    "spec_stop_text": ("UPDATE runs SET spec = json_set(spec, '$.stop', '[1]') WHERE id = 2",
+                       "spec.stop is '[1]', not an object"),
+    "params_list": ("UPDATE runs SET params = '[1]' WHERE id = 2", "params is a JSON list ([1]), not an object"),
+    "params_null": ("UPDATE runs SET params = 'null' WHERE id = 2", "params is a JSON NoneType (None), not an object"),
+    "versions_list": ("UPDATE runs SET versions = '[\"numpy\"]' WHERE id = 2",
+                      "versions is a JSON list (['numpy']), not an object"),
+    "finished_text": ("UPDATE runs SET finished = 'abc' WHERE id = 2", "finished is 'abc', not a number"),
+    "finished_huge": ("UPDATE runs SET finished = 1e300 WHERE id = 2", "finished is 1e+300, not a time a date"),
+    "status_unknown": ("UPDATE runs SET status = 'exploded' WHERE id = 2", "status is 'exploded', not one of"),
+    "seed_text": ("UPDATE runs SET seed = 'abc' WHERE id = 2", "seed is 'abc', not a whole number"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ROW_DAMAGE))
+def test_a_row_of_the_wrong_type_is_skipped_and_named(kind, tmp_path, capsys):
+    statement, why = ROW_DAMAGE[kind]
+    path, _ = tiny_sweep(tmp_path)
+    execute_sql(path, statement)
+    store = RunStore(path)
+    # the store: the healthy runs are listed, the damaged one is named with what to do
+    runs = store.query()
+    assert [r.id for r in runs] == [1, 3] and store.damaged_ids == [2]
+    (sentence,) = store.damaged
+    assert sentence.startswith(f"run 2 in {str(path)!r} is damaged (") and why in sentence
+    assert sentence.endswith("`workbench runs delete 2` removes it, and its sweep reruns it.")
+    assert [r.id for r in store.query(sweep="tiny")] == [1, 3]
+    with pytest.raises(StoreError, match="run 2 .* is damaged .*`workbench runs delete 2`"):
+        store.load(2)
+    for run in runs:  # what the commands read from the healthy runs still works
+        assert isinstance(run.wall_time, float) and isinstance(run.iterations, int)
+        assert run.to_result().method_spec["name"] == "sor" and run.summary()["id"] == run.id
+    store.close()
+    # the commands: the other runs are listed and reported, the damaged one is a warning
+    capsys.readouterr()
+    for argv in (["runs", "list"], ["runs", "list", "--sweep", "tiny"]):
+        assert main([*argv, "--store", str(path)]) == 0, argv
+        out, err = capsys.readouterr()
+        assert "2 runs in" in out and f"skipped run 2 in {str(path)!r} is damaged" in err and why in err
+    assert main(["runs", "show", "2", "--store", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("workbench: error: run 2") and "`workbench runs delete 2`" in err and "\n" not in err
+    assert main(["runs", "show", "3", "--store", str(path)]) == 0
+    assert "run 3" in capsys.readouterr().out
+    assert main(["runs", "export", "--store", str(path), "-o", str(tmp_path / "e.csv")]) == 0
+    assert "2 runs written" in capsys.readouterr().out
+    assert len((tmp_path / "e.csv").read_text().splitlines()) == 3
+    for which in (["--sweep", "tiny"], ["--runs", "1-3"]):
+        report = tmp_path / "r.html"
+        assert main(["report", *which, "--store", str(path), "-o", str(report)]) == 0, which
+        out, err = capsys.readouterr()
+        assert "report of 2 runs" in out and "skipped run 2" in err and report.stat().st_size > 0
+    # and the damaged run can be deleted, after which the listing is clean
+    assert main(["runs", "delete", "2", "--store", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["runs", "list", "--store", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "2 runs in" in out and err == ""
+
+
+@pytest.mark.parametrize("statement,why", [
+    ("UPDATE sweeps SET spec = '{bad' WHERE name = 'tiny'", "spec is not JSON"),
+    ("UPDATE sweeps SET spec = '[1, 2]' WHERE name = 'tiny'", "spec is a JSON list ([1, 2]), not an object"),
+    ("UPDATE sweeps SET updated = 'abc' WHERE name = 'tiny'", "updated is 'abc', not a number"),
+])
+def test_a_damaged_sweep_row_is_left_out_and_named(statement, why, tmp_path, capsys):
+    path, spec = tiny_sweep(tmp_path)
+    other = tmp_path / "o.yaml"
+    other.write_text("name: other\nmethod: sor\nproblem: {name: poisson2d, params: {n: 6}}\n"
+                     "grid: {method.omega: [1.3]}\n")
+    assert main(["sweep", str(other), "--store", str(path), "--executor", "serial", "--quiet"]) == 0
+    execute_sql(path, statement)
+    store = RunStore(path)
+    assert [s["name"] for s in store.sweeps()] == ["other"] and store.damaged_sweeps == ["tiny"]
+    (sentence,) = store.damaged
+    assert sentence.startswith(f"the sweep 'tiny' in {str(path)!r} is damaged (") and why in sentence
+    assert "run `workbench sweep` again with its YAML file" in sentence
+    assert store.sweep_spec("other")["name"] == "other"
+    with pytest.raises(StoreError, match="the sweep 'tiny' .* is damaged .*run `workbench sweep` again") \
+            if "spec" in why else contextlib.nullcontext():
+        store.sweep_spec("tiny")
+    with pytest.raises(WorkbenchError, match="there is no sweep 'nosuch'.*stored sweeps: other, tiny"):
+        store.sweep_spec("nosuch")
+    assert [r.id for r in store.query()] == [1, 2, 3, 4] and store.damaged == []  # the runs are unharmed
+    store.close()
+    capsys.readouterr()
+    assert main(["runs", "list", "--sweeps", "--store", str(path)]) == 0
+    listed = capsys.readouterr()
+    assert "other" in listed.out and "tiny" not in listed.out
+    assert "warning: skipped the sweep 'tiny'" in listed.err  # left out, but not silently
+    assert main(["runs", "list", "--store", str(path)]) == 0
+    assert "4 runs in" in capsys.readouterr().out
+    if "spec" in why:  # the commands that need the sweep's spec say why they cannot read it
+        for argv in (["runs", "list", "--sweep", "tiny"], ["report", "--sweep", "tiny", "-o", str(tmp_path / "r.html")]):
+            assert main([*argv, "--store", str(path)]) == 2, argv
+            err = capsys.readouterr().err.strip()
+            assert err.startswith("workbench: error: the sweep 'tiny'") and why in err and "\n" not in err
+    assert main(["report", "--runs", "1-3", "--store", str(path), "-o", str(tmp_path / "r.html")]) == 0
+    assert "report of 3 runs" in capsys.readouterr().out
+    # running the sweep again stores its spec anew; its runs were kept, so none reruns
+    assert main(["sweep", str(spec), "--store", str(path), "--executor", "serial", "--quiet"]) == 0
+    assert "3 already stored, 0 ran" in capsys.readouterr().out
+    store = RunStore(path)
+    assert store.sweep_spec("tiny")["name"] == "tiny" and store.damaged == []
+    assert [s["name"] for s in store.sweeps()] == ["tiny", "other"]
+
+
+@pytest.mark.parametrize("schema", ["abc", "1.5", "-1", ""])
+def test_a_store_whose_schema_version_is_not_a_number_is_called_damaged(schema, tmp_path, capsys):
+    path = tmp_path / "runs.sqlite"
+    store = RunStore(path)
+    store.save(sor_result())
+    store.close()
+    execute_sql(path, f"UPDATE meta SET value = '{schema}' WHERE key = 'schema'")
+    with pytest.raises(StoreError, match=f"is a damaged run store .*schema version as '{schema}', not a whole "
+                                         "number.* or not a workbench run store; restore a backup"):
+        RunStore(path)
+    for argv in (["runs", "list"], ["runs", "list", "--sweeps"], ["runs", "show", "1"],
+                 ["report", "--runs", "1", "-o", str(tmp_path / "r.html")]):
+        assert main([*argv, "--store", str(path)]) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("workbench: error:") and "damaged run store" in err and "\n" not in err
+    execute_sql(path, "UPDATE meta SET value = '1' WHERE key = 'schema'")
+    assert [r.id for r in RunStore(path).query()] == [1]  # the same file with its version back reads
+
+
+def test_damaged_rows_never_give_a_traceback_from_the_console_script(tmp_path):
+    import subprocess
+    import sys
+
+    path, _ = tiny_sweep(tmp_path)
+    execute_sql(path, "UPDATE runs SET wall_time = 'abc' WHERE id = 1")
+    execute_sql(path, "UPDATE runs SET spec = '[1]' WHERE id = 2")
+    execute_sql(path, "UPDATE runs SET finished = 1e300 WHERE id = 3")
+    damaged_meta = tmp_path / "meta.sqlite"
+    RunStore(damaged_meta).close()
+    execute_sql(damaged_meta, "UPDATE meta SET value = 'abc' WHERE key = 'schema'")
+    cases = [
+        (path, ["runs", "list"], 0, "skipped run 3"),
+        (path, ["runs", "list", "--sweeps"], 0, ""),
+        (path, ["report", "--sweep", "tiny", "-o", str(tmp_path / "r.html")], 2, "skipped run 1"),
+        (damaged_meta, ["runs", "list"], 2, "damaged run store"),
+        (damaged_meta, ["report", "--runs", "1", "-o", str(tmp_path / "r.html")], 2, "damaged run store"),
+    ]
+    for store_path, argv, code, needle in cases:
+        proc = subprocess.run([sys.executable, "-m", "workbench", *argv, "--store", str(store_path)],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == code and "Traceback" not in proc.stderr, (argv, proc.stderr)
+        assert needle in proc.stderr, (argv, proc.stderr)
+    assert "0 runs in" in subprocess.run([sys.executable, "-m", "workbench", "runs", "list", "--store", str(path)],
+                                         capture_output=True, text=True, timeout=120).stdout
+
+
+def test_a_report_on_a_sweep_whose_every_run_is_damaged_says_so(tmp_path, capsys):
+    path, _ = tiny_sweep(tmp_path)
+    execute_sql(path, "UPDATE runs SET wall_time = 'abc'")
+    capsys.readouterr()
+    assert main(["report", "--sweep", "tiny", "--store", str(path), "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "skipped run 1" in err and "every stored run of the sweep 'tiny' is damaged" in err
+    assert "`workbench runs delete` removes them" in err and "has no stored runs yet" not in err

@@ -30,8 +30,15 @@ def parse_ids(text: str) -> list[int]:
         if not part:
             continue
         try:
+            numbers = part.split("-", 1)
+            if not all(v.isascii() and v.isdigit() and len(v) <= 18 for v in numbers):
+                # (SQLite's integers stop at 2^63: a longer id is no run's, and would overflow the query)
+                raise ValueError(part)
             if "-" in part:
-                lo, hi = (int(v) for v in part.split("-", 1))
+                lo, hi = (int(v) for v in numbers)
+                if hi < lo:
+                    raise InvalidParameter(f"the range {part} runs backwards; write the smaller id first, "
+                                           f"e.g. {hi}-{lo}.")
                 if hi - lo >= MAX_REPORT_RUNS:
                     raise InvalidParameter(f"the range {part} has {hi - lo + 1} ids; a report shows at most "
                                            f"{MAX_REPORT_RUNS} runs. Choose fewer, or report on --sweep.")
@@ -90,6 +97,9 @@ def main(args) -> int:
                              "`workbench runs delete` removes them.")
         title = args.title or f"Runs {args.runs}"
         subtitle = f"store {store.path}"
+    if not runs and store.damaged_ids:
+        raise StoreError(f"every stored run of the sweep {args.sweep!r} is damaged (see the warnings above); "
+                         "`workbench runs delete` removes them, and `workbench sweep` then runs them again.")
     if not runs:
         raise StoreError(f"the sweep {args.sweep!r} has no stored runs yet; run it with `workbench sweep`.")
     if args.format == "png":

@@ -112,6 +112,7 @@ def list_runs(args) -> int:
         print(f"{'sweep':<30} {'runs':>6}  updated")
         for s in sweeps:
             print(f"{s['name']:<30} {s['runs']:>6}  {_when(s['updated'])}")
+        _warn_damaged(store)
         return 0
     if args.sweep is not None:
         store.sweep_spec(args.sweep)  # unknown sweep -> a clear error

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -165,6 +167,89 @@ def _run_ids(run_ids) -> list[int]:
     return ids
 
 
+class _Damaged(Exception):
+    """A stored value is not what the store writes; the message says which and what it is."""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _text(column: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Damaged(f"{column} is {_shown(value)}, not text")
+    return value
+
+
+def _json_object(column: str, value: Any) -> dict:
+    """A JSON column that the store writes as an object (``{...}``)."""
+    if not isinstance(value, (str, bytes)):
+        raise _Damaged(f"{column} is {_shown(value)}, not JSON text")
+    try:
+        decoded = json.loads(value)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, undecodable bytes, absurd nesting
+        raise _Damaged(f"{column} is not JSON: {exc}") from None
+    if not isinstance(decoded, dict):
+        raise _Damaged(f"{column} is a JSON {type(decoded).__name__} ({_shown(decoded)}), not an object")
+    return decoded
+
+
+def _run_spec(value: Any) -> dict:
+    """A run spec: an object whose method and problem (``{"name": ..., "params": {...}}``) and
+    stopping rule, where present, are objects too (every reader calls ``.get``/``.items`` on them)."""
+    spec = _json_object("spec", value)
+    for part in ("method", "problem"):
+        sub = spec.get(part)
+        if sub is None:
+            continue
+        if not isinstance(sub, dict):
+            raise _Damaged(f"spec.{part} is {_shown(sub)}, not an object")
+        if sub.get("name") is not None and not isinstance(sub["name"], str):
+            raise _Damaged(f"spec.{part}.name is {_shown(sub['name'])}, not text")
+        if sub.get("params") is not None and not isinstance(sub["params"], dict):
+            raise _Damaged(f"spec.{part}.params is {_shown(sub['params'])}, not an object")
+    if spec.get("stop") is not None and not isinstance(spec["stop"], dict):
+        raise _Damaged(f"spec.stop is {_shown(spec['stop'])}, not an object")
+    return spec
+
+
+def _status(value: Any) -> Status:
+    try:
+        return Status.from_label(value)
+    except (ValueError, TypeError):
+        raise _Damaged(f"status is {_shown(value)}, not one of {', '.join(s.label for s in Status)}") from None
+
+
+def _seed(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise _Damaged(f"seed is {_shown(value)}, not a whole number")
+    return value
+
+
+def _iterations(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _Damaged(f"iterations is {_shown(value)}, not a whole number of at least 0")
+    return value
+
+
+def _seconds(column: str, value: Any) -> float:
+    """A duration: a finite number (SQLite keeps text written into a REAL column as text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _Damaged(f"{column} is {_shown(value)}, not a number of seconds")
+    return float(value)
+
+
+def _timestamp(column: str, value: Any) -> float:
+    """A time (seconds since 1970) that a date can be made of, as `workbench runs` shows it."""
+    seconds = _seconds(column, value)
+    try:
+        datetime.datetime.fromtimestamp(seconds)
+    except (OverflowError, OSError, ValueError):
+        raise _Damaged(f"{column} is {_shown(value)}, not a time a date can be made of") from None
+    return seconds
+
+
 class RunStore:
     """An SQLite run store (WAL mode), created on first use.
 
@@ -191,6 +276,7 @@ class RunStore:
         self._lock = threading.RLock()
         self.damaged: list[str] = []  #: sentences about the damaged rows the last query skipped
         self.damaged_ids: list[int] = []  #: and their ids
+        self.damaged_sweeps: list[str] = []  #: names of the damaged sweeps :meth:`sweeps` left out
         self._check_file()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -229,9 +315,18 @@ class RunStore:
             row = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             if row.get("app") != APP_ID:
                 self._refuse_foreign_meta(tables, row)
-            if int(row.get("schema", 0)) > SCHEMA_VERSION:
+            schema = row.get("schema", 0)
+            try:
+                version = int(schema)
+            except (TypeError, ValueError):
+                version = None
+            if version is None or isinstance(schema, float) or version < 0:
+                raise StoreError(f"{str(self.path)!r} is a damaged run store (its meta record gives the schema "
+                                 f"version as {schema!r}, not a whole number) or not a workbench run store; "
+                                 "restore a backup, or give a new file name and run the sweeps again.")
+            if version > SCHEMA_VERSION:
                 raise StoreError(f"{str(self.path)!r} was written by a newer workbench (schema "
-                                 f"{row.get('schema')}); upgrade workbench to read it.")
+                                 f"{schema}); upgrade workbench to read it.")
             return
         if tables - {"sqlite_sequence"}:
             raise StoreError(f"{str(self.path)!r} is an SQLite database of another application "
@@ -382,17 +477,22 @@ class RunStore:
             return self._conn.execute(sql, args).fetchall()
 
     def _row(self, row: tuple) -> StoredRun:
+        """A :class:`StoredRun` from one row; a row whose values are not what the store writes
+        (text where a number belongs, JSON that is not an object, a time no date can show)
+        raises :class:`StoreError` with the sentence that says how to remove it."""
         (id_, key, method, problem, spec, params, seed, status, message, iterations, wall_time,
          total_time, started, finished, final, versions, host) = row
         try:
             return StoredRun(
-                id=id_, key=key, method=method, problem=problem, spec=json.loads(spec),
-                params=json.loads(params), seed=seed, status=Status.from_label(status), message=message,
-                iterations=iterations, wall_time=wall_time, total_time=total_time, started=started,
-                finished=finished, final=json.loads(final), versions=json.loads(versions), host=host,
-                _store=self,
+                id=id_, key=_text("key", key), method=_text("method", method),
+                problem=_text("problem", problem), spec=_run_spec(spec), params=_json_object("params", params),
+                seed=_seed(seed), status=_status(status), message=_text("message", message),
+                iterations=_iterations(iterations), wall_time=_seconds("wall_time", wall_time),
+                total_time=_seconds("total_time", total_time), started=_timestamp("started", started),
+                finished=_timestamp("finished", finished), final=_json_object("final", final),
+                versions=_json_object("versions", versions), host=_text("host", host), _store=self,
             )
-        except (ValueError, TypeError) as exc:
+        except _Damaged as exc:
             raise StoreError(f"run {id_} in {str(self.path)!r} is damaged ({exc}); `workbench runs delete "
                              f"{id_}` removes it, and its sweep reruns it.") from None
 
@@ -488,21 +588,42 @@ class RunStore:
                           (sweep,))[0][0]
 
     def sweeps(self) -> list[dict]:
-        """Every sweep: name, spec, run count, creation/update times."""
+        """Every readable sweep: name, spec, run count, creation/update times.
+
+        A damaged sweep row (a spec that is not a JSON object, a time that is not one) is
+        left out, and its sentence is in :attr:`damaged` (and its name in
+        :attr:`damaged_sweeps`), as :meth:`query` does for runs."""
         rows = self._read(
             "SELECT s.name, s.spec, s.created, s.updated, "
             "(SELECT COUNT(*) FROM sweep_runs r JOIN runs u ON u.key = r.key WHERE r.sweep = s.name) "
             "FROM sweeps s ORDER BY s.created")
-        return [{"name": n, "spec": json.loads(sp), "created": c, "updated": u, "runs": k}
-                for n, sp, c, u, k in rows]
+        self.damaged, self.damaged_ids, self.damaged_sweeps = [], [], []  # about this call only
+        out = []
+        for n, sp, c, u, k in rows:
+            try:
+                out.append({"name": _text("name", n), "spec": _json_object("spec", sp),
+                            "created": _timestamp("created", c), "updated": _timestamp("updated", u), "runs": k})
+            except _Damaged as exc:
+                self.damaged.append(self._damaged_sweep(n, exc))
+                self.damaged_sweeps.append(n)
+        return out
+
+    def _damaged_sweep(self, name, why) -> str:
+        return (f"the sweep {name!r} in {str(self.path)!r} is damaged ({why}); run `workbench sweep` "
+                "again with its YAML file to store its spec anew (its stored runs are kept).")
 
     def sweep_spec(self, name: str) -> dict:
+        """The spec stored for sweep ``name``; :class:`UnknownName` when there is none, and
+        :class:`StoreError` when its row is damaged."""
         rows = self._read("SELECT spec FROM sweeps WHERE name = ?", (name,))
         if not rows:
-            known = [s["name"] for s in self.sweeps()]
+            known = [s["name"] for s in self.sweeps()] + self.damaged_sweeps
             raise UnknownName(f"there is no sweep {name!r} in {str(self.path)!r}; stored sweeps: "
-                              f"{', '.join(known) or 'none'}.")
-        return json.loads(rows[0][0])
+                              f"{', '.join(map(str, known)) or 'none'}.")
+        try:
+            return _json_object("spec", rows[0][0])
+        except _Damaged as exc:
+            raise StoreError(self._damaged_sweep(name, exc)) from None
 
     def check(self) -> None:
         """Run SQLite's integrity check and decode every trace; raise :class:`StoreError` on damage."""
