@@ -38,6 +38,10 @@ class PenaltyBilevel(BilevelMethod):
     [\nabla^2_{yy} g]^{-1} \nabla_y f`, the implicit-function correction, so ``lr`` need
     not shrink with ``sigma``. With ``inner_steps = 1`` this is a single-loop method:
     the same limit as many inner steps, for a fraction of the gradient calls.
+    ``sigma`` may be moved mid-run: the next step first rescales the offset,
+    :math:`y \leftarrow z + (\sigma_\text{old}/\sigma_\text{new})(y - z)`, since the
+    penalised minimiser's distance from :math:`z` scales as :math:`1/\sigma`; without this a
+    move from 100 to 1e5 makes the next x step about 1000 times too long.
     ``inner_lr`` is :math:`\beta` in units of :math:`1/(L_g + L_f/\sigma)`.
 
     The run stops on ``penalty_residual``, the stationarity of the penalised problem (the
@@ -69,9 +73,18 @@ class PenaltyBilevel(BilevelMethod):
 
     def init_extra(self, problem, state):
         state.extra["z"] = problem.y0.copy()
+        state.extra["sigma"] = float(self.sigma)  # the sigma that y's offset from z was built for
 
     def step(self, problem, state):
-        x, y, z, sigma = state.x, state.y, state.extra["z"], self.sigma
+        x, y, z, sigma = state.x, state.y, state.extra["z"], float(self.sigma)
+        sigma_used = state.extra.get("sigma", sigma)
+        if sigma != sigma_used:
+            # sigma moved mid-run. The minimiser of f/sigma + g in y sits at
+            # z - [H_yy]^{-1} grad_y f / sigma + O(1/sigma^2): its offset from z scales as 1/sigma.
+            # Rescale the offset, so that sigma (grad_x g(x, y) - grad_x g(x, z)) keeps estimating
+            # the implicit correction instead of jumping by sigma_new / sigma_old.
+            y = z + (sigma_used / sigma) * (y - z)
+            state.extra["sigma"] = sigma
         lower_l = problem.lower_smoothness(x)  # once per step: a user's L_g(x) may be costly
         beta_z = self.inner_lr / max(lower_l, 1e-300)
         # The y problem is f/sigma + g: its gradient is Lipschitz with L_g + L_f/sigma.

@@ -89,11 +89,13 @@ class BilevelProblem(Problem):
                                      f"and y of size {dy}.")
         if not all(np.all(np.isfinite(v)) for v in (f, fx, fy, g, gx, gy, Hyy, Hxy)):
             raise InvalidProblem("the values, gradients or Hessians at (x0, y0) are not finite.")
-        lowest = float(np.linalg.eigvalsh(0.5 * (Hyy + Hyy.T))[0])
+        eigenvalues = np.linalg.eigvalsh(0.5 * (Hyy + Hyy.T))
+        lowest = float(eigenvalues[0])
         if lowest <= 0.0:
             raise InvalidProblem(f"the lower level is not strongly convex in y at (x0, y0): H_yy has eigenvalue "
                                  f"{lowest:.3g}. The methods here need a unique lower solution y*(x); add a "
                                  "ridge term to g.")
+        self._check_user_lower(float(eigenvalues[-1]))
         self.x_star = None if x_star is None else np.asarray(x_star, dtype=float).reshape(-1)
         if self.x_star is not None and self.x_star.shape != x0.shape:
             raise InvalidProblem(f"x_star has {self.x_star.size} entries; x has {dx}.")
@@ -105,6 +107,61 @@ class BilevelProblem(Problem):
         self._cache_x: np.ndarray | None = None
         self._cache: dict = {}
         self._last_y = y0.copy()
+
+    def _check_user_lower(self, largest_Hyy: float) -> None:
+        """Check a user's ``lower_solution`` and ``lower_smoothness`` once, at ``x0``."""
+        for label, fn in (("lower_solution", self._solution), ("lower_smoothness", self._smoothness)):
+            if fn is not None and not callable(fn):
+                raise InvalidProblem(f"{label} must be a function of x; got {fn!r}. Pass a callable such as "
+                                     f"lambda x: ..., or leave it out for the default.")
+        for label, fn, check in (("lower_solution", self._solution, self._user_lower_solution),
+                                 ("lower_smoothness", self._smoothness, self._user_lower_smoothness)):
+            if fn is None:
+                continue
+            try:
+                value = check(self.x0)
+            except InvalidProblem:
+                raise
+            except Exception as exc:
+                raise InvalidProblem(f"{label} failed at x0: {type(exc).__name__}: {exc}. It takes x (a vector of "
+                                     f"size {self.x0.size}); fix it or leave it out for the default.") from None
+            if label == "lower_smoothness" and value < largest_Hyy * (1.0 - 1e-8):
+                raise InvalidProblem(
+                    f"lower_smoothness(x0) = {value:.6g} is below the largest eigenvalue {largest_Hyy:.6g} of H_yy "
+                    "at (x0, y0), so it is not a Lipschitz constant of grad_y g and inner steps of size "
+                    "1/L_g would diverge. Return an upper bound on the eigenvalues of H_yy, or leave it out "
+                    "for the default.")
+
+    def _user_lower_solution(self, x) -> np.ndarray:
+        """The user's ``lower_solution(x)``, checked: a finite vector the size of y."""
+        y = self._solution(x)
+        try:
+            y = np.asarray(y, dtype=float)
+        except (TypeError, ValueError):
+            raise InvalidProblem(f"lower_solution(x) returned {type(y).__name__}, not a numeric vector; return y*(x), "
+                                 f"a vector of size {self.y0.size} like y0.") from None
+        if y.size != self.y0.size or sum(n > 1 for n in y.shape) > 1:  # (a column (dy, 1) is a vector too)
+            raise InvalidProblem(f"lower_solution(x) returned shape {y.shape}; y has {self.y0.size} entries. "
+                                 f"Return y*(x), a vector of size {self.y0.size} like y0.")
+        y = y.reshape(-1)
+        if not np.all(np.isfinite(y)):
+            raise InvalidProblem("lower_solution(x) returned non-finite entries at this x; return a finite y*(x) "
+                                 "there, or leave lower_solution out to use Newton's method on g.")
+        return y
+
+    def _user_lower_smoothness(self, x) -> float:
+        """The user's ``lower_smoothness(x)``, checked: a finite positive number."""
+        value = self._smoothness(x)
+        try:
+            value = float(np.asarray(value, dtype=float).item())
+        except (TypeError, ValueError):
+            raise InvalidProblem(f"lower_smoothness(x) returned {value!r}; return one number, the Lipschitz "
+                                 "constant L_g(x) of grad_y g(x, .).") from None
+        if not (np.isfinite(value) and value > 0.0):
+            raise InvalidProblem(f"lower_smoothness(x) returned {value!r} at this x; L_g(x) must be a finite positive "
+                                 "number (the largest eigenvalue of H_yy is one). Fix it, or leave it out for the "
+                                 "default.")
+        return value
 
     def _estimate_upper_smoothness(self, fy0) -> float:
         # Power iteration on v -> (grad_y f(y0 + h v) - grad_y f(y0)) / h: exact for a quadratic f,
@@ -149,7 +206,7 @@ class BilevelProblem(Problem):
     def lower_smoothness(self, x, y=None) -> float:
         r"""The Lipschitz constant :math:`L_g` of :math:`\nabla_y g(x, \cdot)` (what inner step sizes divide by)."""
         if self._smoothness is not None:
-            return float(self._smoothness(x))
+            return self._user_lower_smoothness(x)
         Hyy, _ = self.lower_hessians(x, self.lower_solution(x) if y is None else y)
         return float(np.linalg.eigvalsh(0.5 * (Hyy + Hyy.T))[-1])
 
@@ -182,30 +239,90 @@ class BilevelProblem(Problem):
         self._cache_x, self._cache = x.copy(), {"y": y, "F": F, "g": g, "grad": grad}
         return self._cache
 
+    #: Newton steps allowed per lower solve (damped steps from far away, then a few quadratic ones).
+    newton_max_steps = 100
+    #: Stop when ``|grad_y g|`` has fallen by this factor from the start of the solve.
+    newton_rtol = 1e-12
+
     def _solve_lower(self, x) -> np.ndarray:
         if self._solution is not None:
-            y = np.asarray(self._solution(x), dtype=float).reshape(-1)
+            y = self._user_lower_solution(x)
             self._last_y = y.copy()
             return y
-        # Newton from the last solution: g is strongly convex in y, and for a lower level that is
-        # quadratic in y (the usual case) one step is exact; the test is relative to the first gradient.
-        y = self._last_y.copy()
-        gy = self.lower(x, y)[2]
-        scale = max(float(np.linalg.norm(gy)), 1.0)
-        for _ in range(50):
-            if np.linalg.norm(gy) <= 1e-13 * scale:
-                break
-            Hyy, _ = self.lower_hessians(x, y)
-            y = y - np.linalg.solve(Hyy, gy)
-            gy = self.lower(x, y)[2]
-        else:
-            raise InvalidProblem("Newton's method on the lower level did not converge in 50 steps at this x; "
-                                 "give lower_solution, or check that g is smooth and strongly convex in y.")
-        if not np.all(np.isfinite(y)):
-            raise InvalidProblem("the lower solution y*(x) is not finite at this x; the upper iterate has "
-                                 "left the region where the lower level is well posed (lower the step size).")
+        y = self._newton_lower(np.asarray(x, dtype=float))
         self._last_y = y.copy()
         return y
+
+    def _newton_lower(self, x) -> np.ndarray:
+        r"""Damped Newton on :math:`g(x, \cdot)` from the last solution (or ``y0``).
+
+        Each step is the Newton direction with an Armijo backtracking line search on g, so a
+        start far from :math:`y^\star` (where the local quadratic model overshoots) still
+        converges; for a lower level quadratic in y one full step is exact. The tests are
+        scale-free, so g and 1e8 g are solved alike: converged when :math:`|\nabla_y g|` has
+        fallen by ``newton_rtol`` from the start of the solve, or when it stalls: the step no
+        longer lowers g or :math:`|\nabla_y g|` beyond floating-point rounding, with a Newton
+        step that is tiny next to y (the floor of the arithmetic, reached).
+        """
+        eps = np.finfo(float).eps
+        y = self._last_y.copy()
+        g, _, gy = self.lower(x, y)
+        if not (np.isfinite(g) and np.all(np.isfinite(gy))) and not np.array_equal(y, self.y0):
+            y = self.y0.copy()  # the last solution is outside g's domain at this x: start afresh
+            g, _, gy = self.lower(x, y)
+        if not (np.isfinite(g) and np.all(np.isfinite(gy))):
+            raise InvalidProblem("g(x, y) or grad_y g is not finite at the start of the lower solve at this x; the "
+                                 "upper iterate has left the region where the lower level is well posed (lower the "
+                                 "step size), or give lower_solution.")
+        gnorm0 = gnorm = float(np.linalg.norm(gy))
+        first_step = None
+        for k in range(self.newton_max_steps):
+            if gnorm == 0.0 or gnorm <= self.newton_rtol * gnorm0:
+                return y
+            Hyy, _ = self.lower_hessians(x, y)
+            try:
+                d = -np.linalg.solve(Hyy, gy)
+            except np.linalg.LinAlgError:
+                d = np.full_like(y, np.nan)
+            slope = float(gy @ d)
+            if not (np.all(np.isfinite(d)) and slope < 0.0):
+                raise InvalidProblem(f"H_yy at this x (Newton step {k} of the lower solve) is singular, not finite or "
+                                     "not positive definite, so Newton's method has no descent direction. The "
+                                     "lower level must be strongly convex in y near its solution; check "
+                                     "lower_hessians, add a ridge term to g, or give lower_solution.")
+            dnorm = float(np.linalg.norm(d))
+            first_step = dnorm if first_step is None else first_step
+            # Armijo backtracking on g; at t = 1 also accept a step that keeps g within rounding
+            # and lowers |grad_y g| (near the solution g is flat to machine precision, its gradient is not).
+            t, taken = 1.0, None
+            for _ in range(60):
+                yt = y + t * d
+                gt, _, gyt = self.lower(x, yt)
+                if np.isfinite(gt) and np.all(np.isfinite(gyt)):
+                    gtnorm = float(np.linalg.norm(gyt))
+                    noise = 16.0 * eps * max(abs(g), abs(gt))
+                    if gt <= g + 1e-4 * t * slope or (t == 1.0 and gt <= g + noise and gtnorm < gnorm):
+                        taken = (yt, gt, gyt, gtnorm, gt < g - noise or gtnorm < gnorm)
+                        break
+                t *= 0.5
+            progress = taken is not None and taken[4]
+            if not progress:
+                # Stalled: no step lowers g or |grad_y g| beyond rounding. At the floor of the
+                # arithmetic the Newton step is tiny next to y; far from it this is a real failure.
+                if dnorm <= 1e-6 * max(float(np.linalg.norm(y)), first_step) or gnorm <= 1e-8 * gnorm0:
+                    return y if taken is None or taken[3] >= gnorm else taken[0]
+                raise InvalidProblem(
+                    f"Newton's method with a line search on the lower level g(x, .) stalled at this x after {k} "
+                    f"steps: no step along the Newton direction lowers g, and |grad_y g| = {gnorm:.3g} (it started "
+                    f"at {gnorm0:.3g}). Check that lower's grad_y and lower_hessians are the derivatives of its "
+                    "value g, or give lower_solution.")
+            y, g, gy, gnorm = taken[0], taken[1], taken[2], taken[3]
+        if gnorm <= 1e-8 * gnorm0:
+            return y  # slow but accurate (e.g. a Hessian that is only approximate)
+        raise InvalidProblem(
+            f"Newton's method with a line search on the lower level g(x, .) did not converge in "
+            f"{self.newton_max_steps} steps at this x: |grad_y g| went from {gnorm0:.3g} to {gnorm:.3g}. Check that "
+            "lower_hessians is the Hessian of lower (a wrong one slows Newton to a crawl), or give lower_solution.")
 
     def describe(self) -> str:
         return f"{self.name}: {self.dim} upper and {self.lower_dim} lower variables"
