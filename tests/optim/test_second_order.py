@@ -321,3 +321,92 @@ def test_fosis_lr_clip_and_base_act_on_the_next_step():
     assert method._scale(runner.state.buffers) == 1.0
     method.lr_clip, method.base = 3.0, "adam"
     assert method._scale(runner.state.buffers) == 1.0
+
+
+# -- universal Newton: knobs, lr, the precision floor ----------------------------------
+
+def test_moving_smoothness_mid_run_restarts_universals_search_from_it():
+    prob = wb.problems.logistic_regression()
+    method = wb.optim.DampedNewton(step_rule="universal")
+    runner = wb.Runner(method, prob, max_steps=20)
+    runner.advance(max_steps=3)
+    assert runner.trace["sigma"][-1] <= 1.0
+    method.smoothness = 1e3  # sigma_0 of the search: the next step starts its trials from it
+    runner.advance(max_steps=1)
+    assert runner.trace["sigma"][-1] >= 500.0  # 2^(j-1) * 1e3, j >= 0
+    runner.advance(max_steps=1)  # not reset again while smoothness stays put: sigma halves on
+    assert runner.trace["sigma"][-1] < runner.trace["sigma"][-2]
+
+
+def test_the_knobs_a_step_rule_does_not_read_are_declared_inert():
+    expected = {"fixed": {"order", "smoothness"}, "aicn": {"order"}, "root": set(), "universal": set(),
+                "gradient_regularized": {"order"}, "armijo": {"order", "smoothness"}}
+    for rule, inert in expected.items():
+        method = wb.optim.DampedNewton(step_rule=rule)
+        assert method.inert_params() == inert, rule
+        assert inert <= method.may_be_inert
+    # and the declaration is true: an inert knob leaves the trajectory as it was, a read one does not
+    prob = wb.problems.logistic_regression()
+
+    def losses(**kw):
+        return wb.run(wb.optim.DampedNewton(**kw), prob, max_steps=4).trace["loss"]
+
+    np.testing.assert_array_equal(losses(step_rule="aicn", order=2.0), losses(step_rule="aicn", order=4.0))
+    np.testing.assert_array_equal(losses(step_rule="armijo", smoothness=9.0), losses(step_rule="armijo"))
+    assert not np.array_equal(losses(step_rule="universal", order=2.0), losses(step_rule="universal", order=4.0))
+
+
+@pytest.mark.parametrize("lr", [0.5, 3.0])
+def test_universals_test_judges_the_step_lr_times_alpha_actually_taken(lr):
+    logistic = wb.problems.logistic_regression()
+    seen = []
+    spy = wb.problems.from_functions(logistic.value, lambda x: seen.append(x.copy()) or logistic.grad(x),
+                                     x0=logistic.x0, hvp=logistic.hvp)
+    method = wb.optim.DampedNewton(step_rule="universal", lr=lr)
+    state = method.init(spy)
+    for _ in range(8):
+        seen.clear()
+        state = method.step(spy, state)
+        # seen: the trial points, then the new iterate's own evaluation; the point taken is the one
+        # the test accepted (it used to be lr times it: a point the test never saw)
+        np.testing.assert_array_equal(seen[-2], state.x)
+        assert 0.0 < state.lr < min(lr, 1.0)  # a regularised step: a < 1 (and a <= lr)
+    # Measured on logistic regression at lr = 3: the steps lr * alpha overshot (the loss rose on 155
+    # of 300 steps, no convergence); judged and kept below 1 it converges in 11 steps, the loss falling.
+    res = wb.run(wb.optim.DampedNewton(step_rule="universal", lr=lr), logistic, atol=1e-10, max_steps=300)
+    assert res.status is wb.Status.CONVERGED and res.iterations <= 40, (res.iterations, res.message)
+    assert np.all(np.diff(res.trace["loss"]) <= 1e-15)
+    quad = wb.run(wb.optim.DampedNewton(step_rule="universal", lr=lr), wb.problems.quadratic(dim=10, condition=1e4),
+                  atol=1e-10, max_steps=300)
+    assert quad.status is wb.Status.CONVERGED and quad.iterations <= 40  # lr = 3 used to diverge
+
+
+def test_universal_newton_at_the_precision_floor_keeps_sigma_and_its_point():
+    # From a minimiser to machine precision every trial's test judged rounding: sigma doubled on it
+    # (to 6.9e10 here, 1e80 on the quadratic below) and the last rejected trial was taken.
+    logistic = wb.problems.logistic_regression()
+    x_star = wb.run(wb.optim.DampedNewton(step_rule="fixed"), logistic, max_steps=30).state.x
+    at_min = wb.problems.from_functions(logistic.value, logistic.grad, x0=x_star, hvp=logistic.hvp)
+    res = wb.run(wb.optim.DampedNewton(step_rule="universal"), at_min, max_steps=200)
+    assert res.status is wb.Status.MAX_STEPS, res.message
+    assert np.nanmax(res.trace["sigma"]) <= 1.0  # sigma_0: nothing was learnt from rounding
+    assert np.all(res.trace["loss"] <= res.trace["loss"][0])
+    assert np.max(np.abs(res.state.x - x_star)) <= 1e-12
+    # a quadratic run past convergence (f -> 0, so every digit counts): 1 - alpha underflows first
+    res = wb.run(wb.optim.DampedNewton(step_rule="universal"), wb.problems.quadratic(dim=10, condition=1e4),
+                 max_steps=40)
+    assert res.status is wb.Status.MAX_STEPS and res.final["grad_norm"] == 0.0
+    assert np.nanmax(res.trace["sigma"]) <= 1.0 and res.final["function_evals"] <= 20
+
+
+def test_universal_newton_stops_with_a_sentence_when_every_trial_fails():
+    # f = x^2 + |x| at 1e-20, next to its kink: any step the trials can still resolve crosses the kink
+    # (where the gradient jumps by 2), so no trial passes. The run used to take the last rejected
+    # trial anyway, a step to -1.1e-18 where f is 108 times larger, with sigma at 2.9e17.
+    kink = wb.problems.from_functions(lambda x: float(x @ x + np.abs(x).sum()), lambda x: 2 * x + np.sign(x),
+                                      x0=[1e-20], hvp=lambda x, v: 2 * v)
+    res = wb.run(wb.optim.DampedNewton(step_rule="universal"), kink, max_steps=5)
+    assert res.status is wb.Status.FAILED
+    assert "found no acceptable step" in res.message and "x was left where it was" in res.message
+    assert "step_rule='armijo'" in res.message
+    assert res.state.x[0] == 1e-20 and res.iterations == 0

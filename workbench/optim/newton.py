@@ -14,6 +14,17 @@ from .hessian import dense_hessian, require_curvature
 __all__ = ["DampedNewton", "aicn_step_size", "root_newton_step_size"]
 
 STEP_RULES = ("fixed", "aicn", "root", "universal", "gradient_regularized", "armijo")
+#: The rules that read each knob besides lr and levenberg (which every rule reads).
+RULES_READING = {"smoothness": frozenset({"aicn", "root", "universal", "gradient_regularized"}),
+                 "order": frozenset({"root", "universal"})}
+
+# Universal Newton's backtracking: at most MAX_TRIALS trials a step, sigma kept within
+# [SIGMA_FLOOR min(sigma_0, 1), SIGMA_CAP max(sigma_0, 1)], and tests below FLOOR_ULPS roundings skipped.
+EPS = float(np.finfo(float).eps)
+MAX_TRIALS = 60
+SIGMA_CAP = 1e12
+SIGMA_FLOOR = 1e-12
+FLOOR_ULPS = 4.0
 
 
 def aicn_step_size(decrement: float, smoothness: float) -> float:
@@ -68,11 +79,23 @@ class DampedNewton(Optimizer):
       :math:`O(k^{-3})` at ``order = 4`` (a Lipschitz third derivative) and AICN's
       :math:`O(k^{-2})` order at 3;
     * ``"universal"``: their backtracking version, which needs no ``smoothness``: trial
-      :math:`\theta = 2^j \sigma_t G_t^{\beta}` (:math:`\beta = (q-2)/(q-1)`), accept the first
-      :math:`y = x - \alpha n` (:math:`n = H^{-1} g`) with
-      :math:`\langle \nabla f(y), n\rangle \ge \|\nabla f(y)\|_{H^{-1}}^2 / (2 \alpha\theta)`,
-      then :math:`\sigma_{t+1} = 2^{j-1} \sigma_t` (``smoothness`` is :math:`\sigma_0`; each
-      trial costs a gradient and a solve with the factor already made);
+      :math:`\theta = 2^j \sigma_t G_t^{\beta}` (:math:`\beta = (q-2)/(q-1)`), take
+      :math:`a = \text{lr}/(1 + \theta)` and accept the first :math:`y = x - a n`
+      (:math:`n = H^{-1} g`) with
+      :math:`\langle \nabla f(y), n\rangle \ge \|\nabla f(y)\|_{H^{-1}}^2 / (2 (1 - a))`,
+      then :math:`\sigma_{t+1} = 2^{j-1} \sigma_t`. The test judges the step actually taken:
+      :math:`y` is the regularised Newton step of :math:`\theta' = 1/a - 1`, and
+      :math:`a\theta' = 1 - a`, so at ``lr = 1`` it is the paper's test with :math:`a\theta`;
+      ``lr < 1`` is a larger :math:`\theta'`, and a trial with :math:`a \ge 1` (``lr > 1``) is the
+      step of no :math:`\theta' > 0` and is skipped. ``smoothness`` is :math:`\sigma_0`; moved
+      mid-run, the search restarts from it. Each trial costs a gradient and a solve with the
+      factor already made (counted in ``function_evals``). At the precision floor, where
+      :math:`G^2 \le 4\epsilon |f|` or :math:`G \le 4\epsilon \|x\|_H` (the test would judge
+      rounding), the step is Newton's if it does not raise :math:`\|\nabla f\|_{H^{-1}}`, else
+      none, and :math:`\sigma` is kept; :math:`\sigma` stays within
+      :math:`[10^{-12}\min(\sigma_0, 1), 10^{12}\max(\sigma_0, 1)]`. When no trial passes (60
+      of them, or :math:`\theta` past :math:`1/\epsilon`) the run ends, status ``failed``, with
+      a sentence, and x stays where it was;
     * ``"gradient_regularized"``: :math:`\alpha_t = 1`,
       :math:`\lambda_t = \sqrt{L \|\nabla f(x_t)\|}` (Mishchenko 2021; Doikov and Nesterov
       2021), global :math:`O(1/k^2)` for convex :math:`f` with an :math:`L`-Lipschitz Hessian;
@@ -80,8 +103,10 @@ class DampedNewton(Optimizer):
       :math:`f(x + \alpha d) \le f(x) + 10^{-4} \alpha\, g^T d`.
 
     A schedule multiplies the rule's :math:`\alpha_t`. Metrics: ``newton_decrement``
-    :math:`G_t`, ``hessian_evals``, ``function_evals`` (Armijo's trial points); ``lr`` is the
-    :math:`\alpha_t` used. The Hessian comes from the objective (closed form where it has one,
+    :math:`G_t`, ``hessian_evals``, ``function_evals`` (Armijo's and universal's trial points),
+    ``sigma`` (universal's next :math:`\sigma`); ``lr`` is the :math:`\alpha_t` used.
+    ``inert_params()`` names the knobs the current rule does not read (``order`` outside root
+    and universal, ``smoothness`` under fixed and armijo); the controls disable them. The Hessian comes from the objective (closed form where it has one,
     else ``dim`` Hessian-vector products). Where :math:`H_t + \lambda_t I` is not positive
     definite the run ends with a sentence saying what to change.
 
@@ -105,25 +130,36 @@ class DampedNewton(Optimizer):
     K. Mishchenko, *Regularized Newton method with global O(1/k^2) convergence*, SIAM J. Optim. 2023.
     """
 
-    lr = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True),
-                      doc="Step size alpha of the 'fixed' rule; Armijo's first trial; a multiplier otherwise.")
+    lr = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True), doc=(
+        "Step size alpha of the 'fixed' rule; Armijo's first trial; a multiplier otherwise (under "
+        "universal the backtracking tests the step lr * alpha actually taken)."))
     step_rule = param.ObjectSelector(default="aicn", objects=list(STEP_RULES), doc=(
         "How the step is chosen: fixed alpha = lr, aicn (affine-invariant), root (the O(k^-(q-1)) "
         "schedule), universal (its backtracking, no L needed), gradient_regularized (lambda = sqrt(L ||g||)) "
         "or armijo (backtracking)."))
     smoothness = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True), doc=(
         "L: the self-concordance constant of aicn and root, the Hessian's Lipschitz constant of "
-        "gradient_regularized, the first sigma of universal. Larger is more cautious."))
+        "gradient_regularized, the first sigma of universal (moved mid-run, universal's search restarts "
+        "from it). Larger is more cautious. Not used by step_rule='fixed' or 'armijo'."))
     order = param.Number(default=4.0, bounds=(2.0, 4.0), doc=(
-        "q = p + nu of the root and universal rules: 3 assumes a Lipschitz Hessian (O(k^-2)), 4 a "
-        "Lipschitz third derivative (O(k^-3)), 2 a bounded Hessian change (a constant step)."))
+        "q = p + nu, used only by step_rule='root' and 'universal': 3 assumes a Lipschitz Hessian "
+        "(O(k^-2)), 4 a Lipschitz third derivative (O(k^-3)), 2 a bounded Hessian change (a constant step)."))
     levenberg = param.Number(default=0.0, bounds=(0.0, None), doc=(
         "A constant lambda added to the Hessian's diagonal (Levenberg-Marquardt); makes an "
         "indefinite Hessian usable when it exceeds minus its smallest eigenvalue."))
 
+    may_be_inert = frozenset(RULES_READING)
+
+    def inert_params(self) -> frozenset[str]:
+        """The knobs the current ``step_rule`` does not read: ``order`` outside root and universal,
+        ``smoothness`` under fixed and armijo (``lr`` and ``levenberg`` act under every rule)."""
+        rule = self.step_rule
+        return frozenset(name for name, rules in RULES_READING.items() if rule not in rules)
+
     def init_buffers(self, problem, state):
         require_curvature(self, problem, dense=True)
-        return {"hessian_evals": 0, "function_evals": 0, "decrement": math.nan, "sigma": self.smoothness}
+        return {"hessian_evals": 0, "function_evals": 0, "decrement": math.nan, "sigma": self._hp["smoothness"],
+                "sigma_set": self._hp["smoothness"], "floor_steps": 0}
 
     def _factor(self, H, shift, t):
         if shift:
@@ -162,7 +198,9 @@ class DampedNewton(Optimizer):
         elif rule == "root":
             alpha = lr * root_newton_step_size(decrement, L, hp["order"])
         elif rule == "universal":
-            alpha = lr * self._universal(problem, state, factor, direction, decrement, hp["order"])
+            x = state.x
+            x_local = math.sqrt(max(float(x @ (H @ x)) + shift * float(x @ x), 0.0))  # |x|_H, for its rounding
+            alpha = self._universal(problem, state, factor, direction, decrement, hp["order"], lr, x_local)
         elif rule == "armijo":
             alpha = self._backtrack(problem, state, direction, lr)
         else:
@@ -170,24 +208,77 @@ class DampedNewton(Optimizer):
         state.x = state.x + alpha * direction
         return alpha
 
-    def _universal(self, problem, state, factor, direction, decrement, order):
-        """The universal Newton backtracking on sigma (a trial costs a gradient and a solve)."""
+    def _universal(self, problem, state, factor, direction, decrement, order, lr, x_local):
+        """Universal Newton's backtracking on sigma; returns the step taken (``lr`` included).
+
+        A trial costs a gradient and a solve with the factor already made. The test judges the
+        step actually taken, ``a = lr / (1 + theta)``: it is the regularised Newton step of
+        ``theta' = 1/a - 1``, and the test with ``(a, theta')`` certifies it. A trial with
+        ``a >= 1`` (possible only for ``lr > 1``) is the step of no ``theta' > 0`` and is skipped.
+        """
+        b = state.buffers
         beta = (order - 2.0) / (order - 1.0)
-        sigma = state.buffers["sigma"]
-        alpha = 1.0
-        for j in range(60):
-            theta = sigma * 2.0 ** j * decrement ** beta
-            alpha = 1.0 / (1.0 + theta)
-            state.buffers["function_evals"] += 1
+        if self._hp["smoothness"] != b["sigma_set"]:  # moved mid-run: the search restarts from it
+            b["sigma"] = b["sigma_set"] = self._hp["smoothness"]
+        sigma = b["sigma"]
+        sigma_cap = SIGMA_CAP * max(b["sigma_set"], 1.0)
+        if lr <= 0.0:  # a schedule at 0: no step, and nothing learnt about sigma
+            return 0.0
+        G2 = decrement * decrement
+        if G2 <= FLOOR_ULPS * EPS * abs(state.loss) or decrement <= FLOOR_ULPS * EPS * x_local:
+            # The precision floor: Newton's whole predicted decrease, G^2 / 2, is below the rounding
+            # of f, or its step, of local norm G, below the rounding of x (eps |x|_H). The test
+            # would judge rounding noise (sigma used to double on it without end, to 1e78). Take
+            # the plain Newton step if it does not raise the local gradient norm, else stay put.
+            b["floor_steps"] += 1
+            alpha = min(lr, 1.0)
+            b["function_evals"] += 1
+            g_trial = problem.grad(state.x + alpha * direction)
+            if np.all(np.isfinite(g_trial)) and self._dual2(factor, g_trial) <= G2:
+                return alpha
+            return 0.0
+        theta, j = sigma * decrement ** beta, 0
+        while theta + (1.0 - lr) <= 0.0 and theta <= 1.0 / EPS:
+            # lr / (1 + theta) >= 1 (lr > 1): not a regularised step; start from the first theta that is
+            theta, j = 2.0 * theta, j + 1
+        for trials in range(1, MAX_TRIALS + 1):
+            if trials > 1:
+                theta, j = 2.0 * theta, j + 1
+            if theta > 1.0 / EPS:  # alpha < eps: every further trial leaves x where it is
+                trials -= 1
+                break
+            one_minus = (theta + (1.0 - lr)) / (1.0 + theta)  # 1 - alpha; exact theta / (1 + theta) at lr = 1
+            alpha = lr / (1.0 + theta)
+            b["function_evals"] += 1
             g_trial = problem.grad(state.x + alpha * direction)
             if not np.all(np.isfinite(g_trial)):
                 continue
-            # <grad f(y), n> >= |grad f(y)|*^2 / (2 alpha theta), n = -direction, dual norm by the factor
-            dual = float(g_trial @ scipy.linalg.cho_solve(factor, g_trial, check_finite=False))
-            if -float(g_trial @ direction) * 2.0 * alpha * theta >= dual:
-                break
-        state.buffers["sigma"] = sigma * 2.0 ** (j - 1)
-        return alpha
+            dual = self._dual2(factor, g_trial)
+            if one_minus < FLOOR_ULPS * EPS:
+                # 1 - alpha is below rounding: the trial is Newton's step to working precision and
+                # the test cannot tell theta from 0. Accept it if it halves the local gradient norm.
+                accepted = dual <= 0.25 * G2
+            else:
+                # <grad f(y), n> >= |grad f(y)|*^2 / (2 a theta'), n = -direction, a theta' = 1 - a
+                accepted = -float(g_trial @ direction) * 2.0 * one_minus >= dual
+            if accepted:
+                b["sigma"] = min(max(sigma * 2.0 ** min(j - 1, 1000), SIGMA_FLOOR * min(b["sigma_set"], 1.0)), sigma_cap)
+                return alpha
+        if trials == 0:
+            raise IncompatibleProblem(
+                f"at step {state.t} universal Newton's step lr / (1 + theta) stays at or above 1 for every theta "
+                f"below 1/eps (lr times the schedule is {lr:.3g}), and a step >= 1 is no regularised Newton step; "
+                "x was left where it was. Set lr to 1 or below.")
+        raise IncompatibleProblem(
+            f"at step {state.t} universal Newton's backtracking found no acceptable step: all {trials} trial "
+            f"gradients, from sigma = {sigma:.3g} up to theta = {theta:.3g}, failed its test, so x was left where "
+            f"it was (at Newton decrement {decrement:.3g}, loss {state.loss:.17g}). The gradient is not accurate "
+            "or not smooth enough there for the test; stop on a larger atol, or use step_rule='armijo'.")
+
+    @staticmethod
+    def _dual2(factor, v):
+        """``v^T H^{-1} v`` by the Cholesky factor already made."""
+        return float(v @ scipy.linalg.cho_solve(factor, v, check_finite=False))
 
     def _backtrack(self, problem, state, direction, alpha):
         slope = float(state.grad @ direction)  # < 0: the direction is a descent direction
