@@ -40,6 +40,11 @@ def test_relax_command_rejects_bad_input(capsys):
     assert main(["relax", "--instances", "10", "--policies", "fixed:2.5", "--quiet"]) == 2
     assert "(0, 2)" in capsys.readouterr().err
     assert main(["relax", "--instances", "10", "--omega-min", "1.9", "--omega-max", "1.2", "--quiet"]) == 2
+    capsys.readouterr()
+    # a bare `fixed` is fixed at the default omega 1.8: listing both runs one policy twice
+    assert main(["relax", "--instances", "10", "--policies", "fixed,fixed:1.80", "--quiet"]) == 2
+    assert "'fixed:1.80' names the same policy as 'fixed'" in capsys.readouterr().err
+    assert main(["relax", "--instances", "5", "--policies", "fixed,fixed:1.7", "--quiet"]) == 0
 
 
 def test_last_quarter_ratio_is_the_late_cost_against_the_best_fixed_omega_there():

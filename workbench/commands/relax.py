@@ -71,13 +71,18 @@ def parse_policies(text: str) -> list[tuple[str, str, dict]]:
     from ..core import InvalidParameter
     from ..tuning import parse_policy
 
+    from ..core import get_method_class
+
     specs = [s for s in (x.strip() for x in text.split(",")) if s]
     if not specs:
         raise InvalidParameter("--policies is empty; name at least one, e.g. --policies tsallis,fixed:1.8.")
+    default_omega = get_method_class("learning_to_relax").param["omega"].default
     parsed, seen = [], {}
     for spec in specs:
         name, params = parse_policy(spec)
-        key = (name, tuple(sorted(params.items())))
+        # a bare `fixed` is fixed at the method's default omega: the same policy as fixed:<that>
+        settings = {"omega": default_omega, **params} if name == "fixed" else params
+        key = (name, tuple(sorted(settings.items())))
         if key in seen:
             raise InvalidParameter(f"{spec!r} names the same policy as {seen[key]!r}; list each policy once.")
         seen[key] = spec
