@@ -111,3 +111,23 @@ def test_ctrl_c_during_run_keeps_the_iterations_so_far(tmp_path, capsys, monkeyp
     data = json.loads(out.read_text())
     assert data["summary"]["status"] == "stopped" and data["summary"]["iterations"] == 7
     assert len(data["trace"]["residual"]) == 8 and data["trace"]["residual"][-1] < data["trace"]["residual"][0]
+
+
+def test_serve_refuses_a_busy_port_a_foreign_address_and_a_bad_timeout_in_one_line(capsys):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cases = [
+            (["serve", "--port", str(port)], f"port {port} on 127.0.0.1 is already in use"),
+            (["serve", "--port", "0", "--address", "no.such.host.invalid"], "is not a name or address of this machine"),
+            (["serve", "--port", "0", "--address", "203.0.113.77"], "is not an address of this machine"),
+            (["serve", "--session-timeout", "nan"], "at most a day (86400); got nan"),
+            (["serve", "--session-timeout", "inf"], "got inf"),
+        ]
+        for argv, needle in cases:
+            assert main(argv) == 2, argv  # at once: before the pages are built
+            err = capsys.readouterr().err.strip()
+            assert err.startswith("workbench: error:") and needle in err and "\n" not in err, (argv, err)

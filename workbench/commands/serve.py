@@ -41,18 +41,25 @@ def main(args) -> int:
 
     if not 0 <= args.port <= 65535:
         raise InvalidParameter(f"--port must be between 0 and 65535, got {args.port}.")
-    if args.session_timeout <= 0:
-        raise InvalidParameter("--session-timeout must be positive.")
+    if not 0 < args.session_timeout <= 86_400:  # (NaN fails this too)
+        raise InvalidParameter(f"--session-timeout is seconds before a closed tab's session is cleaned up: "
+                               f"more than 0 and at most a day (86400); got {args.session_timeout}.")
+    # Before the pages are built (tens of seconds): a port in use or an address that is not
+    # this machine's is a one-line error now, not a traceback after the warm-up.
+    check_can_listen(args.address, args.port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     pages = discover_pages(args.apps or default_apps_dir())
     for extra in args.extra_pages:
         pages += discover_pages(extra, listed=False)
-    server = make_server(
-        pages, port=args.port, address=args.address, websocket_origins=args.allow_websocket_origin,
-        basic_auth=args.basic_auth, cookie_secret=args.cookie_secret,
-        session_lifetime_ms=int(args.session_timeout * 1000), show=False,
-    )
-    server.start()
+    try:
+        server = make_server(
+            pages, port=args.port, address=args.address, websocket_origins=args.allow_websocket_origin,
+            basic_auth=args.basic_auth, cookie_secret=args.cookie_secret,
+            session_lifetime_ms=int(args.session_timeout * 1000), show=False,
+        )
+        server.start()
+    except OSError as exc:  # the port was taken during the warm-up
+        raise InvalidParameter(_listen_error(args.address, args.port, exc)) from None
     from tornado.ioloop import PeriodicCallback
 
     from ..ui.live import reap_orphans
@@ -77,3 +84,40 @@ def main(args) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _listen_error(address: str, port: int, exc: OSError) -> str:
+    import errno
+    import socket
+
+    if isinstance(exc, socket.gaierror):
+        return (f"--address {address} is not a name or address of this machine ({exc.strerror}); use "
+                "127.0.0.1 (this machine only) or 0.0.0.0 (every interface).")
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} on {address} is already in use (another `workbench serve`?); stop that "
+                "server, or pick another port with --port (--port 0 picks a free one).")
+    if exc.errno == errno.EACCES:
+        return f"no permission to listen on port {port}; use a port above 1023, e.g. --port 5006."
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (f"--address {address} is not an address of this machine; use 127.0.0.1 or 0.0.0.0, or "
+                "one of this machine's own addresses.")
+    return f"cannot listen on {address}:{port}: {exc.strerror or exc}."
+
+
+def check_can_listen(address: str, port: int) -> None:
+    """Bind ``address:port`` once and let go, as Tornado will; an error is a sentence."""
+    import socket
+
+    from ..core import InvalidParameter
+
+    try:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, kind, proto, _, sockaddr in infos:
+            with socket.socket(family, kind, proto) as sock:
+                # as Tornado's bind_sockets: a port left in TIME_WAIT by a previous server is free
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind(sockaddr)
+    except OSError as exc:
+        raise InvalidParameter(_listen_error(address, port, exc)) from None
