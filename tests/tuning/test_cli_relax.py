@@ -96,15 +96,17 @@ def test_ctrl_c_during_relax_keeps_the_finished_policies_and_writes_out(tmp_path
     gs, cut = data["policies"]["gs"], data["policies"]["fixed:1.5"]
     assert gs["status"] == "converged" and gs["instances_done"] == 30
     assert cut["status"] == "stopped" and cut["instances_done"] == 12
-    assert len(cut["per_instance"]["iterations"]) == 12 and all(k > 0 for k in cut["per_instance"]["iterations"])
-    assert cut["total_iterations"] == sum(cut["per_instance"]["iterations"])
+    kept = cut["per_instance"]["iterations"]
+    assert len(kept) == 30 and all(k > 0 for k in kept[:12]) and kept[12:] == [0] * 18
+    assert cut["per_instance"]["omega"][12:] == [None] * 18 and None not in cut["per_instance"]["omega"][:12]
+    assert cut["total_iterations"] == sum(kept)
     # the kept instances are the ones an uninterrupted run solves
     monkeypatch.undo()
     full = tmp_path / "full.json"
     assert main(["relax", "--setting", "low", "--instances", "30", "--policies", "fixed:1.5", "--quiet",
                  "--out", str(full)]) == 0
     assert json.loads(full.read_text())["policies"]["fixed:1.5"]["per_instance"]["iterations"][:12] \
-        == cut["per_instance"]["iterations"]
+        == kept[:12]
 
 
 @pytest.mark.slow

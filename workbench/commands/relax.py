@@ -91,7 +91,7 @@ def parse_policies(text: str) -> list[tuple[str, str, dict]]:
 
 
 def _record(method, runner, wall_time: float) -> dict:
-    """One policy's run as the JSON record ``--out`` writes (whole instances only)."""
+    """One policy's run as the JSON record ``--out`` writes."""
     state = runner.state
     done = 0 if state is None else state.t
     return {
@@ -100,9 +100,11 @@ def _record(method, runner, wall_time: float) -> dict:
         "total_iterations": 0 if state is None else int(state.iterations[:done].sum()),
         "capped_instances": 0 if state is None else int(state.capped),
         "wall_time": wall_time, "method": method.spec(),
-        "per_instance": {} if state is None else {"omega": state.omega[:done].tolist(),
-                                                  "iterations": state.iterations[:done].tolist(),
-                                                  "arm": state.arm[:done].tolist()},
+        # one entry per instance of the sequence (as its contexts): null omega, 0 iterations and
+        # arm -1 for those not solved (a failed or interrupted policy)
+        "per_instance": {} if state is None else {"omega": state.omega.tolist(),
+                                                  "iterations": state.iterations.tolist(),
+                                                  "arm": state.arm.tolist()},
     }
 
 
