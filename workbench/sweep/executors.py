@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import time
 import warnings
 from typing import Iterable, Iterator
 
@@ -341,6 +342,27 @@ def max_local_workers() -> int:
     return 4 * (os.cpu_count() or 1)
 
 
+def _check_reachable(address: str, timeout: float) -> None:
+    """Open (and close) a plain TCP connection to a ``tcp://`` address; OSError if none opens."""
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, location = parse_address(address)  # ValueError on an address it cannot read
+    if scheme != "tcp":
+        return  # (tls://, inproc://, ucx://: distributed's connect says what went wrong)
+    host, port = parse_host_port(location)
+    deadline = time.monotonic() + timeout
+    while True:  # a scheduler still starting refuses for a moment: retry until the deadline
+        try:
+            socket.create_connection((host, port), timeout=max(0.1, deadline - time.monotonic())).close()
+            return
+        except ConnectionRefusedError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
 def check_is_scheduler(address: str, timeout: float) -> dict:
     """Ask ``address`` who it is, within ``timeout`` seconds, before a Client connects.
 
@@ -352,6 +374,8 @@ def check_is_scheduler(address: str, timeout: float) -> dict:
     import asyncio
 
     from distributed.comm import connect
+
+    _check_reachable(address, timeout)  # a refused or unreachable port is "could not connect"
 
     async def identity():
         comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout)
