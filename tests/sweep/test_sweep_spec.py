@@ -501,3 +501,80 @@ def test_a_fixed_stop_metric_the_method_does_not_report_is_refused_before_anythi
                                                   "relative_residual, residual; choose one of them"):
         load_spec(head + "stop: {metric: nope}\n")
     assert len(load_spec(head + "stop: {metric: relative_residual, rtol: 1.0e-6}\n").runs()) == 2
+
+
+def test_a_json_spec_may_be_indented_with_tabs_and_a_bad_one_names_line_and_column(tmp_path):
+    text = ('{\n\t"method": {\n\t\t"name": "sor",\n\t\t"params": {"omega": 1.5}\n\t},\n'
+            '\t"problem": {"name": "poisson2d", "params": {"n": 6}},\n\t"stop": {"rtol": 1e-3},\n'
+            '\t"grid": {"problem.n": [6, 8]}\n}\n')
+    for source in (tmp_path / "tabs.json", tmp_path / "tabs.yaml", text):  # a .json file, `{` first, text
+        if not isinstance(source, str):
+            source.write_text(text)
+        spec = load_spec(source)
+        assert spec.method["params"] == {"omega": 1.5} and spec.stop == {"rtol": 0.001}
+        assert len(spec.runs()) == 2
+    assert load_spec(tmp_path / "tabs.json").name == "tabs"
+    assert load_spec(text.replace('\t"stop"', '\t"name": 1e5,\n\t"stop"')).name == "1e5"  # as written
+    # a YAML flow mapping also starts with `{` and is still YAML
+    assert load_spec("{method: sor, problem: {name: poisson2d, params: {n: 010}}}").problem["params"] == {"n": 10}
+    missing_comma = text.replace('{"rtol": 1e-3},', '{"rtol": 1e-3}')
+    with pytest.raises(MalformedInput, match=r"not valid JSON: line 8, column 2 \(`\"grid\".*\): Expecting ',' "
+                                             "delimiter"):
+        load_spec(missing_comma)
+    # (YAML would take this trailing comma; a .json file is JSON)
+    (tmp_path / "bad.json").write_text('{"method": "sor",\n "problem": "poisson2d",}\n')
+    with pytest.raises(MalformedInput, match="not valid JSON: line 2, column 25"):
+        load_spec(tmp_path / "bad.json")
+    with pytest.raises(MalformedInput, match="the key 'method' appears twice in one object"):
+        load_spec('{"method": "sor", "problem": "poisson2d", "method": "sor"}')
+
+
+def test_yaml_is_read_as_yaml_1_2_core_schema():
+    head = "method: sor\nproblem: {name: poisson2d, params: {n: 6}}\n"
+    # 010 is ten (YAML 1.1 read it as octal 8); 0o10 and 0x10 are octal and hex
+    spec = load_spec(head + "grid: {problem.n: [010, 0o10, 0x10, +12]}\n")
+    assert spec.grid["problem.n"] == [10, 8, 16, 12]
+    assert load_spec(head.replace("n: 6", "n: 010")).problem["params"] == {"n": 10}
+    # exponents without a dot are floats (YAML 1.1 left 1e-3 as text)
+    spec = load_spec(head + "stop: {rtol: 1e-3, atol: 1E3, max_seconds: .inf}\n")
+    assert spec.stop == {"rtol": 0.001, "atol": 1000.0, "max_seconds": math.inf}
+    assert isinstance(spec.stop["rtol"], float) and isinstance(spec.stop["atol"], float)
+    # only true/false are booleans; yes/no/on/off and base-60 times stay text
+    import yaml
+
+    from workbench.sweep.spec import _spec_loader
+
+    read = yaml.load("[yes, no, on, off, 'yes', true, True, TRUE, false, False, FALSE, 1:30, 1_000, 0b11, "
+                     "~, null, Null, NULL, .NaN, -.Inf]", Loader=_spec_loader())
+    assert read[:16] == ["yes", "no", "on", "off", "yes", True, True, True, False, False, False, "1:30", "1_000",
+                         "0b11", None, None] and read[16:18] == [None, None]
+    assert math.isnan(read[18]) and read[19] == -math.inf
+    assert all(type(v) is bool for v in read[5:11])
+
+
+def test_yaml_1_1_booleans_and_numbers_used_as_such_are_refused_with_the_reason():
+    from workbench.core import InvalidParameter
+
+    adam = "method: {name: adam, params: {amsgrad: %s}}\nproblem: rosenbrock\n"
+    assert load_spec(adam % "true").method["params"] == {"amsgrad": True}
+    assert load_spec(adam % "False").method["params"] == {"amsgrad": False}
+    with pytest.raises(InvalidParameter, match="must be True or False, not 'yes'.*a fixed value of the sweep "
+                                               "spec's method.*YAML 1.2, where yes is the text 'yes', not a "
+                                               "boolean: write true or false"):
+        load_spec(adam % "yes")
+    with pytest.raises(InvalidParameter, match="the value 'on' of the swept method.amsgrad is refused.*Sweep specs "
+                                               "follow YAML 1.2, where on is the text 'on'.*write true or false"):
+        load_spec("method: adam\nproblem: rosenbrock\ngrid: {method.amsgrad: [on, false]}\n")
+    head = "method: sor\nproblem: {name: poisson2d, params: {n: 6}}\n"
+    with pytest.raises(MalformedInput, match="stop.max_steps is a number; got the text '1_000' .*not a number "
+                                             "with _ separators"):
+        load_spec(head + "stop: {max_steps: 1_000}\n")
+    with pytest.raises(InvalidParameter, match="SOR.omega.*where 1:30 is text, not a time in base 60"):
+        load_spec(head.replace("method: sor", "method: {name: sor, params: {omega: 1:30}}"))
+    with pytest.raises(InvalidParameter, match="the value '0b110' of the swept problem.n.*not a binary number"):
+        load_spec(head + "grid: {problem.n: [0b110]}\n")
+    # text in quotes keeps its own message
+    with pytest.raises(MalformedInput, match="got the text '7'. Write it without quotes"):
+        load_spec(head + "stop: {max_steps: '7'}\n")
+    # yes stays a word where a word belongs
+    assert load_spec("name: yes\n" + head).name == "yes"

@@ -1,6 +1,6 @@
 """Sweep specs: a method, a problem, and axes over any of their parameters.
 
-A sweep spec is plain data (YAML or a dict)::
+A sweep spec is plain data (YAML 1.2, JSON or a dict)::
 
     name: sor-omega-n                  # runs are grouped under this name in the store
     method: {name: sor, params: {kernel: pyamg}}
@@ -272,7 +272,9 @@ class SweepSpec:
         for key, value in self.stop.items():
             # (text that reads as a number would run, but as a second run key for the same run)
             if isinstance(value, str) and key not in ("metric", "divergence"):
-                raise MalformedInput(f"stop.{key} is a number; got the text {value!r}. Write it without quotes.")
+                note = _yaml11_note(value)
+                raise MalformedInput(f"stop.{key} is a number; got the text {value!r}" + (
+                    f"{note}." if note else ". Write it without quotes."))
             if key == "metric" and value is not None and not isinstance(value, str):
                 raise MalformedInput(f"stop.metric is the name of a metric the method reports (e.g. residual); "
                                      f"got {value!r}.")
@@ -456,7 +458,8 @@ class SweepSpec:
             try:
                 _construct(lookup(getattr(self, part)["name"]), fixed, part)
             except WorkbenchError as exc:
-                raise type(exc)(f"{exc} (a fixed value of the sweep spec's {part})") from None
+                note = _yaml11_notes(str(exc), fixed)
+                raise type(exc)(f"{exc} (a fixed value of the sweep spec's {part}){note}") from None
             except Exception as exc:  # a value of a type the class cannot take at all
                 raise InvalidParameter(f"bad fixed value for {part} {getattr(self, part)['name']!r}: "
                                        f"{type(exc).__name__}: {exc}") from None
@@ -517,8 +520,10 @@ class SweepSpec:
             try:
                 check(value)
             except WorkbenchError as exc:
-                raise type(exc)(f"the value {value!r} of the swept {address} is refused: {exc} "
-                                "Remove it from the axis (or narrow its range).") from None
+                note = _yaml11_note(value)
+                raise type(exc)(f"the value {value!r} of the swept {address} is refused: {exc} " + (
+                    f"{note[2].upper()}{note[3:-1]}." if note else
+                    "Remove it from the axis (or narrow its range).")) from None
 
     # -- expansion -----------------------------------------------------------
     def points(self) -> list[dict[str, Any]]:
@@ -591,9 +596,45 @@ class SweepSpec:
         return f"SweepSpec({self.name!r}, {len(self)} runs)"
 
 
+#: Plain words and numbers that YAML 1.1 (PyYAML's default) reads as something other than
+#: what YAML 1.2, which sweep specs follow, reads them as: a boolean, or a number written with
+#: ``_`` separators, in binary, in base 60 (``1:30`` was 90) or as signed hex (``-0x1f``).
+_YAML11_BOOL = re.compile(r"^(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$")
+_YAML11_NUMBER = re.compile(r"""^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+
+    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+    |[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*)$""", re.X)
+_CORE_NUMBER = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+                          r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$")
+
+
+def _yaml11_note(value) -> str:
+    """A sentence for text that an older reading of the spec (YAML 1.1) took for a boolean
+    or a number, added to the message that refuses it where a number or a boolean belongs."""
+    if not isinstance(value, str):
+        return ""
+    if _YAML11_BOOL.match(value):
+        return (f" (sweep specs follow YAML 1.2, where {value} is the text {value!r}, not a boolean: "
+                "write true or false)")
+    if _YAML11_NUMBER.match(value) and not _CORE_NUMBER.match(value):
+        what = ("a time in base 60" if ":" in value else "a binary number" if "0b" in value
+                else "a number with _ separators" if "_" in value else "a signed hex number")
+        return (f" (sweep specs follow YAML 1.2, where {value} is text, not {what}: write the number in "
+                "decimal, e.g. 1000 or 90, or as 0x1f / 0o17 without a sign)")
+    return ""
+
+
+def _yaml11_notes(message: str, params: dict) -> str:
+    """The notes of those of ``params`` that the error ``message`` quotes (by value or by name)."""
+    return "".join(dict.fromkeys(_yaml11_note(v) for k, v in params.items()
+                                 if isinstance(v, str) and (repr(v) in message or f".{k}'" in message)))
+
+
 def _spec_loader():
-    """PyYAML's safe loader, reading ``1e-8`` as the number it is (YAML 1.1, which PyYAML
-    follows, makes a float without a dot a string, so ``rtol: 1e-8`` would be text)."""
+    """PyYAML's safe loader with the YAML 1.2 core schema's plain scalars: ``010`` is 10 (not
+    octal 8), ``1e-3`` is a float (not text), only true/false are booleans (``yes``, ``on``
+    stay text), ``1:30`` and ``1_000`` are text (not 90 and 1000). Dates are still read as
+    dates (and refused by the spec, which asks for quotes), and a key written twice is refused."""
     import yaml
 
     class SpecLoader(yaml.SafeLoader):
@@ -610,10 +651,43 @@ def _spec_loader():
                     seen[key] = key_node.start_mark.line
             return super().construct_mapping(node, deep=deep)
 
+        def construct_yaml_int(self, node):
+            text = self.construct_scalar(node)
+            try:
+                if re.fullmatch(r"[-+]?[0-9]+", text):
+                    return int(text, 10)  # (a leading zero is decimal: 010 is 10)
+                if re.fullmatch(r"0o[0-7]+", text):
+                    return int(text[2:], 8)
+                if re.fullmatch(r"0x[0-9a-fA-F]+", text):
+                    return int(text[2:], 16)
+            except ValueError:
+                pass
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{text!r} is not a YAML 1.2 integer (write e.g. 10, 0o17 or 0x1f)", node.start_mark)
+
+    # The implicit resolvers of PyYAML's loader are YAML 1.1's; these are the 1.2 core schema's.
+    SpecLoader.yaml_implicit_resolvers = {}
+    SpecLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    SpecLoader.add_implicit_resolver(  # (before float: 10 is an int)
+        "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789"))
     SpecLoader.add_implicit_resolver(
         "tag:yaml.org,2002:float",
-        re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+        re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                   r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
         list("-+.0123456789"))
+    SpecLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+    SpecLoader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), ["<"])
+    SpecLoader.add_implicit_resolver(  # (kept so that an unquoted date is refused, not taken as text)
+        "tag:yaml.org,2002:timestamp",
+        re.compile(r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+                    |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+                     (?:[Tt]|[ \t]+)[0-9][0-9]?
+                     :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+                     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", re.X),
+        list("0123456789"))
+    SpecLoader.add_constructor("tag:yaml.org,2002:int", SpecLoader.construct_yaml_int)
     return SpecLoader
 
 
@@ -628,43 +702,97 @@ def _name_as_written(text: str, value):
     return value
 
 
+def _json_object(pairs: list) -> dict:
+    keys = [k for k, _ in pairs]
+    twice = next((k for i, k in enumerate(keys) if k in keys[:i]), None)
+    if twice is not None:
+        raise MalformedInput(f"the key {twice!r} appears twice in one object of the sweep spec; JSON readers keep "
+                             "only the second. Merge them into one.")
+    return dict(pairs)
+
+
+def _json_error(text: str, exc) -> str:
+    line = text.splitlines()[exc.lineno - 1].strip() if exc.lineno <= len(text.splitlines()) else ""
+    shown = f" (`{line[:60]}`)" if line else ""
+    return f"line {exc.lineno}, column {exc.colno}{shown}: {exc.msg}"
+
+
+def _json_name_as_written(text: str, value):
+    """``"name": 1e5`` in JSON names the sweep "1e5", as in YAML."""
+    import json
+
+    if isinstance(value, bool):
+        return json.dumps(value)
+    try:
+        written = json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
+    except ValueError:
+        return value
+    return written.get("name", value) if isinstance(written, dict) else value
+
+
 def load_spec(source: str | Path | dict) -> SweepSpec:
-    """A :class:`SweepSpec` from a YAML file path, YAML text or a dict."""
+    """A :class:`SweepSpec` from a YAML or JSON file path, YAML or JSON text, or a dict.
+
+    A ``.json`` file, or a file or text whose first character (after white space) is ``{``, is
+    read as JSON (which may be indented with tabs; YAML may not); a ``{...}`` that is no JSON but
+    is YAML (a flow mapping such as ``{method: sor, problem: poisson2d}``) is read as YAML. Any
+    other spec is YAML 1.2 (see :func:`_spec_loader`)."""
     if isinstance(source, SweepSpec):
         return source
     if isinstance(source, dict):
         return SweepSpec(source)
+    import json
+
     import yaml
 
     text = str(source)
     if not text.strip():
-        raise MalformedInput("the sweep spec is empty; give a YAML file, YAML text or a dict with method, "
-                             "problem and grid.")
+        raise MalformedInput("the sweep spec is empty; give a YAML or JSON file, YAML or JSON text, or a dict with "
+                             "method, problem and grid.")
     path = Path(text)
+    json_file = False
     if "\n" not in text and (path.suffix in (".yaml", ".yml", ".json") or path.exists()):
         if not path.exists():
             raise MalformedInput(f"the sweep spec {text!r} does not exist; check the path.")
         if path.is_dir():
-            raise MalformedInput(f"{text!r} is a folder; give the sweep spec's YAML file, e.g. "
+            raise MalformedInput(f"{text!r} is a folder; give the sweep spec's YAML (or JSON) file, e.g. "
                                  "examples/sweeps/sor_omega_n.yaml.")
         try:
             text = path.read_text()
         except (OSError, UnicodeDecodeError) as exc:
             raise MalformedInput(f"cannot read the sweep spec {text!r}: {exc}.") from None
         default_name = path.stem
+        json_file = path.suffix.lower() == ".json"
     else:
         default_name = None
-    try:
-        data = yaml.load(text, Loader=_spec_loader())
-    except yaml.YAMLError as exc:
-        raise MalformedInput(f"the sweep spec is not valid YAML: {exc}") from None
+    if text.startswith("\ufeff"):  # (a byte order mark, which json refuses)
+        text = text[1:]
+    data, from_json = None, False
+    if json_file or text.lstrip().startswith("{"):
+        try:
+            data, from_json = json.loads(text, object_pairs_hook=_json_object), True
+        except json.JSONDecodeError as exc:
+            if json_file:
+                raise MalformedInput(f"the sweep spec is not valid JSON: {_json_error(text, exc)}.") from None
+            if "\t" in text:  # (YAML cannot be indented with tabs, so it was meant as JSON)
+                raise MalformedInput(f"the sweep spec is not valid JSON: {_json_error(text, exc)}.") from None
+            try:  # YAML's flow style also starts with `{`
+                data = yaml.load(text, Loader=_spec_loader())
+            except yaml.YAMLError as yaml_exc:
+                raise MalformedInput(f"the sweep spec is neither valid JSON ({_json_error(text, exc)}) nor valid "
+                                     f"YAML ({yaml_exc})") from None
+    else:
+        try:
+            data = yaml.load(text, Loader=_spec_loader())
+        except yaml.YAMLError as exc:
+            raise MalformedInput(f"the sweep spec is not valid YAML: {exc}") from None
     if isinstance(data, str) and default_name is None and "\n" not in text.strip():
         # One word, not a mapping: a path that does not exist (sor_omega_n without .yaml)
         near = [c for c in (path.with_suffix(".yaml"), path.with_suffix(".yml")) if c.is_file()]
         hint = f" Did you mean {near[0]}?" if near else " Check the path."
         raise MalformedInput(f"the sweep spec {text.strip()!r} does not exist.{hint}")
     if isinstance(data, dict) and data.get("name") is not None and not isinstance(data["name"], str):
-        data["name"] = _name_as_written(text, data["name"])
+        data["name"] = (_json_name_as_written if from_json else _name_as_written)(text, data["name"])
     if isinstance(data, dict) and default_name and "name" not in data:
         data["name"] = default_name
     return SweepSpec(data)
