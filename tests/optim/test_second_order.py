@@ -410,3 +410,30 @@ def test_universal_newton_stops_with_a_sentence_when_every_trial_fails():
     assert "found no acceptable step" in res.message and "x was left where it was" in res.message
     assert "step_rule='armijo'" in res.message
     assert res.state.x[0] == 1e-20 and res.iterations == 0
+
+
+def _value_with_a_gradient_of_the_wrong_sign():
+    """f = |x|^2 with grad -2x: the Newton direction is uphill, so no line-search trial can pass."""
+    return wb.problems.from_functions(lambda x: float(x @ x), lambda x: -2.0 * x, x0=[1.0, -2.0],
+                                      hvp=lambda x, v: 2.0 * v)
+
+
+@pytest.mark.parametrize("method", [
+    wb.optim.DampedNewton(step_rule="armijo"),
+    wb.optim.LazyNewton(adaptive=True),
+], ids=["armijo", "lazy_adaptive"])
+def test_a_line_search_that_runs_out_stops_with_a_sentence_and_leaves_x(method):
+    prob = _value_with_a_gradient_of_the_wrong_sign()
+    res = wb.run(method, prob, max_steps=5)
+    assert res.status.label == "failed" and res.iterations == 0
+    assert "does not match the value" in res.message and "x was left where it was" in res.message
+    assert np.array_equal(res.state.x, prob.x0)
+
+
+def test_a_line_search_at_the_precision_floor_does_not_fail():
+    # past convergence every trial equals f(x) to rounding: the search must not call that a failure
+    prob = wb.get_problem("logistic_regression")
+    for method in (wb.optim.DampedNewton(step_rule="armijo"), wb.optim.LazyNewton(adaptive=True)):
+        res = wb.run(method, prob, max_steps=60)
+        assert res.status.label == "max_steps", (method, res.message)
+        assert res.final["grad_norm"] < 1e-10

@@ -130,3 +130,19 @@ def test_the_default_sketch_fits_a_small_kkt_system():
                                            x0=[0.0, 0.0])
     res = wb.run(wb.sketching.SketchedSQP(), prob, atol=1e-10, max_steps=50)  # 3 equations, below the 8 default
     assert res.status is wb.Status.CONVERGED, res.message
+
+
+def test_a_merit_line_search_that_runs_out_stops_with_a_sentence_and_leaves_x():
+    x0 = np.array([0.3, 0.3])
+
+    def objective(x):  # finite only at x0: every trial step lands where the merit is NaN
+        if np.linalg.norm(x - x0) > 0:
+            return np.nan, np.full(2, np.nan)
+        return float(x @ x), 2 * x
+
+    prob = wb.problems.constrained_problem(objective, lambda x: 2 * np.eye(2), lambda x: np.array([x.sum() - 1.0]),
+                                           lambda x: np.ones((1, 2)), x0=x0)
+    res = wb.run(wb.sketching.SketchedSQP(inner="exact"), prob, max_steps=5)
+    assert res.status.label == "failed" and res.iterations == 0
+    assert "found no step that lowers it" in res.message and "left where it was" in res.message
+    assert np.array_equal(res.state.x, x0)

@@ -143,7 +143,11 @@ class LazyNewton(Optimizer):
             if self._hp["regularization"] != b["M_set"]:  # moved mid-run: the search restarts from it
                 b["M"] = b["M_set"] = self._hp["regularization"]
             M = b["M"]
-            for _ in range(100):  # M doubles each failure: 100 of them is a factor 1e30
+            # Within the rounding of f the test cannot judge (past convergence every trial
+            # equals f(x) to the last bit): the first trial passes when no higher than f(x) up to
+            # rounding. Only the first: a step shrunk by a huge M always passes that test.
+            noise = 4.0 * np.finfo(float).eps * abs(state.loss)
+            for trial_index in range(100):  # M doubles each failure: 100 of them is a factor 1e30
                 h = self._step(lam, Q, g, M, state)
                 b["function_evals"] += 1
                 step = lr * h  # the model is judged at the step actually taken
@@ -153,9 +157,15 @@ class LazyNewton(Optimizer):
                 # the drift of the Hessian since the snapshot.
                 Hs = Q @ (lam * (Q.T @ step))
                 promised = float(g @ step + 0.5 * step @ Hs) + M / 6.0 * float(np.linalg.norm(step)) ** 3
-                if math.isfinite(trial) and trial <= state.loss + promised:
+                if math.isfinite(trial) and trial - state.loss <= promised + (noise if trial_index == 0 else 0.0):
                     break
                 M *= 2.0
+            else:
+                raise IncompatibleProblem(
+                    f"the adaptive search raised M 100 times (to {M:.3g}) without a step that lowers the loss "
+                    f"{state.loss:.17g} as the cubic model promises, so x was left where it was. The gradient "
+                    "or Hessian does not match the value (check them against finite differences), or the loss "
+                    "is not smooth here.")
             b["M_used"] = M
             # Halve for the next step, but not without end: after convergence every step
             # succeeds, and M would underflow to 0 and the cubic step divide by it.

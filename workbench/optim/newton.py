@@ -282,13 +282,24 @@ class DampedNewton(Optimizer):
 
     def _backtrack(self, problem, state, direction, alpha):
         slope = float(state.grad @ direction)  # < 0: the direction is a descent direction
-        for _ in range(60):
+        # Near the minimiser the decrease 1e-4 alpha |slope| falls below the rounding of f: within
+        # that noise the test cannot judge, so the first (full) trial passes when it is no higher
+        # than f(x) up to rounding. Only the first: a halved step always passes that test and
+        # would hide a direction that does not descend.
+        noise = 4.0 * EPS * abs(state.loss)
+        first = alpha
+        for _ in range(MAX_TRIALS):
             state.buffers["function_evals"] += 1
             trial = problem.value(state.x + alpha * direction)
-            if math.isfinite(trial) and trial <= state.loss + 1e-4 * alpha * slope:
+            # (the decrease as a difference: f(x) + 1e-4 alpha slope would round back to f(x))
+            if math.isfinite(trial) and trial - state.loss <= 1e-4 * alpha * slope + (noise if alpha == first else 0.0):
                 return alpha
             alpha *= 0.5
-        return alpha  # 2^-60 of lr: the step is numerically nil and the runner will say so
+        raise IncompatibleProblem(
+            f"Armijo's line search found no step along the Newton direction that lowers the loss "
+            f"{state.loss:.17g}: {MAX_TRIALS} halvings from {first:g} to {alpha / 0.5:.3g} all failed, so x was left "
+            "where it was. The gradient or Hessian does not match the value (check them against finite "
+            "differences), or the loss is not smooth here.")
 
     def method_metrics(self, problem, state):
         b = state.buffers

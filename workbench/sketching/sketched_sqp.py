@@ -244,6 +244,12 @@ class SketchedSQP(Method):
             if math.isfinite(trial) and trial <= merit + self.armijo * alpha * slope + noise:
                 break
             alpha *= 0.5
+        else:
+            raise IncompatibleProblem(
+                f"the line search on the merit function found no step that lowers it ({merit:.17g}) in 50 "
+                "halvings, so the iterate was left where it was. The objective's or constraints' derivatives "
+                "do not match their values, or the merit is not smooth here; check the derivatives, or lower "
+                "inner_accuracy.")
         state.x, state.lam, state.parts, state.merit, state.step_size = (trial_x, trial_lam, trial_parts,
                                                                          float(trial), alpha)
         state.kkt = _kkt_residual(trial_parts)
