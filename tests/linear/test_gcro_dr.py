@@ -58,7 +58,8 @@ def test_sorted_recycling_across_the_sequence_saves_the_most(seq):
     for res in totals.values():
         assert res.status is wb.Status.CONVERGED and res.state.residual.max() <= 1.05e-8
     m = {label: res.final["cumulative_matvecs"] for label, res in totals.items()}
-    # measured 5452, 4011, 4158, 3686 (seeds 1 and 2: 5474/3994/4256/3677 and 5496/4022/4236/3739)
+    # measured 5452, 4011, 4158, 3714 (seeds 1 and 2: 5474/3994/4256/3674 and 5496/4022/4236/3739; sorted
+    # around the circle of wind angles; along the line it was 3686, 3677, 3739)
     assert m["per system"] < 0.8 * m["gmres"]
     assert m["sorted"] < 0.93 * m["per system"] and m["sorted"] < 0.93 * m["recycled"]
     assert m["sorted"] < 0.7 * m["gmres"]

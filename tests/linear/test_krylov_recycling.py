@@ -49,9 +49,9 @@ def test_every_system_is_solved_to_the_tolerance_in_true_residual():
     res = wb.run(wb.linear.KrylovRecycling(order="sorted", rtol=1e-9), seq)
     assert res.converged and np.all(res.state.residual <= 1.5e-9)
     assert res.trace["true_residual"][-1] == res.state.residual[-1]
-    # the sorted order is a permutation of the systems, by increasing angle
+    # the sorted order is a permutation of the systems, around the circle of angles
     assert sorted(res.state.order) == list(range(12))
-    assert np.all(np.diff(seq.contexts[res.state.order]) >= 0)
+    assert_circular_order(seq.contexts[res.state.order], np.pi)
     assert res.trace["system_matvecs"][1:].sum() == res.final["cumulative_matvecs"]
 
 
@@ -66,7 +66,7 @@ def test_changing_the_order_mid_run_reorders_only_the_systems_left():
     runner.advance()
     order = runner.state.order
     assert list(order[:4]) == done and sorted(order[4:]) == list(range(4, 10))
-    assert np.all(np.diff(seq.contexts[order[4:]]) >= 0)
+    assert_circular_order(seq.contexts[order[4:]], np.pi)
     assert runner.result().status.label == "converged"
 
 
@@ -154,3 +154,25 @@ def test_ritz_basis_keeps_a_small_but_independent_column():
 def test_directions_is_inert_without_recycling():
     assert wb.linear.KrylovRecycling(recycle=0).inert_params() == {"directions"}
     assert wb.linear.KrylovRecycling().inert_params() == frozenset()
+
+
+def assert_circular_order(angles, period):
+    """Increasing around the circle, with one wrap at most, taken across the widest gap."""
+    steps = np.mod(np.diff(angles), period)
+    assert np.all(steps >= 0) and steps.sum() < period  # once round, at most
+    c = np.sort(np.mod(angles, period))
+    widest = np.append(np.diff(c), c[0] + period - c[-1]).max()
+    # the jump from the last system back to the first is the gap left out: the widest one
+    assert np.mod(angles[0] - angles[-1], period) == pytest.approx(widest)
+
+
+def test_sorted_angles_go_round_the_circle_from_the_widest_gap():
+    # contexts 0.1 and 3.1 are 0.14 apart on the circle of period pi, and 3.0 apart on the line
+    method = wb.linear.KrylovRecycling(order="sorted")
+    angles = np.array([3.1, 1.5, 0.1, 1.6, 3.0])
+    order = method.solve_order(angles, np.arange(5), period=np.pi)
+    assert list(angles[order]) == [1.5, 1.6, 3.0, 3.1, 0.1]
+    assert list(method.solve_order(angles, np.arange(5))) == [2, 1, 3, 4, 0]  # no period: along the line
+    assert wb.problems.rotated_anisotropic_sequence(m=4, instances=3).periodic
+    assert wb.problems.convection_diffusion_sequence(m=4, instances=3).periodic
+    assert not wb.problems.shifted_laplacian_sequence("high", instances=3).periodic

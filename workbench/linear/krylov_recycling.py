@@ -90,6 +90,7 @@ class RecyclingState:
     capped: int = 0
     order_setting: str = "given"
     used: int = 0  #: basis columns the last solve was deflated by
+    period: float | None = None  #: the contexts' period, for a sequence whose contexts are angles
 
 
 @register_method("krylov_recycling", family="krylov")
@@ -159,12 +160,26 @@ class KrylovRecycling(Method):
         """``directions`` feeds the basis update, which ``recycle=0`` does not make."""
         return self.may_be_inert if self.recycle == 0 else frozenset()
 
-    def solve_order(self, contexts: np.ndarray, systems: np.ndarray) -> np.ndarray:
-        """``systems`` in the order of the ``order`` setting: as given (by index) or by context."""
+    def solve_order(self, contexts: np.ndarray, systems: np.ndarray, period: float | None = None) -> np.ndarray:
+        """``systems`` in the order of the ``order`` setting: as given (by index) or by context.
+
+        With a ``period`` (contexts that are angles) the sorted order goes around the circle
+        and starts after the widest gap between neighbouring contexts, so that systems on
+        either side of the wrap (an angle just below 2 pi and one just above 0) are solved
+        one after the other rather than at the two ends of the sequence.
+        """
         systems = np.sort(np.asarray(systems, dtype=np.int64))
-        if self.order == "sorted":
-            return systems[np.argsort(contexts[systems], kind="stable")]
-        return systems
+        if self.order != "sorted":
+            return systems
+        ordered = systems[np.argsort(contexts[systems], kind="stable")]
+        if period and len(ordered) > 1:
+            c = np.mod(contexts[ordered], period)
+            ordered = ordered[np.argsort(c, kind="stable")]
+            c = np.sort(c)
+            gaps = np.append(np.diff(c), c[0] + period - c[-1])  # gaps[j]: from system j to j + 1
+            start = (int(np.argmax(gaps)) + 1) % len(ordered)
+            ordered = np.roll(ordered, -start)
+        return ordered
 
     def init(self, problem) -> RecyclingState:
         """Check the sequence and order its systems; no basis yet (the first solve is plain CG)."""
@@ -173,9 +188,13 @@ class KrylovRecycling(Method):
         if T < 1:
             raise InvalidProblem("the sequence has no instances; give it instances >= 1.")
         contexts = np.asarray(problem.contexts, dtype=float)
-        return RecyclingState(t=0, order=self.solve_order(contexts, np.arange(T)), contexts=contexts,
+        period = None
+        if getattr(problem, "periodic", False):
+            lo, hi = problem.context_range
+            period = float(hi - lo)
+        return RecyclingState(t=0, order=self.solve_order(contexts, np.arange(T), period), contexts=contexts,
                               iterations=np.zeros(T, dtype=np.int64), matvecs=np.zeros(T, dtype=np.int64),
-                              residual=np.full(T, np.nan), order_setting=self.order)
+                              residual=np.full(T, np.nan), order_setting=self.order, period=period)
 
     def step(self, problem, state: RecyclingState) -> RecyclingState:
         r"""Solve the next system deflated by the recycled basis, then update the basis.
@@ -196,7 +215,7 @@ class KrylovRecycling(Method):
         if t >= len(problem):
             raise InvalidProblem(f"all {len(problem)} systems are solved; reset to start again.")
         if self.order != state.order_setting:
-            state.order[t:] = self.solve_order(state.contexts, state.order[t:])
+            state.order[t:] = self.solve_order(state.contexts, state.order[t:], state.period)
             state.order_setting = self.order
         i = int(state.order[t])
         return i, problem.instance(i)

@@ -32,6 +32,8 @@ class RotatedAnisotropicInstances(LinearSequence):
     Built by :class:`RotatedAnisotropicSequence`.
     """
 
+    periodic = True  # (Q_{theta + pi} D Q_{theta + pi}^T = Q_theta D Q_theta^T: the angle's period is pi)
+
     def __init__(self, m: int, epsilon: float, angles: np.ndarray, rhs: np.ndarray, **kw):
         super().__init__(len(angles), angles, (0.0, math.pi), **kw)
         self.m, self.epsilon, self.rhs = m, epsilon, rhs

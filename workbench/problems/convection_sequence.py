@@ -44,6 +44,8 @@ def upwind_convection_diffusion(m: int, peclet: float, angle: float) -> sp.csr_m
 class ConvectionDiffusionInstances(LinearSequence):
     """``A_t`` of the turning wind; ``contexts[t]`` is the wind angle in ``[0, 2 pi)``."""
 
+    periodic = True  # (the wind angle: 0 and 2 pi are the same wind)
+
     def __init__(self, m: int, peclet: float, angles: np.ndarray, rhs: np.ndarray, **kw):
         super().__init__(len(angles), angles, (0.0, 2.0 * math.pi), **kw)
         self.m, self.peclet, self.rhs = m, peclet, rhs

@@ -96,6 +96,9 @@ class LinearSequence(Problem):
     """
 
     kind = "sequence"
+    #: True when the two ends of ``context_range`` are the same system (an angle): methods that
+    #: order the systems by context then order them around the circle, not along the line.
+    periodic = False
 
     def __init__(self, length: int, contexts: np.ndarray, context_range: tuple[float, float], **kw):
         super().__init__(**kw)
