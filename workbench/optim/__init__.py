@@ -1,7 +1,8 @@
 """Optimizers: first-order (GD, heavy ball, Nesterov, normalized GD, batch perceptron),
 adaptive (Adam/AdamW, Adan, Lion, diffGrad, Shampoo), schedule-free (SGD, AdamW) and
 distance-based / learning-rate-free (theory step, DoG, D-Adaptation, Prodigy) and
-second-order (damped Newton, lazy-Hessian cubic Newton, FOSI, M-FAC).
+second-order (damped Newton, lazy-Hessian cubic Newton, FOSI, M-FAC) and polynomially
+preconditioned gradient methods (symmetric-polynomial or Chebyshev preconditioners, Krylov search).
 
 Every optimizer is a :class:`~workbench.optim.base.Optimizer`: the step size at step
 ``t`` is ``lr * schedule(t, horizon)``; metrics include ``loss``, ``grad_norm``,
@@ -22,7 +23,7 @@ _MODULES = {
     "shampoo": ["Shampoo"], "schedule_free": ["ScheduleFreeSGD", "ScheduleFreeAdamW"],
     "theory_step": ["TheoryStep"], "dog": ["DoG"], "d_adaptation": ["DAdaptation"],
     "prodigy": ["Prodigy"], "newton": ["DampedNewton"], "lazy_newton": ["LazyNewton"], "fosi": ["FOSI"],
-    "mfac": ["MFAC"],
+    "mfac": ["MFAC"], "polynomial_preconditioning": ["PolynomialPreconditionedGD"],
 }
 for _mod, _names in _MODULES.items():
     try:

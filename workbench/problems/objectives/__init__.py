@@ -6,7 +6,7 @@ Every objective is an :class:`Objective` (``kind = "objective"``) with
 ``extra_metrics``; each family is registered by name (``workbench list``).
 """
 from .base import Objective, FunctionObjective, from_functions
-from .quadratic import Quadratic, QuadraticObjective, quadratic
+from .quadratic import Quadratic, QuadraticObjective, SpectrumQuadratic, quadratic, spectrum_quadratic
 from .test_functions import Rosenbrock, Beale, Rastrigin, rosenbrock, beale, rastrigin
 from .logistic import (LogisticObjective, LogisticSeparable, LogisticRegression, logistic_separable,
                        logistic_regression, separable_data)
@@ -16,7 +16,7 @@ from .mlp import MLPDigits, MLPObjective, mlp_digits
 
 __all__ = [
     "Objective", "FunctionObjective", "from_functions",
-    "QuadraticObjective", "quadratic", "rosenbrock", "beale", "rastrigin",
+    "QuadraticObjective", "quadratic", "spectrum_quadratic", "rosenbrock", "beale", "rastrigin",
     "LogisticObjective", "logistic_separable", "logistic_regression", "separable_data",
     "LeastSquaresObjective", "least_squares", "MatrixSensingObjective", "matrix_sensing",
     "MLPObjective", "mlp_digits",

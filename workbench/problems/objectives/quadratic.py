@@ -7,7 +7,7 @@ import param
 from ...core import InvalidParameter, ProblemFactory, register_problem
 from .base import Objective
 
-__all__ = ["Quadratic", "QuadraticObjective", "quadratic"]
+__all__ = ["Quadratic", "QuadraticObjective", "SpectrumQuadratic", "quadratic", "spectrum_quadratic"]
 
 #: Above this dimension the Hessian is kept diagonal (no dense rotation).
 MAX_DENSE_DIM = 2000
@@ -112,3 +112,56 @@ def quadratic(dim: int = 10, condition: float = 10.0, **kw) -> QuadraticObjectiv
     from ...core import get_problem
 
     return get_problem("quadratic", dim=dim, condition=condition, **kw)
+
+
+@register_problem("spectrum_quadratic")
+class SpectrumQuadratic(ProblemFactory):
+    r"""A rotated quadratic :math:`\tfrac12 (x - x_\star)^T B (x - x_\star)` with exactly the given eigenvalues.
+
+    For spectra the geometric spacing of ``quadratic`` cannot make: a few outliers
+    above a bulk (where polynomial preconditioning pays), clusters, zero eigenvalues
+    (then only convex). The eigenvectors are a random orthogonal basis, ``x_star = 0``
+    and ``x0`` a random point at ``distance``.
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> prob = wb.problems.spectrum_quadratic([1e4, 3e3, 1e3] + [1.0] * 5)
+    >>> prob.dim, prob.metadata["lambda_max"], prob.metadata["lambda_min"]
+    (8, 10000.0, 1.0)
+    """
+
+    problem_kind = "objective"
+    eigenvalues = param.List(default=[100.0, 10.0, 1.0, 1.0, 1.0], item_type=(int, float), bounds=(1, MAX_DENSE_DIM),
+                             doc="The eigenvalues of B (finite, non-negative); their number is the dimension.")
+    distance = param.Number(default=1.0, bounds=(0.0, None), inclusive_bounds=(False, True),
+                            doc="||x0 - x_star||.")
+    seed = param.Integer(default=0, bounds=(0, None), doc="Random seed (rotation and x0).")
+
+    def build(self) -> QuadraticObjective:
+        lam = np.asarray(self.eigenvalues, dtype=float).reshape(-1)
+        if not np.all(np.isfinite(lam)) or np.any(lam < 0):
+            raise InvalidParameter("eigenvalues must be finite and non-negative (B is positive semidefinite); "
+                                   f"got {self.eigenvalues!r}.")
+        if not np.any(lam > 0):
+            raise InvalidParameter("at least one eigenvalue must be positive: B = 0 has no minimiser to find.")
+        rng = np.random.default_rng(self.seed)
+        n = lam.size
+        Q, R = np.linalg.qr(rng.standard_normal((n, n)))
+        Q *= np.sign(np.diag(R))  # Haar-distributed rotation
+        H = 0.5 * (((Q * lam) @ Q.T) + ((Q * lam) @ Q.T).T)
+        u = rng.standard_normal(n)
+        x0 = self.distance * u / np.linalg.norm(u)
+        lmin, lmax = float(lam.min()), float(lam.max())
+        props = {"smooth", "convex", "quadratic"} | ({"strongly_convex"} if lmin > 0 else set())
+        meta = {"lambda_max": lmax, "lambda_min": lmin, "L": lmax, "mu": lmin,
+                "condition": lmax / lmin if lmin > 0 else float("inf"), "distance": float(self.distance)}
+        return QuadraticObjective(H, np.zeros(n), x0, name=f"spectrum_quadratic(d={n})", properties=props,
+                                  metadata=meta)
+
+
+def spectrum_quadratic(eigenvalues, **kw) -> QuadraticObjective:
+    """A rotated quadratic with exactly these ``eigenvalues`` (see :class:`SpectrumQuadratic`)."""
+    from ...core import get_problem
+
+    return get_problem("spectrum_quadratic", eigenvalues=[float(v) for v in np.ravel(eigenvalues)], **kw)
