@@ -90,3 +90,53 @@ def test_a_full_sketch_solves_an_ill_conditioned_system_in_one_step(sketch):
     prob = wb.problems.from_matrix(U @ np.diag(np.logspace(0, -5, 30)) @ V.T, rng.standard_normal(30))
     res = wb.run(wb.sketching.SketchAndProject(sketch=sketch, sketch_size=30), prob, rtol=1e-9, max_steps=5)
     assert res.converged and res.iterations == 1
+
+
+def test_a_sketch_moved_out_of_range_mid_run_is_refused_at_the_assignment_and_the_run_goes_on():
+    # (before, the assignment was taken and the next step raised: the run ended failed)
+    prob = system()
+    m = wb.sketching.SketchAndProject(sketch_size=5)
+    runner = wb.Runner(m, prob, rtol=1e-8, max_steps=5000)
+    runner.advance(max_steps=3)
+    with pytest.raises(wb.InvalidParameter, match="sketch_size = 100 exceeds the 40 equations"):
+        m.sketch_size = 100
+    with pytest.raises(wb.InvalidParameter, match="sketch_size = 41 exceeds the 40 equations"):
+        m.param.update(sketch_size=41)
+    assert m.sketch_size == 5
+    runner.advance(max_steps=3)
+    assert runner.status.label == "running" and runner.iteration == 6, runner.message
+    m.sketch = "rows"
+    m.sketch_size = 40  # = n is allowed, and used from the next step: every row, the solution at once
+    runner.advance(max_steps=1)
+    assert runner.status.label == "converged" and runner.iteration == 7, runner.message
+
+    sparse = wb.sketching.SketchAndProject(sketch="sparse", sketch_size=5)
+    runner = wb.Runner(sparse, prob, rtol=1e-8, max_steps=5000)
+    runner.advance(max_steps=3)
+    with pytest.raises(wb.InvalidParameter, match="sparsity = 100 exceeds the 40 rows"):
+        sparse.sparsity = 100
+    runner.advance(max_steps=3)
+    assert runner.status.label == "running" and sparse.sparsity == 3, runner.message
+    # a sparsity past n is inert for a Gaussian sketch, but switching to the sparse one is then refused
+    small = wb.sketching.SketchAndProject(sketch_size=1)
+    runner = wb.Runner(small, system(n=2), rtol=0, max_steps=10)
+    with pytest.raises(wb.InvalidParameter, match="sparsity = 3 exceeds the 2 rows"):
+        small.sketch = "sparse"
+    runner.advance(max_steps=3)
+    assert runner.status.label == "running" and small.sketch == "gaussian", runner.message
+
+
+@pytest.mark.parametrize("n", [1, 3, 9])
+def test_the_default_sketch_runs_on_systems_of_fewer_than_10_equations(n):
+    # (the default was sketch_size = 10, refused on every system with n < 10)
+    res = wb.run(wb.sketching.SketchAndProject(), system(n=n), rtol=1e-8, max_steps=50)
+    assert res.converged and res.iterations == 1, res.message  # q = n: the whole system at once
+
+
+def test_the_default_sketch_has_10_columns_and_round_trips_through_a_spec():
+    m = wb.sketching.SketchAndProject()
+    assert m.sketch_size is None and m.sketch_columns(40) == 10 and m.sketch_columns(4) == 4
+    res = wb.run(m, system(), rtol=0, max_steps=5)
+    assert res.final["matvecs"] == 1 + 5 * (10 + 1)  # 10 Gaussian columns a step, plus A dx
+    again = wb.from_spec(m.spec())
+    assert again.sketch_size is None

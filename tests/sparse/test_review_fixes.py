@@ -127,3 +127,11 @@ def test_a_2d_marginal_is_refused_unless_a_single_row_or_column():
         wb.problems.transport_problem(np.full((2, 2), 0.25), np.full(4, 0.25), C)
     p = wb.problems.transport_problem(np.full((4, 1), 0.25), np.full((1, 4), 0.25), C)
     assert p.a.shape == (4,) and p.b.shape == (4,)
+
+
+# -- seed docs ---------------------------------------------------------------------------------
+def test_every_seed_doc_of_the_sparse_and_sketching_methods_says_it_is_read_at_the_start():
+    # (coordinate descent's said only "Seed of the random rule.")
+    classes = [wb.sparse.CoordinateDescent, wb.sketching.SketchAndProject, wb.sketching.RandomizedKaczmarz]
+    for cls in classes:
+        assert "(read at the start)" in cls.param["seed"].doc, cls.__name__

@@ -267,7 +267,7 @@ def test_the_plotted_metric_follows_a_method_switch():
     run.method_select.value = "IHT"
     run.run()
     y = np.asarray(run.plot._sources["run"].data["y"], dtype=float)
-    assert run.plot.metric == "residual" and np.isfinite(y).all() and len(y) == run.runner.iteration + 1
+    assert run.plot.metric == "fixed_point_residual" and np.isfinite(y).all() and len(y) == run.runner.iteration + 1
     assert run.widget.children[-1] is run.figure_widget
     run.method_select.value = "FISTA"
     assert run.plot.metric == "optimality"

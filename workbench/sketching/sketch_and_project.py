@@ -55,6 +55,11 @@ class SketchAndProject(LinearMethod):
     ``matvecs`` counts the work in products with A: ``q`` per step for forming :math:`A^T S`
     with a Gaussian sketch (``q s / n`` for a sparse one), plus one.
 
+    ``sketch_size=None`` (the default) is :math:`q = \min(10, n)`, so the default runs on any
+    system; a number larger than the ``n`` equations is refused, at :meth:`init` and, mid-run,
+    at the assignment (the run goes on with the old value), as is ``sparsity > n`` with the
+    sparse sketch.
+
     Examples
     --------
     >>> import numpy as np, workbench as wb
@@ -77,11 +82,21 @@ class SketchAndProject(LinearMethod):
 
     sketch = param.Selector(default="gaussian", objects=["gaussian", "sparse", "rows"],
                             doc="Sketch distribution: Gaussian, sparse +-1, or rows of the identity (block Kaczmarz).")
-    sketch_size = param.Integer(default=10, bounds=(1, 100_000), doc="Columns q of the sketch S.")
+    sketch_size = param.Integer(default=None, bounds=(1, 100_000), allow_None=True,
+                                doc="Columns q of the sketch S; None: 10, or the number of equations if fewer.")
     sparsity = param.Integer(default=3, bounds=(1, 100_000), doc="Nonzeros per sketch column (sketch='sparse').")
     seed = param.Integer(default=0, bounds=(0, None), doc="Seed of the sketches (read at the start).")
 
     may_be_inert = frozenset({"sparsity"})
+
+    #: The number of equations of the problem of the last :meth:`init` (None before one): a
+    #: ``sketch_size``, ``sparsity`` or ``sketch`` moved mid-run is checked against it.
+    _problem_n = None
+
+    def sketch_columns(self, n: int) -> int:
+        """The q a step on ``n`` equations uses: ``sketch_size``, or ``min(10, n)`` when it is None."""
+        q = self._proposed("sketch_size")
+        return min(10, n) if q is None else int(q)
 
     def inert_params(self) -> frozenset[str]:
         """``sparsity`` counts only for the sparse sketch."""
@@ -89,13 +104,24 @@ class SketchAndProject(LinearMethod):
 
     def init_extra(self, problem, x, r):
         self._check_size(problem.n)
+        self._problem_n = problem.n
         return {"AT": problem.A.T.tocsr(), "rng": np.random.default_rng(self.seed), "products": 0.0}
 
+    def _check_setting(self, name, value):
+        # A sketch moved mid-run past the system's size is refused now, as init refuses it, so the
+        # run goes on with the old setting instead of failing at its next step.
+        super()._check_setting(name, value)
+        if name in ("sketch_size", "sparsity", "sketch") and self._problem_n is not None:
+            self._check_size(self._problem_n)
+
     def _check_size(self, n: int) -> None:
-        if self.sketch_size > n:
-            raise InvalidParameter(f"sketch_size = {self.sketch_size} exceeds the {n} equations; give at most {n}.")
-        if self.sketch == "sparse" and self.sparsity > n:
-            raise InvalidParameter(f"sparsity = {self.sparsity} exceeds the {n} rows a sketch column has; give at "
+        # (through _proposed: in an assignment being checked, the value it proposes)
+        q, sparsity = self._proposed("sketch_size"), self._proposed("sparsity")
+        if q is not None and q > n:
+            raise InvalidParameter(f"sketch_size = {q} exceeds the {n} equations; give at most {n} "
+                                   "(or None: min(10, n)).")
+        if self._proposed("sketch") == "sparse" and sparsity > n:
+            raise InvalidParameter(f"sparsity = {sparsity} exceeds the {n} rows a sketch column has; give at "
                                    f"most {n}.")
 
     def _sketch(self, rng, n: int, q: int):
@@ -103,8 +129,8 @@ class SketchAndProject(LinearMethod):
 
     def step(self, problem, state: LinearState) -> LinearState:
         n = problem.n
-        q = self.sketch_size
-        self._check_size(n)  # (a knob moved mid-run)
+        self._check_size(n)  # (assignments are checked against the last init's n; this guards the rest)
+        q = self.sketch_columns(n)
         extra = dict(state.extra)
         S = self._sketch(extra["rng"], n, q)
         dx = project_onto_sketch(extra["AT"] @ S, S.T @ state.r)

@@ -63,7 +63,8 @@ class CoordinateDescent(L1Method):
 
     rule = param.Selector(default="gauss_southwell_q", objects=RULES, doc="Coordinate selection rule.")
     block_size = param.Integer(default=1, softbounds=(1, 32), doc="Coordinates updated per step.")
-    seed = param.Integer(default=0, bounds=(0, None), softbounds=(0, 100), doc="Seed of the random rule.")
+    seed = param.Integer(default=0, bounds=(0, None), softbounds=(0, 100),
+                         doc="Seed of the random rule (read at the start).")
 
     def check_params(self) -> None:
         super().check_params()
