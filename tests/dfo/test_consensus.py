@@ -44,7 +44,7 @@ def test_only_function_values_are_spent_and_counted():
 
 def test_the_run_replays_from_its_spec():
     prob = wb.problems.rastrigin(dim=3, start=[1.0] * 3)
-    res = wb.run(CBO(seed=4, particles=30, noise="isotropic"), prob, max_steps=25)
+    res = wb.run(CBO(seed=4, particles=30, noise="isotropic", noise_scale=0.5), prob, max_steps=25)
     np.testing.assert_array_equal(wb.from_spec(res.spec()).run().trace["loss"], res.trace["loss"])
 
 
@@ -76,3 +76,36 @@ def test_an_objective_that_raises_at_a_particle_is_explained():
     prob = wb.problems.from_functions(f, lambda x: 2 * x, x0=[1.0, 1.0])
     with pytest.raises(wb.InvalidProblem, match="failed at a particle .*ValueError: domain.*init_spread"):
         CBO(particles=10).init(prob)
+
+
+def test_isotropic_noise_multiplies_the_mean_square_spread_by_the_factor_the_refusal_tests():
+    # alpha = 0: the consensus is the plain mean, so the spread^2 ratio is (1 - lambda dt)^2 + sigma^2 dt d
+    dim, sigma, dt = 5, 0.62, 0.01
+    prob = wb.problems.quadratic(dim=dim)
+    res = wb.run(CBO(noise="isotropic", noise_scale=sigma, alpha=0.0, particles=40_000, seed=3), prob, max_steps=1)
+    ratio = (res.trace["spread"][1] / res.trace["spread"][0]) ** 2
+    assert ratio == pytest.approx((1 - dt) ** 2 + sigma ** 2 * dt * dim, abs=3e-3)  # anisotropic: 0.984
+
+
+def test_isotropic_noise_that_spreads_the_swarm_is_refused_with_the_sigma_to_use():
+    prob = wb.problems.rastrigin(dim=2, start=[3.0] * 2)
+    with pytest.raises(wb.InvalidParameter, match=r"spreads the swarm out in 2 dimensions.*= 1.48 >= 1; take "
+                                                  r"noise_scale below .* = 0.997"):
+        wb.run(CBO(seed=1, noise="isotropic"), prob, max_steps=3000, atol=1e-4)  # diverged at step 196
+    with pytest.raises(wb.InvalidParameter, match="below .* = 0.631"):
+        CBO(noise="isotropic").init(wb.problems.rastrigin(dim=5, start=[3.0] * 5))
+    res = wb.run(CBO(seed=1, noise="isotropic", noise_scale=0.7), prob, max_steps=5000, atol=1e-4)
+    assert res.status is wb.Status.CONVERGED and res.final["distance"] < 1e-3, res.message  # measured 1532 steps
+    CBO(seed=1).init(prob)  # anisotropic noise has no such limit
+    CBO(noise="isotropic").init(wb.problems.rastrigin(dim=1, start=[3.0]))  # in 1-D it is anisotropic noise
+
+
+def test_isotropic_noise_switched_on_mid_run_fails_the_run_with_the_same_sentence():
+    prob = wb.problems.rastrigin(dim=2, start=[3.0] * 2)
+    method = CBO(seed=1)
+    runner = wb.Runner(method, prob, max_steps=100)
+    runner.advance(max_steps=5)
+    method.noise = "isotropic"
+    runner.advance(max_steps=5)
+    assert runner.status is wb.Status.FAILED and "spreads the swarm out" in runner.message
+    assert runner.iteration == 5

@@ -106,3 +106,23 @@ def test_halperns_lr_moved_mid_run_acts_on_the_next_step_and_is_reported():
 def test_an_empty_operator_is_refused():
     with pytest.raises(wb.InvalidProblem, match="at least one row"):
         wb.problems.linear_operator_problem(np.zeros((0, 0)), [], [])
+
+
+def test_operators_no_method_can_solve_are_refused_with_why():
+    # M = 0: GDA's step was lr / 1e-300, to z = 5e301 at the step limit
+    with pytest.raises(wb.InvalidProblem, match="M is zero"):
+        wb.problems.linear_operator_problem([[0.0]], [1.0], [0.0])
+    with pytest.raises(wb.InvalidProblem, match=r"no zero.*\|\|\(I - M M\^\+\) b\|\| = 1 for every z"):
+        wb.problems.linear_operator_problem([[1.0, 0.0], [0.0, 0.0]], [0.0, 1.0], [0.0, 0.0])
+    singular = wb.problems.linear_operator_problem([[1.0, 0.0], [0.0, 0.0]], [3.0, 0.0], [0.0, 1.0])
+    assert singular.z_star.tolist() == [3.0, 0.0]  # b in the range of a singular M is fine
+    assert wb.run(FP.Extragradient(), singular, max_steps=200).status is wb.Status.CONVERGED
+
+
+def test_the_anchor_weight_has_no_value_before_the_first_step_and_cannot_stop_the_run():
+    game = wb.problems.bilinear_game(n=2)
+    res = wb.run(FP.AnchoredExtragradient(), game, max_steps=2)
+    assert np.isnan(res.trace["anchor_weight"][0])
+    np.testing.assert_allclose(res.trace["anchor_weight"][1:], [1 / 2, 1 / 3])  # the beta_k = 1/(k+2) each step used
+    with pytest.raises(wb.InvalidParameter, match="cannot stop on 'anchor_weight': it has no value at the start"):
+        wb.run(FP.AnchoredExtragradient(), game, metric="anchor_weight", atol=1e-3, max_steps=10)

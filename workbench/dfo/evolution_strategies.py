@@ -2,6 +2,7 @@ r"""Evolution strategies: descend along an antithetic estimate of the Gaussian-s
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import param
@@ -50,9 +51,14 @@ class EvolutionStrategies(Method):
     stochastic gradient from ``2 * samples`` function values (:func:`antithetic_gradient`).
     A large ``sigma`` smooths out narrow local minima (Rastrigin's ripples) that trap GD; a
     small one approaches the true gradient. The estimate's variance falls like
-    ``1 / samples``. Metrics: ``loss`` :math:`f(x)`, ``gradient_estimate_norm``,
-    ``function_evals``, and ``distance`` when the minimiser is known. No default tolerance
-    (the estimate is noisy): give ``max_steps``, or an ``atol`` on ``loss``.
+    ``1 / samples``. Metrics: ``loss`` :math:`f(x)`; ``gap`` :math:`f(x) - f_\star` (the stop
+    metric), with :math:`f_\star` the problem's ``f_star``, or 0 when the problem does not
+    know it (then ``gap`` is ``loss`` and the run's message says that a tolerance on it
+    assumes :math:`f_\star = 0`); ``suboptimality`` (the same difference, under the
+    optimizers' name, when ``f_star`` is known); ``gradient_estimate_norm`` (the last step's
+    estimate: NaN before the first step, so it cannot be a stop metric); ``function_evals``;
+    and ``distance`` when the minimiser is known. No default tolerance (the estimate is
+    noisy): give ``max_steps``, or an ``atol`` on ``gap``.
 
     Examples
     --------
@@ -71,7 +77,9 @@ class EvolutionStrategies(Method):
     """
 
     problem_kind = "objective"
-    stop_metric = "loss"
+    # f(x) - f*, not f(x): an atol on the loss itself "converges" at once where f* < 0 and never
+    # where f* > 0. (The gradient estimate cannot stop the run: it is noisy, and NaN at row 0.)
+    stop_metric = "gap"
     default_rtol = None
     divergence_factor = 1e8
 
@@ -100,8 +108,21 @@ class EvolutionStrategies(Method):
         return state
 
     def metrics(self, problem, state: ESState) -> dict[str, float]:
-        out = {"loss": state.loss, "gradient_estimate_norm": float(np.linalg.norm(state.g)),
+        f_star = problem.f_star
+        gap = state.loss - (0.0 if f_star is None else f_star)
+        # (no estimate before the first step: a 0 there would "converge" a run stopped on it at once)
+        g_norm = math.nan if state.t == 0 else float(np.linalg.norm(state.g))
+        out = {"loss": state.loss, "gap": gap, "gradient_estimate_norm": g_norm,
                "function_evals": float(state.function_evals)}
+        if f_star is not None:
+            out["suboptimality"] = gap
         if problem.x_star is not None:
             out["distance"] = float(np.linalg.norm(state.x - problem.x_star))
         return out
+
+    def end_note(self, problem, state: ESState) -> str:
+        """Where the problem does not know f*, ``gap`` is the loss itself: say what that assumes."""
+        if problem.f_star is not None:
+            return ""
+        return ("The problem does not know its optimal value f*, so gap is f(x) itself and a tolerance on it "
+                "assumes f* = 0; give the problem its f_star for a true gap.")

@@ -1,6 +1,8 @@
 """Extra-anchored gradient (EAG): extragradient pulled back to the start with weights 1/(k+2)."""
 from __future__ import annotations
 
+import math
+
 import param
 
 from ..core import register_method
@@ -21,7 +23,8 @@ class AnchoredExtragradient(OperatorMethod):
     like :math:`O(1/k)`, the optimal rate for monotone L-Lipschitz F, where plain
     extragradient's last iterate has only :math:`O(1/\sqrt k)` in the worst case; the price
     is that early steps are pulled back towards the start. The theory takes
-    :math:`\eta \le 1/(8L)` (``lr = 0.125``, the default).
+    :math:`\eta \le 1/(8L)` (``lr = 0.125``, the default). Metrics add ``anchor_weight``, the
+    :math:`\beta` the last step used (NaN before the first step).
 
     Examples
     --------
@@ -52,4 +55,6 @@ class AnchoredExtragradient(OperatorMethod):
         return state
 
     def method_metrics(self, problem, state):
-        return {"anchor_weight": 1.0 / (state.t + 1)}
+        # The weight beta_{k-1} = 1/(k+1) the last step used: a schedule, not a measure of progress,
+        # and no step has used one at row 0 (NaN there, so the Runner refuses it as a stop metric).
+        return {"anchor_weight": math.nan if state.t == 0 else 1.0 / (state.t + 1)}

@@ -23,8 +23,12 @@ class LinearMonotoneOperator(Problem):
     Attributes
     ----------
     M, b, z0 : the operator, its offset and the start
-    z_star : a zero of F (the least-norm one), or None when F has none
+    z_star : a zero of F (the least-norm one)
     lipschitz : :math:`L = \|M\|_2`
+
+    The constructor refuses an M that is not monotone, a zero M (L = 0: the step sizes, in
+    units of 1/L, would be infinite) and a b outside the range of a singular M (F then has no
+    zero, and the residual cannot fall below :math:`\|(I - M M^+) b\|`; the sentence gives it).
     """
 
     kind = "operator"
@@ -48,10 +52,21 @@ class LinearMonotoneOperator(Problem):
         if lowest < -1e-10 * max(1.0, float(np.abs(M).max())):
             raise InvalidProblem(f"the operator is not monotone: M + M^T has eigenvalue {2 * lowest:.3g} < 0. The "
                                  "methods here need a monotone F (a convex-concave game).")
-        self.M, self.b, self.z0 = M, b, z0
-        self.lipschitz = float(np.linalg.norm(M, 2))
+        lipschitz = float(np.linalg.norm(M, 2))
+        if lipschitz == 0:
+            # (the step sizes are lr / L: a zero M would send z off by lr / 1e-300 times b)
+            raise InvalidProblem("M is zero, so F(z) = -b is the same at every z: every z solves it (b = 0) or none "
+                                 "does; give a nonzero M.")
         z, *_ = np.linalg.lstsq(M, b, rcond=None)
-        self.z_star = z if np.linalg.norm(M @ z - b) <= 1e-9 * max(1.0, float(np.linalg.norm(b))) else None
+        floor = float(np.linalg.norm(M @ z - b))  # ||(I - M M^+) b||, the least residual any z has
+        if floor > 1e-9 * max(1.0, float(np.linalg.norm(b))):
+            raise InvalidProblem(
+                f"F(z) = M z - b has no zero: b is not in the range of the singular M, so ||F(z)|| >= "
+                f"||(I - M M^+) b|| = {floor:.3g} for every z and no method can bring the residual below it. Take "
+                "b in the range of M (e.g. b = M z for some z), or make M nonsingular.")
+        self.M, self.b, self.z0 = M, b, z0
+        self.lipschitz = lipschitz
+        self.z_star = z
 
     @property
     def dim(self) -> int:
@@ -87,7 +102,8 @@ class LinearMonotoneOperator(Problem):
 
 
 def linear_operator_problem(M, b, z0, *, name: str = "custom") -> LinearMonotoneOperator:
-    """Your own monotone linear operator ``F(z) = M z - b`` (validated: ``M + M^T`` must be PSD).
+    """Your own monotone linear operator ``F(z) = M z - b`` (validated: ``M + M^T`` must be PSD,
+    M nonzero, and F must have a zero).
 
     Examples
     --------
