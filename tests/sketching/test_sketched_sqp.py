@@ -146,3 +146,19 @@ def test_a_merit_line_search_that_runs_out_stops_with_a_sentence_and_leaves_x():
     assert res.status.label == "failed" and res.iterations == 0
     assert "found no step that lowers it" in res.message and "left where it was" in res.message
     assert np.array_equal(res.state.x, x0)
+
+
+@pytest.mark.parametrize("name,value,needle", [
+    ("sketch_size", 1000, "sketch_size = 1000 exceeds the"),
+    ("sparsity", 1000, "sparsity = 1000 exceeds the"),
+])
+def test_a_sketch_moved_past_the_kkt_size_mid_run_is_refused_and_the_run_goes_on(name, value, needle):
+    prob = wb.problems.constrained_quartic(dim=20, constraints=5)
+    method = wb.sketching.SketchedSQP(sketch="sparse", sketch_size=6)
+    runner = wb.Runner(method, prob, atol=1e-10, max_steps=60)
+    runner.advance(max_steps=2)
+    with pytest.raises(wb.InvalidParameter, match=needle):
+        setattr(method, name, value)
+    assert getattr(method, name) != value  # the old setting stays
+    runner.advance()
+    assert runner.status.label == "converged", runner.message

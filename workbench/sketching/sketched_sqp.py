@@ -149,9 +149,12 @@ class SketchedSQP(Method):
             return frozenset({"sketch", "sketch_size", "sparsity", "inner_accuracy", "sharpen", "max_inner", "seed"})
         return frozenset() if self.sketch == "sparse" else frozenset({"sparsity"})
 
+    _kkt_n = None  #: the KKT system's size, once a run has started (what a moved knob is checked against)
+
     def init(self, problem) -> SQPState:
         self.check_problem(problem)
-        self._check_sizes(problem)
+        self._check_sizes(problem.dim + problem.n_constraints)
+        self._kkt_n = problem.dim + problem.n_constraints
         x, lam = problem.x0.copy(), problem.lam0.copy()
         merit, _, _, parts = augmented_lagrangian(problem, x, lam, self.mu, self.nu, gradient=False)
         kkt = _kkt_residual(parts)
@@ -163,13 +166,22 @@ class SketchedSQP(Method):
     def _sketch_size(self, problem_size: int) -> int:
         return min(8, problem_size) if self.sketch_size is None else self.sketch_size
 
-    def _check_sizes(self, problem) -> None:
-        n = problem.dim + problem.n_constraints
-        if self.inner == "sketch" and self.sketch_size is not None and self.sketch_size > n:
-            raise InvalidParameter(f"sketch_size = {self.sketch_size} exceeds the {n} equations of the KKT system; "
+    def _check_setting(self, name, value):
+        # A sketch moved mid-run past the KKT system's size is refused at the assignment, as init
+        # refuses it, so the run goes on with the old setting instead of failing at its next step.
+        super()._check_setting(name, value)
+        if name in ("sketch_size", "sparsity", "sketch", "inner") and self._kkt_n is not None:
+            self._check_sizes(self._kkt_n)
+
+    def _check_sizes(self, n: int) -> None:
+        # (through _proposed: in an assignment being checked, the value it proposes)
+        inner, q = self._proposed("inner"), self._proposed("sketch_size")
+        sketch, sparsity = self._proposed("sketch"), self._proposed("sparsity")
+        if inner == "sketch" and q is not None and q > n:
+            raise InvalidParameter(f"sketch_size = {q} exceeds the {n} equations of the KKT system; "
                                    f"give at most {n}.")
-        if self.inner == "sketch" and self.sketch == "sparse" and self.sparsity > n:
-            raise InvalidParameter(f"sparsity = {self.sparsity} exceeds the {n} rows of a sketch column.")
+        if inner == "sketch" and sketch == "sparse" and sparsity > n:
+            raise InvalidParameter(f"sparsity = {sparsity} exceeds the {n} rows of a sketch column.")
 
     # -- the inner solve -----------------------------------------------------------
     def _solve(self, K, rhs, tol, state):
@@ -203,7 +215,7 @@ class SketchedSQP(Method):
 
     # -- one SQP step ----------------------------------------------------------------
     def step(self, problem, state: SQPState) -> SQPState:
-        self._check_sizes(problem)
+        self._check_sizes(problem.dim + problem.n_constraints)
         d = problem.dim
         # f, c and G at this point were computed when it was accepted as the last step's trial
         merit, gx, gl, parts = augmented_lagrangian(problem, state.x, state.lam, state.mu, self.nu,
