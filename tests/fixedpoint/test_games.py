@@ -126,3 +126,14 @@ def test_the_anchor_weight_has_no_value_before_the_first_step_and_cannot_stop_th
     np.testing.assert_allclose(res.trace["anchor_weight"][1:], [1 / 2, 1 / 3])  # the beta_k = 1/(k+2) each step used
     with pytest.raises(wb.InvalidParameter, match="cannot stop on 'anchor_weight': it has no value at the start"):
         wb.run(FP.AnchoredExtragradient(), game, metric="anchor_weight", atol=1e-3, max_steps=10)
+
+
+def test_distance_is_to_the_set_of_zeros_when_m_is_singular():
+    # zeros of F(z) = diag(1, 0) z - (1, 0): the line (1, t); the start (0, 5) is 1 from it, not |(0,5) - (1,0)|
+    prob = wb.problems.linear_operator_problem([[1.0, 0.0], [0.0, 0.0]], [1.0, 0.0], [0.0, 5.0])
+    res = wb.run(wb.fixedpoint.Extragradient(), prob, max_steps=2000, rtol=1e-10)
+    assert res.trace["distance"][0] == pytest.approx(1.0)
+    assert res.converged and res.final["distance"] < 1e-9  # it reached (1, 5), a zero
+    assert np.allclose(res.state.z, [1.0, 5.0])
+    full = wb.problems.linear_operator_problem([[2.0, 1.0], [-1.0, 2.0]], [1.0, 0.0], [3.0, 4.0])
+    assert full.distance_to_solutions([3.0, 4.0]) == pytest.approx(np.linalg.norm(np.array([3.0, 4.0]) - full.z_star))

@@ -61,7 +61,9 @@ class OperatorMethod(Method):
         out = {"residual": float(np.linalg.norm(state.Fz)), "operator_evals": float(state.operator_evals),
                "step_size": self.step_size(problem)}
         if problem.z_star is not None:
-            out["distance"] = float(np.linalg.norm(state.z - problem.z_star))
+            # to the set of zeros where the problem knows it (a singular M has a line of them)
+            to_set = getattr(problem, "distance_to_solutions", None)
+            out["distance"] = float(to_set(state.z)) if to_set else float(np.linalg.norm(state.z - problem.z_star))
         out.update(self.method_metrics(problem, state))
         return out
 

@@ -23,7 +23,8 @@ class LinearMonotoneOperator(Problem):
     Attributes
     ----------
     M, b, z0 : the operator, its offset and the start
-    z_star : a zero of F (the least-norm one)
+    z_star : a zero of F (the least-norm one; with a singular M every z_star + null(M) is one,
+        and ``distance`` is measured to that set)
     lipschitz : :math:`L = \|M\|_2`
 
     The constructor refuses an M that is not monotone, a zero M (L = 0: the step sizes, in
@@ -67,6 +68,10 @@ class LinearMonotoneOperator(Problem):
         self.M, self.b, self.z0 = M, b, z0
         self.lipschitz = lipschitz
         self.z_star = z
+        # The zeros are z_star + null(M): the distance to that set is the part of z - z_star in
+        # the row space of M (all of it when M is nonsingular). The basis of that row space:
+        _, sing, Vt = np.linalg.svd(M)
+        self._row_space = Vt[sing > 1e-12 * sing[0]]
 
     @property
     def dim(self) -> int:
@@ -74,6 +79,19 @@ class LinearMonotoneOperator(Problem):
 
     def operator(self, z) -> np.ndarray:
         return self.M @ z - self.b
+
+    def distance_to_solutions(self, z) -> float:
+        r"""The distance from ``z`` to the set of zeros :math:`z_\star + \ker M`, not to one of them.
+
+        Examples
+        --------
+        >>> prob = linear_operator_problem([[1.0, 0.0], [0.0, 0.0]], [1.0, 0.0], [0.0, 5.0])
+        >>> prob.distance_to_solutions([0.0, 5.0]), prob.distance_to_solutions([1.0, -3.0])   # zeros: (1, t)
+        (1.0, 0.0)
+        """
+        d = np.asarray(z, dtype=float) - self.z_star
+        return float(np.linalg.norm(self._row_space @ d)) if self._row_space.shape[0] < d.size else \
+            float(np.linalg.norm(d))
 
     def value(self, z) -> float:
         r"""The merit :math:`\tfrac12 \|F(z)\|^2` (zero exactly at the solutions; what a contour map draws)."""
