@@ -137,3 +137,9 @@ def test_distance_is_to_the_set_of_zeros_when_m_is_singular():
     assert np.allclose(res.state.z, [1.0, 5.0])
     full = wb.problems.linear_operator_problem([[2.0, 1.0], [-1.0, 2.0]], [1.0, 0.0], [3.0, 4.0])
     assert full.distance_to_solutions([3.0, 4.0]) == pytest.approx(np.linalg.norm(np.array([3.0, 4.0]) - full.z_star))
+
+
+def test_a_one_variable_game_says_its_condition_is_1():
+    game = wb.problems.bilinear_game(n=1, condition=100.0)
+    assert game.metadata["condition"] == 1.0 and "kappa=1)" in game.name
+    assert wb.problems.bilinear_game(n=3, condition=100.0).metadata["condition"] == 100.0

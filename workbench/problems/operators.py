@@ -152,7 +152,8 @@ class BilinearGame(ProblemFactory):
 
     problem_kind = "operator"
     n = param.Integer(default=10, bounds=(1, 2000), doc="Variables per player (z has 2n).")
-    condition = param.Number(default=10.0, bounds=(1.0, 1e12), doc="Largest over smallest singular value of A.")
+    condition = param.Number(default=10.0, bounds=(1.0, 1e12), doc=(
+        "Largest over smallest singular value of A (with n = 1, A has one singular value, 1, and this has no effect)."))
     regularization = param.Number(default=0.0, bounds=(0.0, None), doc="mu: strong convexity-concavity (0: pure game).")
     seed = param.Integer(default=0, bounds=(0, None), doc="Random seed (A's singular vectors and the start).")
 
@@ -167,8 +168,10 @@ class BilinearGame(ProblemFactory):
         z0 = rng.standard_normal(2 * n)
         z0 /= np.linalg.norm(z0)
         props = {"monotone"} | ({"strongly_monotone"} if mu > 0 else set())
-        return LinearMonotoneOperator(M, np.zeros(2 * n), z0, name=f"bilinear_game(n={n}, kappa={self.condition:g})",
-                                      properties=props, metadata={"sigma_min": float(sigma[0]), "mu": mu})
+        kappa = self.condition if n > 1 else 1.0  # (one singular value: its condition is 1, whatever was asked)
+        return LinearMonotoneOperator(M, np.zeros(2 * n), z0, name=f"bilinear_game(n={n}, kappa={kappa:g})",
+                                      properties=props, metadata={"sigma_min": float(sigma[0]), "mu": mu,
+                                                                  "condition": float(kappa)})
 
 
 def bilinear_game(n: int = 10, **kw) -> LinearMonotoneOperator:
