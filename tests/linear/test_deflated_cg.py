@@ -31,9 +31,13 @@ def test_deflating_exact_eigenvectors_is_cg_on_the_remaining_eigenvalues():
     on_rest = wb.run(wb.linear.CG(), rest, atol=1e-9 * np.linalg.norm(b), rtol=0)
     plain = wb.run(wb.linear.CG(), full, rtol=1e-9)
     assert deflated.iterations == on_rest.iterations < 0.5 * plain.iterations
-    np.testing.assert_allclose(deflated.trace["residual"], on_rest.trace["residual"], rtol=1e-8)
+    # (the last entry is the true residual b - A x, recomputed before the run is called converged:
+    # it differs from the recurrence in the 8th digit, each run's own way)
+    np.testing.assert_allclose(deflated.trace["residual"][:-1], on_rest.trace["residual"][:-1], rtol=1e-8)
+    np.testing.assert_allclose(deflated.trace["residual"][-1], on_rest.trace["residual"][-1], rtol=1e-6)
     np.testing.assert_allclose(deflated.x, b / lam, rtol=1e-6)
-    assert deflated.trace["matvecs"][-1] == deflated.iterations + 1 + k  # A W costs k products
+    # A W costs k products, and the check of the true residual one
+    assert deflated.trace["matvecs"][-1] == deflated.iterations + 1 + k + 1
 
 
 def test_more_slow_eigenvectors_deflated_means_fewer_iterations_and_the_right_answer():
@@ -73,7 +77,10 @@ def test_it_levels_off_at_the_attainable_accuracy_instead_of_drifting_away():
     prob = wb.problems.poisson2d(24)
     lam, V = np.linalg.eigh(prob.A.toarray())
     res = wb.run(wb.linear.DeflatedCG(basis=V[:, :8]), prob, rtol=1e-16, max_steps=3000)
-    assert res.converged
+    # 1e-16 is below the attainable accuracy: the run says so (it used to claim convergence on
+    # the recurred residual) and names the level it reached, which stays near 1e-15
+    assert res.status.label == "failed" and "cannot reach this tolerance" in res.message
+    assert res.iterations < 200
     assert np.linalg.norm(prob.b - prob.A @ res.x) < 1e-14 * np.linalg.norm(prob.b)
 
 

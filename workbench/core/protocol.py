@@ -356,6 +356,16 @@ class Method(CheckedParams):
         step size at 0 past its horizon, a sequence run with systems left unsolved. Empty by default."""
         return ""
 
+    def confirm_convergence(self, problem: Problem, state, tolerance: float):
+        """Called by the Runner when the stop metric meets ``tolerance``, before it says so.
+
+        A method whose stop metric is an estimate that can drift from what it names (a Krylov
+        method's residual, updated by a recurrence, drifts from ``b - A x`` in rounding)
+        returns a new state with it recomputed; the Runner then judges that one, and the run
+        goes on if it misses the tolerance. ``None`` (the default) accepts the metric as it is.
+        """
+        return None
+
     def stop_scale(self, problem: Problem, metrics0: dict) -> float:
         """Denominator for ``rtol``: by default the stop metric's initial value."""
         return abs(float(metrics0.get(self.stop_metric, 1.0)))

@@ -32,6 +32,15 @@ class _ConjugateGradient(LinearMethod):
     def _preconditioner_key(self):
         return None
 
+    recurred_residual = True
+
+    def restart_from(self, problem, extra, r):
+        # (a direction built from recurred residuals is not conjugate to the true one: start anew)
+        z = r if extra["M"] is None else extra["M"](r)
+        extra["p"], extra["rz"] = z.copy(), float(r @ z)
+        extra["restart_matvecs"] = extra["M_matvecs"]
+        return extra
+
     def step(self, problem, state: LinearState) -> LinearState:
         extra = dict(state.extra)
         if extra["M_key"] != self._preconditioner_key():

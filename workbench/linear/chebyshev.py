@@ -85,6 +85,12 @@ class Chebyshev(LinearMethod):
         return {"theta": theta, "delta": delta, "rho": delta / theta, "d": r / theta,
                 "bounds": (lmin, lmax)}
 
+    recurred_residual = True
+
+    def restart_from(self, problem, extra, r):
+        extra["d"], extra["rho"] = r / extra["theta"], extra["delta"] / extra["theta"]
+        return extra
+
     def step(self, problem, state: LinearState) -> LinearState:
         e = dict(state.extra)
         x = state.x + e["d"]

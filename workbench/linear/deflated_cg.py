@@ -159,6 +159,12 @@ class DeflatedCG(LinearMethod):
             return v.copy()
         return v - deflation.W @ la.cho_solve(deflation.factor, deflation.AW.T @ v)
 
+    recurred_residual = True
+
+    def restart_from(self, problem, extra, r):
+        extra["p"], extra["rr"] = self._project(r, extra["deflation"]), float(r @ r)
+        return extra
+
     def step(self, problem, state: LinearState) -> LinearState:
         extra = dict(state.extra)
         if state.residual_norm == 0:
