@@ -166,6 +166,10 @@ class DeepConjugateDirections(LinearMethod):
             d = d - (float(d @ Adj) / dAd) * dj
         return d
 
+    # (each direction is proposed from the current residual: after a replaced one it starts from
+    # the true residual with nothing else to restart)
+    recurred_residual = True
+
     def step(self, problem, state: LinearState) -> LinearState:
         if state.residual_norm == 0:
             return state
