@@ -121,7 +121,7 @@ def refine_section(race):
             status.object = "Run the race for a few dozen steps first: refinement needs recorded gradient norms."
             return
         try:
-            schedule = refine_from_trace(runner.trace, adam_like=adam_like.value)
+            schedule = refine_from_trace(runner.result(), adam_like=adam_like.value)
         except Exception as exc:  # e.g. a diverged recording: say why
             status.object = f"<span style='color:#d62728'>Cannot refine: {exc}</span>"
             return

@@ -256,3 +256,105 @@ def test_warmup_takes_a_name_or_spec_for_inner_after_construction_too():
     with pytest.raises(UnknownName, match="no schedule called 'bogus'"):
         w.inner = "bogus"
     assert isinstance(w.inner, LinearDecay)
+
+
+# -- review fixes: zero norms, diverged traces, step decay past T, short WSD runs -----------
+def test_refined_norms_that_reach_zero_are_cut_there():
+    """A run that converged exactly (G_t = 0) used to floor the zeros at 1e-12 max G, giving those
+    steps weights 1e24 times the rest: s(0) = 1.3e-24, s(25 of 35) = 1.4e-19."""
+    G = np.geomspace(1, 1e-3, 30)
+    s = refine_from_grad_norms(np.r_[G, np.zeros(5)])
+    assert len(s.profile) == 30 and s.profile.max() == 1.0
+    # the schedule of the steps that did the work, stretched over the horizon
+    np.testing.assert_allclose(s.values(35), refine_from_grad_norms(G).values(35))
+    assert s(25, 35) > 0.05
+    np.testing.assert_allclose(refined_profile([1.0, 1.0, 1.0, 0.0, 0.0], filter_width=1), [1.0, 0.5, 0.0])
+
+
+@pytest.mark.parametrize("norms, match", [
+    ([1.0, 0.0, 0.0, 0.0], "exactly 0 at step 1: the run had converged after 1 step"),
+    ([0.0, 1.0, 1.0], "exactly 0 at step 0: the run started at a stationary point"),
+])
+def test_refined_norms_too_few_before_a_zero_are_refused(norms, match):
+    with pytest.raises(MalformedInput, match=match):
+        refined_profile(norms, filter_width=1)
+
+
+def test_refined_norms_over_hundreds_of_orders_of_magnitude_stay_finite():
+    # (without the old floor at 1e-12 max G, G^-2 overflowed or underflowed here)
+    np.testing.assert_allclose(refined_profile([1e200, 1e-200], filter_width=1), [1.0, 0.0])
+    np.testing.assert_allclose(refined_profile([1e-200, 1e-200, 1e-200], filter_width=1), [1.0, 0.5, 0.0])
+    p = refined_profile(np.geomspace(1e150, 1e-150, 50), filter_width=1)
+    assert np.all(np.isfinite(p)) and p.max() == 1.0 and p[-1] == 0.0
+
+
+def test_refine_from_a_bare_trace_of_a_diverged_run_is_refused():
+    """The Result was refused, its Trace (all the dashboard passed) was not: profile [1, 0, 0]."""
+    import workbench as wb
+
+    res = wb.run(wb.optim.GD(lr=50.0, schedule="linear", horizon=100), wb.get_problem("quadratic"), max_steps=100)
+    assert res.status.label == "diverged"
+    with pytest.raises(MalformedInput, match=r"grad_norm grew from .* more than 10000 x: the run diverged"):
+        refine_from_trace(res.trace)
+    with pytest.raises(MalformedInput, match="infinite at row 2"):
+        refine_from_trace(Trace.from_dict({"grad_norm": [1.0, 0.5, np.inf]}))  # (the final row counts)
+    grown = Trace.from_dict({"grad_norm": [1.0, 10.0, 100.0, 50.0]})
+    assert len(refine_from_trace(grown).profile) == 3  # 100 x is no divergence ...
+    with pytest.raises(MalformedInput, match="more than 50 x"):
+        refine_from_trace(grown, divergence=50)        # ... unless told so
+    assert len(refine_from_trace(res.trace, divergence=None).profile) == 3
+    with pytest.raises(MalformedInput, match="recorded loss grew"):
+        refine_from_trace(Trace.from_dict({"grad_norm": [1.0, 2.0, 3.0], "loss": [0.5, 2.0, np.inf]}))
+    fine = Trace.from_dict({"grad_norm": [1.0, 2.0, 3.0], "loss": [0.5, 2.0, 1e7]})
+    assert len(refine_from_trace(fine).profile) == 2
+    with pytest.raises(InvalidParameter, match="growth factor of at least 1"):
+        refine_from_trace(grown, divergence=0.5)
+
+
+def test_the_schedules_page_says_why_a_diverged_recording_cannot_be_refined():
+    """The page passed runner.trace, so its 'a diverged recording: say why' path never fired."""
+    from pathlib import Path
+
+    import panel as pn
+
+    from workbench.ui.server import _load_module
+
+    page = _load_module(Path(__file__).resolve().parents[2] / "apps" / "schedules.py", "wb_test_")
+    race, view = page.race_section()
+    (lr,) = [w for w in view.select(pn.widgets.FloatInput) if "wb-race-lr" in w.css_classes]
+    (button,) = [b for b in view.select(pn.widgets.Button) if "wb-refine" in b.css_classes]
+    (status,) = [p for p in view.select(pn.pane.HTML) if "wb-refine-status" in p.css_classes]
+    lr.value = 1.2  # GD on the 2-d Rastrigin diverges after ~20 steps, enough to record
+    for _ in range(3000):
+        if not any(lane.running for lane in race.lanes):
+            break
+        race.step()
+    linear = next(lane for lane in race.lanes if lane.label == "linear decay")
+    assert linear.runner.status.label == "diverged" and len(linear.runner.trace) >= 10
+    button.clicks += 1
+    assert "Cannot refine: this run ended diverged" in status.object
+    # the bare trace is refused too: its loss grew 1e8 x, its gradient norm "only" ~3e3 x
+    with pytest.raises(MalformedInput, match="recorded loss grew from .* the run diverged"):
+        refine_from_trace(linear.runner.trace)
+
+
+def test_step_decay_every_holds_its_value_past_the_horizon():
+    s = StepDecay(every=10, factor=0.5)
+    assert s(100, 100) == 0.5 ** 10
+    assert s(150, 100) == s(100, 100) == s(10_000, 100)  # was 3.1e-5 at 150
+    assert s(150) == 0.5 ** 15                            # no horizon: nothing to hold at
+
+
+def test_wsd_short_runs_decay_to_min_ratio_and_keep_the_warmup_ramp():
+    # decay = 0.2 of T = 2 rounded to 0 steps: no decay at all, s(T) = 1
+    assert WarmupStableDecay(warmup=0, decay=0.2)(2, 2) == 0.0
+    assert WarmupStableDecay(warmup=0, decay=0.2, min_ratio=0.1)(2, 2) == pytest.approx(0.1)
+    # W = D = round(1.5) = 2 > T - D: the decay overwrote the ramp, [0.33, 1.0, 0.5, 0]
+    v = WarmupStableDecay(warmup=0.5, decay=0.5).values(3)
+    np.testing.assert_allclose(v, [0.5, 1.0, 0.5, 0.0])      # the warm-up yields a step
+    for T in range(1, 40):
+        for w, d in [(0.5, 0.5), (0.3, 0.7), (0.05, 0.2), (0.0, 0.01), (0.2, 0.0)]:
+            v = WarmupStableDecay(warmup=w, decay=d).values(T)
+            W = int(np.argmax(v == 1.0)) if np.any(v == 1.0) else None
+            assert W is not None and np.all(np.diff(v[:W + 1]) > 0) and np.all(np.diff(v[W:]) <= 1e-15)
+            assert v[-1] == (0.0 if d > 0 else 1.0)

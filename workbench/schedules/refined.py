@@ -100,7 +100,12 @@ def refined_profile(grad_norms, adam_like: bool = False, filter_width: int | Non
     ----------
     grad_norms : array_like
         Gradient norms :math:`G_t` of the steps of a run, in order. NaN entries
-        (rows where nothing was recorded) are dropped.
+        (rows where nothing was recorded) are dropped. The norms are cut at the
+        first exact zero: an iterate with a zero gradient is a stationary point,
+        so the run had converged there and the later steps did no work (a
+        weight :math:`G_t^{-2}` for them would be infinite, or, floored, would
+        swamp every step that did). The profile then covers the steps before
+        the zero, and is stretched over the horizon like any other profile.
     adam_like : bool
         ``False``: :math:`w_t = G_t^{-2}` (SGD, GD, heavy ball). ``True``:
         :math:`w_t = G_t^{-1}`, the paper's choice for Adam-like methods, whose
@@ -119,7 +124,14 @@ def refined_profile(grad_norms, adam_like: bool = False, filter_width: int | Non
     Returns
     -------
     numpy.ndarray
-        One multiplier per recorded step, maximum 1, last value 0.
+        One multiplier per recorded step before the first zero norm, maximum 1,
+        last value 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> refined_profile([1.0, 1.0, 1.0, 0.0, 0.0], filter_width=1)  # converged at step 3
+    array([1. , 0.5, 0. ])
     """
     from scipy.ndimage import median_filter
 
@@ -137,21 +149,32 @@ def refined_profile(grad_norms, adam_like: bool = False, filter_width: int | Non
     if G.max() == 0:
         raise MalformedInput("all recorded gradient norms are zero: the run started at a stationary point, "
                              "so there is nothing to refine.")
+    zeros = np.flatnonzero(G == 0)
+    if zeros.size:
+        # The run reached an exactly stationary iterate at step zeros[0]: it had converged,
+        # and only the steps before it carry information about the problem.
+        if zeros[0] < 2:
+            where = ("the run started at a stationary point" if zeros[0] == 0
+                     else "the run had converged after 1 step")
+            raise MalformedInput(
+                f"the gradient norm is exactly 0 at step {zeros[0]}: {where}, which leaves too few steps to "
+                "refine (refinement needs the norms of at least 2 steps before the first zero); record a run "
+                "from a starting point further from the solution."
+            )
+        G = G[: zeros[0]]
     if filter_width is None:
         if not 0 <= filter_fraction < 1:
             raise InvalidParameter(f"filter_fraction is a fraction in [0, 1), got {filter_fraction}.")
         filter_width = int(round(filter_fraction * G.size)) | 1  # odd, so the window is centred
     if isinstance(filter_width, bool) or not isinstance(filter_width, (int, np.integer)) or filter_width < 1:
         raise InvalidParameter(f"filter_width must be a positive whole number of steps, got {filter_width!r}.")
-    G = median_filter(G, size=int(filter_width), mode="nearest")
-    # A zero norm (an exactly stationary iterate) would give an infinite weight; floor the
-    # norms at a tiny fraction of the largest so the weights stay finite.
-    G = np.maximum(G, 1e-12 * G.max())
-    w = G ** (-1.0 if adam_like else -2.0)
-    w = w / w.max()  # scale-free; avoids overflow of G^-2 for tiny norms
-    tail = np.cumsum(w[::-1])[::-1] - w  # sum_{s > t} w_s
-    eta = w * tail
-    return eta / eta.max()
+    G = median_filter(G, size=int(filter_width), mode="nearest")  # (of positive norms: stays positive)
+    # In logs, so that neither G^-2 of tiny norms overflows nor the weights of large ones
+    # underflow to 0 (norms spanning hundreds of orders of magnitude still give a profile).
+    logw = -(1.0 if adam_like else 2.0) * (np.log(G) - np.log(G.min()))
+    logtail = np.r_[np.logaddexp.accumulate(logw[::-1])[::-1][1:], -np.inf]  # log sum_{s > t} w_s
+    logeta = logw + logtail
+    return np.exp(logeta - logeta.max())
 
 
 def refine_from_grad_norms(grad_norms, adam_like: bool = False, filter_width: int | None = None,
@@ -161,7 +184,8 @@ def refine_from_grad_norms(grad_norms, adam_like: bool = False, filter_width: in
 
 
 def refine_from_trace(trace, adam_like: bool = False, column: str = "grad_norm",
-                      filter_width: int | None = None, filter_fraction: float = 0.1) -> Refined:
+                      filter_width: int | None = None, filter_fraction: float = 0.1,
+                      divergence: float | None = 1e4) -> Refined:
     """Record-then-refine: the refined schedule from a finished run's trace.
 
     Parameters
@@ -171,10 +195,23 @@ def refine_from_trace(trace, adam_like: bool = False, column: str = "grad_norm",
         records the metric ``column`` (``"grad_norm"``) every iteration.
     adam_like : bool
         ``True`` for Adam-like optimizers (:math:`w_t = G_t^{-1}`).
+    divergence : float or None
+        A recording is refused as diverged when some norm exceeds ``divergence``
+        times the first one, or, where the trace has a ``"loss"`` column, the
+        loss grew by more than ``divergence**2`` x max(|initial loss|, 1), the
+        run loop's own test with its factor 1e8 (``None`` switches both off). The
+        default 1e4 is the square root of that factor: on a quadratic the loss
+        grows like the square of the gradient norm.
 
     Row ``t`` of the trace describes iterate :math:`x_t`, whose gradient step
     ``t`` used; the last row is the final iterate, whose gradient no step used,
-    so it is dropped.
+    so it is dropped from the profile.
+
+    A :class:`~workbench.core.Result` that ended diverged, nonfinite or failed
+    is refused. So is a bare Trace whose norms (the final row included) are
+    infinite or grew past ``divergence`` x the first norm, or whose loss blew
+    up as above: a trace carries no status, and the norms of a run that blew
+    up describe the blow-up, not the problem.
 
     Examples
     --------
@@ -198,6 +235,34 @@ def refine_from_trace(trace, adam_like: bool = False, column: str = "grad_norm",
             "run an optimizer (its metrics include 'grad_norm') and pass result.trace."
         )
     norms = np.asarray(trace[column], dtype=float)
+    if divergence is not None and not (isinstance(divergence, (int, float, np.integer, np.floating))
+                                       and not isinstance(divergence, bool) and divergence >= 1):
+        raise InvalidParameter(f"divergence is a growth factor of at least 1 (e.g. 1e4), or None to switch "
+                               f"the test off; got {divergence!r}.")
+    if np.any(np.isinf(norms)):
+        at = int(np.flatnonzero(np.isinf(norms))[0])
+        raise MalformedInput(f"the recorded {column} is infinite at row {at}: the run blew up; refine from a "
+                             "run that did not, e.g. with a smaller lr.")
+    finite = norms[np.isfinite(norms)]
+    if divergence is not None and finite.size and finite[0] > 0 and finite.max() > divergence * finite[0]:
+        at = int(np.flatnonzero(norms == finite.max())[0])
+        raise MalformedInput(
+            f"the recorded {column} grew from {finite[0]:.3e} to {finite.max():.3e} (row {at}), more than "
+            f"{divergence:g} x: the run diverged; refine from a run that did not, e.g. with a smaller lr "
+            "(or pass divergence=None if that growth is genuine)."
+        )
+    if divergence is not None and "loss" in trace:
+        # The run loop's own guard on an optimizer's loss (growth by divergence^2 = 1e8 x
+        # max(|initial loss|, 1)): the gradient norm of a blow-up can grow far slower.
+        loss = np.asarray(trace["loss"], dtype=float)
+        loss = loss[~np.isnan(loss)]
+        if loss.size and (np.any(np.isinf(loss))
+                          or loss.max() - loss[0] > divergence ** 2 * max(abs(loss[0]), 1.0)):
+            raise MalformedInput(
+                f"the recorded loss grew from {loss[0]:.3e} to {loss.max():.3e}, more than {divergence ** 2:g} x "
+                "max(|its initial value|, 1): the run diverged; refine from a run that did not, e.g. with a "
+                "smaller lr (or pass divergence=None if that growth is genuine)."
+            )
     if norms.size >= 3:
         norms = norms[:-1]
     return refine_from_grad_norms(norms, adam_like, filter_width, filter_fraction)

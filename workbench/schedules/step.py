@@ -17,7 +17,10 @@ class StepDecay(Schedule):
     :math:`k(t)` counts the milestones already passed: either the fractions
     ``milestones`` of the horizon (:math:`t \ge m_i T`), or, when ``every`` is
     set, every ``every`` steps (:math:`k = \lfloor t / \text{every} \rfloor`,
-    no horizon needed). Non-increasing. This is the classic ResNet schedule
+    no horizon needed). Non-increasing. Like every schedule it holds its value
+    at :math:`T` for :math:`t > T` when a horizon is given, ``every`` included
+    (:math:`k = \lfloor \min(t, T) / \text{every} \rfloor`); without a horizon
+    an ``every`` schedule keeps decaying. This is the classic ResNet schedule
     (He et al., 2016: divide by 10 at 50 % and 75 % of training).
 
     Examples
@@ -56,7 +59,7 @@ class StepDecay(Schedule):
 
     def _multiplier(self, t, horizon):
         if self.every is not None:
-            k = np.floor(t / self.every)
+            k = np.floor((t if horizon is None else np.minimum(t, horizon)) / self.every)
         else:
             m = self._fractions()
             k = (np.minimum(t, horizon)[..., None] >= m * horizon).sum(axis=-1)

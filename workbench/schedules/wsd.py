@@ -14,8 +14,9 @@ __all__ = ["WarmupStableDecay"]
 class WarmupStableDecay(Schedule):
     r"""Warmup-stable-decay: linear warm-up, a long constant phase, a short final decay.
 
-    With :math:`W = \text{round}(w T)` warm-up steps and :math:`D = \text{round}(d T)`
-    decay steps (``warmup`` = w, ``decay`` = d):
+    With :math:`D = \max(1, \text{round}(d T))` decay steps (:math:`D = 0` when
+    :math:`d = 0`) and :math:`W = \min(\text{round}(w T), T - D)` warm-up steps
+    (``warmup`` = w, ``decay`` = d):
 
     .. math::
 
@@ -27,6 +28,12 @@ class WarmupStableDecay(Schedule):
 
     with :math:`\phi(u) = 1 - u` (``"linear"``), :math:`\frac12(1 + \cos \pi u)`
     (``"cosine"``) or :math:`1 - \sqrt u` (``"sqrt"``), and :math:`r` = ``min_ratio``.
+    A decay of any positive fraction lasts at least one step, so the schedule
+    reaches :math:`r` at :math:`T` however short the run. When rounding makes
+    :math:`W + D` exceed :math:`T` (``w + d`` is at most 1, so by one step at
+    most) the warm-up yields: the decay to :math:`r` at :math:`T` is the
+    schedule's promise, and a phase overwriting the other would leave neither
+    intact. Values past :math:`T` hold the value at :math:`T`.
     Popular for language models because the stable phase can be extended and
     decayed from any checkpoint (Hu et al., "MiniCPM", 2024; Hägele et al.,
     "Scaling laws and compute-optimal training beyond fixed training
@@ -37,6 +44,8 @@ class WarmupStableDecay(Schedule):
     >>> s = WarmupStableDecay(warmup=0.0, decay=0.2)
     >>> [round(s(t, 100), 2) for t in (0, 50, 80, 90, 100)]
     [1.0, 1.0, 1.0, 0.5, 0.0]
+    >>> WarmupStableDecay(warmup=0.5, decay=0.5).values(3).round(2).tolist()  # W = 1, D = 2
+    [0.5, 1.0, 0.5, 0.0]
     """
 
     warmup = param.Number(default=0.05, bounds=(0.0, 1.0), step=0.01,
@@ -59,8 +68,8 @@ class WarmupStableDecay(Schedule):
             _check_fractions(self._proposed("warmup"), self._proposed("decay"))
 
     def _multiplier(self, t, horizon):
-        W = int(round(self.warmup * horizon))
-        D = int(round(self.decay * horizon))
+        D = max(1, int(round(self.decay * horizon))) if self.decay > 0 else 0
+        W = min(int(round(self.warmup * horizon)), horizon - D)  # the warm-up yields to the decay
         t = np.minimum(t, horizon)
         out = np.where(t < W, (t + 1.0) / (W + 1.0), 1.0)
         if D > 0:
