@@ -49,4 +49,5 @@ def test_a_tolerance_below_rounding_ends_with_the_level_reached():
 def test_methods_whose_residual_is_computed_need_no_check():
     prob = wb.problems.poisson2d(16)
     res = wb.run(wb.linear.SOR(omega=1.5), prob, rtol=1e-8)
-    assert res.converged and res.final["matvecs"] == res.iterations + 1
+    # r0, then a sweep and b - A x (one pass over A each) a step, and no extra check
+    assert res.converged and res.final["matvecs"] == 2 * res.iterations + 1

@@ -29,8 +29,12 @@ class LinearState:
 class LinearMethod(Method):
     """Base of the solvers of ``A x = b``: stop on ``||b - A x|| <= rtol ||b||``.
 
-    ``metrics`` reports ``residual`` (2-norm of ``b - A x``), ``relative_residual``
-    and ``matvecs`` (matrix-vector products so far, the machine-independent cost).
+    ``metrics`` reports ``residual`` (2-norm of ``b - A x``), ``relative_residual`` (over the
+    stop rule's scale: ``||b||``, or the initial residual when ``b = 0``) and ``matvecs``
+    (matrix-vector products so far, the machine-independent cost; a relaxation sweep counts as
+    one, being one pass over the nonzeros of A). When the problem knows its solution
+    (``x_true``), also ``error`` (:math:`\|x - x_{true}\|`) and, for a nonzero ``x_true``,
+    ``relative_error`` (``error / ||x_true||``).
     """
 
     problem_kind: ClassVar[str] = "linear"
@@ -60,8 +64,28 @@ class LinearMethod(Method):
 
     def metrics(self, problem, state: LinearState) -> dict[str, float]:
         res = state.residual_norm
-        bn = problem.b_norm or 1.0
-        return {"residual": res, "relative_residual": res / bn, "matvecs": float(state.matvecs)}
+        out = {"residual": res, "relative_residual": res / self._residual_scale(problem, state),
+               "matvecs": float(state.matvecs)}
+        x_true = getattr(problem, "x_true", None)
+        if x_true is not None:
+            error = float(np.linalg.norm(state.x - x_true))
+            out["error"] = error
+            norm = float(np.linalg.norm(x_true))
+            if norm > 0:  # (an all-zero solution has no relative error)
+                out["relative_error"] = error / norm
+        return out
+
+    @staticmethod
+    def _residual_scale(problem, state: LinearState) -> float:
+        """What ``relative_residual`` divides by: the scale the stop rule uses (:meth:`stop_scale`),
+        ``||b||``, or when ``b = 0`` the residual the run started from (the first state metrics
+        sees, the initial one; kept in ``state.extra["residual_scale"]``)."""
+        if problem.b_norm:
+            return problem.b_norm
+        scale = state.extra.get("residual_scale")
+        if scale is None:
+            scale = state.extra["residual_scale"] = state.residual_norm
+        return scale or 1.0
 
     def confirm_convergence(self, problem, state: LinearState, tolerance: float):
         """The state with ``r = b - A x`` recomputed (one matvec), for a recurred residual.
@@ -80,7 +104,7 @@ class LinearMethod(Method):
         if true > tolerance:
             before = extra.get("missed_residual")
             if before is not None and true > 0.5 * before:
-                bn = problem.b_norm or 1.0
+                bn = self._residual_scale(problem, state)
                 raise AttainableAccuracy(
                     f"{type(self).__name__} cannot reach this tolerance on this system: its recurred residual "
                     f"met it, but the true residual ||b - A x|| stays at {true / bn:.2e} of ||b|| after restarting "

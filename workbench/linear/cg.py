@@ -43,12 +43,13 @@ class _ConjugateGradient(LinearMethod):
 
     def step(self, problem, state: LinearState) -> LinearState:
         extra = dict(state.extra)
+        switched = 0  # (products with A of the restart below: z = M(r) of a polynomial M)
         if extra["M_key"] != self._preconditioner_key():
             # The user switched the preconditioner mid-run: rebuild it and restart
             # the direction from the current residual (no reset of x).
             extra["M"] = self._preconditioner(problem)
             extra["M_key"] = self._preconditioner_key()
-            extra["M_matvecs"] = _products(extra["M"])
+            extra["M_matvecs"] = switched = _products(extra["M"])
             z = state.r if extra["M"] is None else extra["M"](state.r)
             extra["p"], extra["rz"] = z.copy(), float(state.r @ z)
         p, rz, M = extra["p"], extra["rz"], extra["M"]
@@ -74,7 +75,8 @@ class _ConjugateGradient(LinearMethod):
         extra["p"] = z + (rz_new / rz) * p
         extra["rz"] = rz_new
         extra["alpha"] = alpha
-        return LinearState(x, r, float(np.linalg.norm(r)), state.matvecs + 1 + extra["M_matvecs"], extra)
+        return LinearState(x, r, float(np.linalg.norm(r)), state.matvecs + switched + 1 + extra["M_matvecs"],
+                           extra)
 
 
 def _products(M) -> int:

@@ -46,6 +46,10 @@ class Chebyshev(LinearMethod):
     widened by ``safety``. Converges at the CG bound's rate
     :math:`(\sqrt\kappa-1)/(\sqrt\kappa+1)`.
 
+    Moving ``lambda_min``, ``lambda_max`` or ``safety`` mid-run restarts the recurrence on the
+    new interval from the current residual (:math:`d = r/\theta`, :math:`\rho = 1/\sigma`;
+    no matvec), so the run goes on as one started there with the new settings would.
+
     Examples
     --------
     >>> import workbench as wb
@@ -71,10 +75,16 @@ class Chebyshev(LinearMethod):
         if name in ("lambda_min", "lambda_max"):
             _check_bounds(self._proposed("lambda_min"), self._proposed("lambda_max"))
 
-    def init_extra(self, problem, x, r):
+    def _bounds_key(self):
+        """The settings the interval depends on (``safety`` only widens a computed bound)."""
+        lmin, lmax = self.lambda_min, self.lambda_max
+        return (lmin, lmax, self.safety if lmin <= 0 or lmax <= 0 else None)
+
+    def _interval(self, problem):
+        """``theta``, ``delta`` and the bounds of the current settings."""
         lmin, lmax = self.lambda_min, self.lambda_max
         if lmin <= 0 or lmax <= 0:
-            emin, emax = extreme_eigenvalues(problem)
+            emin, emax = extreme_eigenvalues(problem)  # (kept on the problem: computed once)
             lmin = lmin if lmin > 0 else emin / self.safety
             lmax = lmax if lmax > 0 else emax * self.safety
         if not 0 < lmin <= lmax:
@@ -82,8 +92,11 @@ class Chebyshev(LinearMethod):
                 f"Chebyshev needs 0 < lambda_min <= lambda_max, got [{lmin:g}, {lmax:g}]; set bounds that "
                 "enclose the spectrum of A, or leave them at 0 to have them computed.")
         theta, delta = (lmax + lmin) / 2, (lmax - lmin) / 2
-        return {"theta": theta, "delta": delta, "rho": delta / theta, "d": r / theta,
-                "bounds": (lmin, lmax)}
+        return {"theta": theta, "delta": delta, "bounds": (lmin, lmax), "bounds_key": self._bounds_key()}
+
+    def init_extra(self, problem, x, r):
+        extra = self._interval(problem)
+        return {**extra, "rho": extra["delta"] / extra["theta"], "d": r / extra["theta"]}
 
     recurred_residual = True
 
@@ -93,6 +106,13 @@ class Chebyshev(LinearMethod):
 
     def step(self, problem, state: LinearState) -> LinearState:
         e = dict(state.extra)
+        if e["bounds_key"] != self._bounds_key():
+            # A bound or the safety factor moved mid-run: the recurrence of the old interval
+            # would go on as if nothing changed (and the spec would name a run that never
+            # happened). Restart it on the new interval from the current residual, as a run
+            # started here with the new settings would (no reset of x, no matvec).
+            e.update(self._interval(problem))
+            e = self.restart_from(problem, e, state.r)
         x = state.x + e["d"]
         r = state.r - problem.A @ e["d"]
         e["d"], e["rho"] = chebyshev_direction(e["theta"], e["delta"], e["rho"], e["d"], r)

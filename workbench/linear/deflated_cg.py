@@ -42,8 +42,16 @@ class DeflatedCG(LinearMethod):
     The residuals stay orthogonal to :math:`W`, and when :math:`W` spans eigenvectors of
     :math:`A` the iteration is CG on the remaining eigenvalues: its rate follows
     :math:`\kappa_{\mathrm{eff}} = \lambda_{\max} / \lambda_{k+1}` instead of
-    :math:`\lambda_{\max}/\lambda_{\min}`. ``basis=None`` (or zero columns) is plain CG.
+    :math:`\lambda_{\max}/\lambda_{\min}`. ``basis=None`` (or zero columns) is plain CG, step
+    for step, with CG's breakdown rule (only :math:`p^T A p = 0` stops it, so it runs on a
+    symmetric indefinite or negative definite matrix as :class:`~workbench.linear.CG` does); with a
+    basis, :math:`p^T A p \le 0` ends the run (A is not positive definite).
     Forming :math:`AW` costs :math:`k` matrix-vector products, counted in ``matvecs``.
+
+    Setting ``basis`` mid-run rebuilds the deflation from the current iterate (``k`` matvecs
+    for :math:`AW`, counted), corrects :math:`x` on the new :math:`\mathrm{span}(W)` and restarts
+    the search direction, so the run goes on as one started there with the new basis would.
+    (Assign a new array; a change made in place to the array in use is not seen.)
 
     ``keep_directions`` keeps the first that many search directions :math:`p_j` and
     :math:`A p_j` in the state (``state.extra["P"]``, ``["AP"]``), from which
@@ -138,19 +146,38 @@ class DeflatedCG(LinearMethod):
 
     def init(self, problem) -> LinearState:
         state = super().init(problem)
+        extra = {"P": [], "AP": []}
+        return self._deflated_start(problem, state.x, state.r, state.matvecs, extra)
+
+    def _deflated_start(self, problem, x, r, matvecs, extra) -> LinearState:
+        """The state that starts deflated CG on the current ``basis`` from ``x`` (residual ``r``):
+        the deflation built (``k`` matvecs), ``x`` corrected on span(W), the direction anew."""
         deflation = self._deflation(problem)
-        extra = {"P": [], "AP": [], "deflation": deflation}
-        r = state.r
+        extra = {**extra, "deflation": deflation, "basis_ref": self.basis,
+                 "basis_used": None if self.basis is None else np.array(self.basis, dtype=float)}
         if deflation is not None:
             # Galerkin correction on span(W): afterwards W^T r = 0, and no matvec is needed
             # for the new residual since A W is at hand.
             y = la.cho_solve(deflation.factor, deflation.W.T @ r)
-            state.x = state.x + deflation.W @ y
+            x = x + deflation.W @ y
             r = r - deflation.AW @ y
-            state.matvecs += deflation.k
+            matvecs += deflation.k
         extra["p"] = self._project(r, deflation)
         extra["rr"] = float(r @ r)
-        return LinearState(state.x, r, float(np.linalg.norm(r)), state.matvecs, extra)
+        return LinearState(x, r, float(np.linalg.norm(r)), matvecs, extra)
+
+    def _basis_moved(self, extra) -> bool:
+        """Whether ``basis`` was set to other values since the deflation was built."""
+        if self.basis is extra["basis_ref"]:
+            return False
+        used, now = extra["basis_used"], self.basis
+        if used is None or now is None:
+            return (used is None) != (now is None)
+        now = np.asarray(now, dtype=float)
+        if now.shape == used.shape and np.array_equal(now, used):
+            extra["basis_ref"] = self.basis  # (the same values again: nothing to rebuild)
+            return False
+        return True
 
     @staticmethod
     def _project(v, deflation):
@@ -169,10 +196,21 @@ class DeflatedCG(LinearMethod):
         extra = dict(state.extra)
         if state.residual_norm == 0:
             return state
+        if self._basis_moved(extra):
+            # The basis was changed mid-run: deflate by the new one from here, as a run started
+            # at the current x with it would (k matvecs for A W, a Galerkin correction of x on
+            # the new span(W), the direction restarted), instead of going on with the old one.
+            state = self._deflated_start(problem, state.x, state.r, state.matvecs, extra)
+            extra = dict(state.extra)
+            if state.residual_norm == 0:
+                return state
         p, rr = extra["p"], extra["rr"]
         Ap = problem.A @ p
         pAp = float(p @ Ap)
-        if pAp <= 0:
+        # Without a basis this is CG, with CG's rule: a negative p^T A p (A indefinite or negative
+        # definite) leaves the recurrence well defined, and only an exact zero breaks it down.
+        # A deflated run needs A definite on span(W) and beyond (W^T A W is factored by Cholesky).
+        if pAp == 0 or (pAp < 0 and extra["deflation"] is not None):
             from ..core import IncompatibleProblem
 
             raise IncompatibleProblem(

@@ -18,6 +18,9 @@ class Jacobi(LinearMethod):
     matrices with :math:`0 < \omega \le 1`; on the 2-D Poisson matrix its
     spectral radius is :math:`\cos(\pi h)` (for :math:`\omega = 1`).
 
+    ``matvecs`` counts 1 for the initial residual and 1 a step: the update reuses the residual
+    of the previous step, and the new residual ``b - A x`` is the step's one product with A.
+
     Examples
     --------
     >>> import workbench as wb

@@ -61,10 +61,16 @@ def chebyshev_polynomial_preconditioner(A, degree: int, ratio: float):
     :math:`[\lambda_{max}/\text{ratio}, \lambda_{max}]`.
 
     :math:`\lambda_{max}` is Gershgorin's bound, so no spectrum is computed. Then
-    :math:`1 - \lambda p(\lambda)` is the scaled Chebyshev polynomial, which lies in
-    :math:`[0, 1)` for every :math:`\lambda \in (0, \lambda_{max}]`: :math:`p > 0` on the
-    spectrum of an SPD A and :math:`M^{-1}` is SPD whatever the lower end, which only decides
-    where the polynomial is small (Saad, *Iterative Methods for Sparse Linear Systems*, 12.3).
+    :math:`1 - \lambda p(\lambda) = T_{k+1}((\theta - \lambda)/\delta) / T_{k+1}(\sigma)` is the
+    scaled Chebyshev polynomial (:math:`k` = ``degree``, :math:`\sigma = \theta/\delta =
+    (\text{ratio}+1)/(\text{ratio}-1)`), which lies in :math:`[-1/T_{k+1}(\sigma), 1)` for every
+    :math:`\lambda \in (0, \lambda_{max}]`: it oscillates between :math:`\pm 1/T_{k+1}(\sigma)`
+    on :math:`[\lambda_{max}/\text{ratio}, \lambda_{max}]` and rises to 1 as
+    :math:`\lambda \to 0` (degree 4, ratio 30: down to -0.31, at :math:`\lambda_{max}`). It dips
+    below 0, but :math:`1/T_{k+1}(\sigma) < 1`, so :math:`\lambda p(\lambda) \in
+    (0, 1 + 1/T_{k+1}(\sigma)]` and :math:`p > 0` on the spectrum of an SPD A: :math:`M^{-1}` is
+    SPD whatever the lower end, which only decides where the polynomial is small (Saad,
+    *Iterative Methods for Sparse Linear Systems*, 12.3).
 
     Examples
     --------

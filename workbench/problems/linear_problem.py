@@ -22,7 +22,9 @@ class LinearProblem(Problem):
     b, x0 : numpy.ndarray
         Right-hand side and initial guess.
     x_true : numpy.ndarray or None
-        The exact solution when known (used for error metrics).
+        The exact solution when known: the linear methods then report ``error``
+        (:math:`\|x - x_{true}\|`) and, for a nonzero one, ``relative_error``. A vector of
+        ``n`` finite numbers (copied), else :class:`InvalidProblem`.
     """
 
     kind = "linear"
@@ -36,7 +38,7 @@ class LinearProblem(Problem):
         self.A = A
         self.b = b
         self.x0 = x0
-        self.x_true = x_true
+        self.x_true = _validate_x_true(x_true, A.shape[0])
         self._diag = None
         self._bnorm = float(np.linalg.norm(b))
 
@@ -119,6 +121,24 @@ def _validate(A, b, x0):
     if not np.all(np.isfinite(x0)):
         raise InvalidProblem("x0 contains NaN or infinite entries.")
     return A, b, x0
+
+
+def _validate_x_true(x_true, n):
+    if x_true is None:
+        return None
+    if _complex(x_true):
+        raise InvalidProblem("x_true is complex; the workbench solves real systems, so give the real solution.")
+    try:
+        x_true = np.array(x_true, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise InvalidProblem("x_true must be a numeric vector (the exact solution), or None.") from None
+    if x_true.shape[0] != n:
+        raise InvalidProblem(f"x_true has {x_true.shape[0]} entries but A has {n} rows; give the exact "
+                             "solution, one entry per unknown, or leave x_true out (None).")
+    if not np.all(np.isfinite(x_true)):
+        raise InvalidProblem("x_true contains NaN or infinite entries; give the finite exact solution, or leave "
+                             "x_true out (None) if it is not known.")
+    return x_true
 
 
 def analyse_matrix(A: sp.csr_matrix, spd: bool | None = None) -> frozenset[str]:
