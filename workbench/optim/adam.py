@@ -7,7 +7,7 @@ import numpy as np
 import param
 
 from ..core import register_method
-from .base import Optimizer, check_beta
+from .base import EPS_MAX, Optimizer, check_beta
 from .kernels import adam_update
 from .kernels.adaptive import kernel_param, use_numba
 
@@ -47,8 +47,9 @@ class Adam(Optimizer):
     lr = param.Number(default=1e-3, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta.")
     beta1 = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="First-moment decay.")
     beta2 = param.Number(default=0.999, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Second-moment decay.")
-    eps = param.Number(default=1e-8, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Added to the denominator.")
-    weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Coupled L2 penalty lambda (added to the gradient).")
+    eps = param.Number(default=1e-8, bounds=(0.0, EPS_MAX), inclusive_bounds=(False, True), doc="Added to the denominator; in (0, 1].")
+    weight_decay = param.Number(default=0.0, bounds=(0.0, None),
+                                 doc="Coupled L2 penalty lambda (added to the gradient); in [0, 1e3].")
     amsgrad = param.Boolean(default=False, doc="Use the running maximum of v (AMSGrad).")
     kernel = kernel_param(" (AMSGrad always runs in numpy)")
 
@@ -110,5 +111,5 @@ class AdamW(Adam):
     I. Loshchilov, F. Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019.
     """
 
-    weight_decay = param.Number(default=1e-2, bounds=(0.0, None), doc="Decoupled weight decay lambda.")
+    weight_decay = param.Number(default=1e-2, bounds=(0.0, None), doc="Decoupled weight decay lambda; in [0, 1e3].")
     decoupled = True

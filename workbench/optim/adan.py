@@ -7,7 +7,7 @@ import numpy as np
 import param
 
 from ..core import register_method
-from .base import Optimizer, check_beta
+from .base import EPS_MAX, Optimizer, check_beta
 from .kernels.adaptive import kernel_param, kernels, use_numba
 
 __all__ = ["Adan"]
@@ -41,8 +41,8 @@ class Adan(Optimizer):
     beta1 = param.Number(default=0.98, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Gradient decay.")
     beta2 = param.Number(default=0.92, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Gradient-difference decay.")
     beta3 = param.Number(default=0.99, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Second-moment decay.")
-    eps = param.Number(default=1e-8, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Added to the denominator.")
-    weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Weight decay lambda.")
+    eps = param.Number(default=1e-8, bounds=(0.0, EPS_MAX), inclusive_bounds=(False, True), doc="Added to the denominator; in (0, 1].")
+    weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Weight decay lambda; in [0, 1e3].")
     decoupled_decay = param.Boolean(default=False, doc="Multiply x by (1 - eta lambda) before the step.")
     kernel = kernel_param()
 

@@ -14,6 +14,7 @@ in place: observers and dashboards may keep earlier iterates, e.g. to draw a
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from typing import Any, ClassVar
@@ -25,6 +26,16 @@ from ..core import InvalidParameter, InvalidProblem, Method
 from ..core.protocol import jsonable
 
 __all__ = ["Optimizer", "OptimizerState", "resolve_schedule"]
+
+#: Upper bounds of the knobs that only damp a step. Finite, far above any sane use, so that an
+#: extreme-but-allowed value cannot silently freeze x (eps = 1e308 in a denominator,
+#: weight_decay = 1e308 scaling x by 1 - lr wd) or overflow a solve (MFAC's damping = 1e308).
+#: ``eps`` (added to a denominator of the gradient's scale, Shampoo's initial diagonal):
+#: at most 1; MFAC's ``damping``: at most 1e12 (both param bounds); ``weight_decay`` (every
+#: optimizer's): at most 1e3, refused by :meth:`Optimizer._check_alone` with its sentence.
+EPS_MAX = 1.0
+WEIGHT_DECAY_MAX = 1e3
+DAMPING_MAX = 1e12
 
 
 @dataclasses.dataclass
@@ -76,7 +87,13 @@ class Optimizer(Method):
 
     Metrics (every optimizer): ``loss``, ``grad_norm``, ``lr`` (the step size
     used), ``grad_evals``, ``cost`` (gradient-equivalents: ``grad_evals`` plus line-search
-    trial points and Hessian-vector products, plus ``dim`` per dense Hessian); ``distance`` :math:`\|x - x_\star\|` and
+    trial points and Hessian-vector products, plus ``dim`` per dense Hessian; every evaluation
+    counts, including one made only to report the iterate: the schedule-free methods take their
+    step's gradient at :math:`y_t` and evaluate again at the averaged :math:`x_t` for ``loss``
+    and ``grad_norm``, so their cost is :math:`2t` after :math:`t \ge 1` steps (GD's:
+    :math:`t + 1`): :math:`t` gradients at :math:`y_0 .. y_{t-1}` (:math:`y_0 = x_0`) that the
+    update uses, and :math:`t` evaluations at :math:`x_1 .. x_t` that only report and stop
+    the run); ``distance`` :math:`\|x - x_\star\|` and
     ``suboptimality`` :math:`f(x) - f_\star` when the objective knows them;
     the objective's extra metrics; the method's own (``d_estimate`` ...).
 
@@ -118,6 +135,13 @@ class Optimizer(Method):
     def _check_alone(self, name, value):
         if name == "schedule":  # an unknown name or a bad schedule setting, whatever the horizon
             resolve_schedule(value)
+        elif name == "weight_decay" and value is not None and value > WEIGHT_DECAY_MAX:
+            # Checked here, not as a param bound: a finite upper bound would turn the box of a
+            # weight_decay of 0 into a slider over [0, 1e3] in steps of 5 (ui.slider_grid).
+            raise InvalidParameter(
+                f"{getattr(self, 'registry_name', '') or type(self).__name__}.weight_decay = {value} is above "
+                f"{WEIGHT_DECAY_MAX:g}: a decay that large drowns the gradient's step (1e308 froze x); "
+                f"choose a value in [0, {WEIGHT_DECAY_MAX:g}].")
 
     def _check_setting(self, name, value):
         # A schedule or horizon moved mid-run is checked now, as init checks them, so that the
@@ -135,12 +159,28 @@ class Optimizer(Method):
         for event in events:
             self._hp[event.name] = event.new
 
+    def __copy__(self):
+        # param's default shallow copy shares the parameter storage, the watchers and the
+        # ``_hp`` mirror with the original (an lr set on the copy moved the original's steps).
+        # A copy is a new optimizer with the same settings, each value shared as a shallow copy
+        # shares it; the state of a run lives in its OptimizerState, not here.
+        values = {n: v for n, v in self.param.values().items() if n != "name"}
+        return type(self)(name=self.name, **values)
+
     # -- step size -----------------------------------------------------------
     def _refresh_schedule(self):
         sched = self._hp["schedule"]
-        if sched is not self._schedule_source:
-            self._schedule = resolve_schedule(sched)
-            self._schedule_source = sched
+        if isinstance(sched, dict):
+            # A spec dict is compared by value with a copy taken when it was resolved: one
+            # changed in place and assigned again fires no param event (it equals itself), so
+            # an identity test kept the old schedule while spec() showed the new one.
+            changed = not (isinstance(self._schedule_source, dict) and sched == self._schedule_source)
+        else:
+            changed = sched is not self._schedule_source
+        if changed:
+            source = copy.deepcopy(sched) if isinstance(sched, dict) else sched
+            self._schedule = resolve_schedule(source)
+            self._schedule_source = source
 
     def multiplier(self, t: int) -> float:
         """The schedule's multiplier at step ``t`` (1 for the constant schedule)."""
@@ -239,6 +279,7 @@ class Optimizer(Method):
 
     def hyperparameters(self) -> dict:
         return self.spec()["params"]
+
 
 
 def check_beta(name: str, value: float) -> None:

@@ -8,7 +8,7 @@ import param
 from scipy.special import expit
 
 from ..core import register_method
-from .base import Optimizer, check_beta
+from .base import EPS_MAX, Optimizer, check_beta
 from .kernels.adaptive import kernel_param, kernels, use_numba
 
 __all__ = ["DiffGrad"]
@@ -37,7 +37,7 @@ class DiffGrad(Optimizer):
     lr = param.Number(default=1e-3, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta.")
     beta1 = param.Number(default=0.9, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="First-moment decay.")
     beta2 = param.Number(default=0.999, bounds=(0.0, 1.0), inclusive_bounds=(True, False), doc="Second-moment decay.")
-    eps = param.Number(default=1e-8, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Added to the denominator.")
+    eps = param.Number(default=1e-8, bounds=(0.0, EPS_MAX), inclusive_bounds=(False, True), doc="Added to the denominator; in (0, 1].")
     kernel = kernel_param()
 
     def init_buffers(self, problem, state):

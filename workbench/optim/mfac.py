@@ -6,7 +6,7 @@ import param
 import scipy.linalg
 
 from ..core import register_method
-from .base import Optimizer, check_beta
+from .base import DAMPING_MAX, Optimizer, check_beta
 
 __all__ = ["MFAC", "mfac_direction_reference"]
 
@@ -73,11 +73,11 @@ class MFAC(Optimizer):
     # 1e-3 (with lr = 1e-3): outside the window's span the step is the gradient times
     # lr / damping = 1, which is 1/L on a unit-scale problem; smaller damping trusts the
     # Fisher more along the stored gradients.
-    damping = param.Number(default=1e-3, bounds=(0.0, None), inclusive_bounds=(False, True),
-                           doc="Damping lambda added to the empirical Fisher.")
+    damping = param.Number(default=1e-3, bounds=(0.0, DAMPING_MAX), inclusive_bounds=(False, True),
+                           doc="Damping lambda added to the empirical Fisher; in (0, 1e12].")
     momentum = param.Number(default=0.0, bounds=(0.0, 1.0), inclusive_bounds=(True, False),
                             doc="Momentum on the preconditioned direction.")
-    weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Decoupled weight decay w.")
+    weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Decoupled weight decay w; in [0, 1e3].")
 
     def init_buffers(self, problem, state):
         m, d = self._hp["window"], state.x.size

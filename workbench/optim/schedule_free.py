@@ -7,7 +7,7 @@ import numpy as np
 import param
 
 from ..core import register_method
-from .base import Optimizer, check_beta
+from .base import EPS_MAX, Optimizer, check_beta
 from .kernels.adaptive import kernel_param, kernels, use_numba
 
 __all__ = ["ScheduleFreeSGD", "ScheduleFreeAdamW"]
@@ -25,7 +25,7 @@ class _ScheduleFree(Optimizer):
     weight_lr_power = param.Number(default=2.0, bounds=(0.0, None),
                                    doc="Averaging weight w_t = lr_max^power (t+1)^r.")
     r = param.Number(default=0.0, bounds=(0.0, None), doc="Polynomial weighting power r.")
-    weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Weight decay, applied at y.")
+    weight_decay = param.Number(default=0.0, bounds=(0.0, None), doc="Weight decay, applied at y; in [0, 1e3].")
 
     def init_buffers(self, problem, state):
         return {"z": state.x.copy(), "y": state.x.copy(), "log_weight_sum": -math.inf, "lr_max": -1.0, "c": 1.0}
@@ -121,7 +121,7 @@ class ScheduleFreeAdamW(_ScheduleFree):
                          doc="Interpolation between x and z.")
     beta2 = param.Number(default=0.999, bounds=(0.0, 1.0), inclusive_bounds=(True, False),
                          doc="Second-moment decay.")
-    eps = param.Number(default=1e-8, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Added to the denominator.")
+    eps = param.Number(default=1e-8, bounds=(0.0, EPS_MAX), inclusive_bounds=(False, True), doc="Added to the denominator; in (0, 1].")
     kernel = kernel_param()
 
     def init_buffers(self, problem, state):

@@ -5,7 +5,7 @@ import numpy as np
 import param
 
 from ..core import register_method
-from .base import Optimizer, check_beta
+from .base import EPS_MAX, Optimizer, check_beta
 
 __all__ = ["Shampoo", "inverse_root"]
 
@@ -47,8 +47,8 @@ class Shampoo(Optimizer):
     """
 
     lr = param.Number(default=0.1, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Step size eta.")
-    eps = param.Number(default=1e-4, bounds=(0.0, None), inclusive_bounds=(False, True),
-                       doc="Initial diagonal of each preconditioner (epsilon I); read at the start, a change acts on Reset.")
+    eps = param.Number(default=1e-4, bounds=(0.0, EPS_MAX), inclusive_bounds=(False, True),
+                       doc="Initial diagonal of each preconditioner (epsilon I), in (0, 1]; read at the start, a change acts on Reset.")
     momentum = param.Number(default=0.0, bounds=(0.0, 1.0), inclusive_bounds=(True, False),
                             doc="Momentum on the preconditioned direction.")
     update_every = param.Integer(default=1, bounds=(1, None), doc="Recompute inverse roots every this many steps.")

@@ -26,7 +26,8 @@ class TheoryStep(Optimizer):
     satisfies :math:`f(\bar x_T) - f_\star \le DG/\sqrt T`. Setting ``d`` too
     small crawls; too large overshoots: the picture that motivates DoG,
     D-Adaptation and Prodigy, which estimate :math:`D` themselves.
-    Reports ``d_estimate`` (here simply ``d``).
+    Reports ``d_estimate`` (here simply ``d``). While :math:`G_t = 0` (a stationary start)
+    the step, and the reported ``lr``, is 0.
 
     References
     ----------
@@ -61,7 +62,9 @@ class TheoryStep(Optimizer):
     def _eta(self, state, lr):
         G = self._hp["grad_bound"] if self._hp["grad_bound"] is not None else state.buffers["g_max"]
         T = self._horizon()
-        return lr * self._hp["d"] / (max(G, 1e-300) * math.sqrt(T))
+        if G == 0.0:  # a stationary start (no gradient seen yet): no step, and lr = 0 reported,
+            return 0.0  # as DoG and NormalizedGD do, where D / max(G, 1e-300) reported 3e298
+        return lr * self._hp["d"] / (G * math.sqrt(T))
 
     def initial_lr(self, state):
         return self._eta(state, self.step_size(0))
