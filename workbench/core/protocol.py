@@ -144,6 +144,13 @@ class CheckedParams(param.Parameterized):
 
     param = _CheckedNamespace()
 
+    def __copy__(self):
+        # param's shallow copy shares the parameter storage and the watchers with the original:
+        # a knob set on the copy moved the original too (copy.copy(iht).k = 2 changed iht.k). A
+        # copy is a new object with the same settings, each value shared as a shallow copy shares it.
+        values = {n: v for n, v in self.param.values().items() if n != "name"}
+        return type(self)(name=self.name, **values)
+
     #: The values of an assignment or update being checked (see :meth:`_proposed`).
     _proposed_values: ClassVar[dict] = {}
 

@@ -159,14 +159,6 @@ class Optimizer(Method):
         for event in events:
             self._hp[event.name] = event.new
 
-    def __copy__(self):
-        # param's default shallow copy shares the parameter storage, the watchers and the
-        # ``_hp`` mirror with the original (an lr set on the copy moved the original's steps).
-        # A copy is a new optimizer with the same settings, each value shared as a shallow copy
-        # shares it; the state of a run lives in its OptimizerState, not here.
-        values = {n: v for n, v in self.param.values().items() if n != "name"}
-        return type(self)(name=self.name, **values)
-
     # -- step size -----------------------------------------------------------
     def _refresh_schedule(self):
         sched = self._hp["schedule"]
