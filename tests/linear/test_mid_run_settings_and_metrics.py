@@ -258,3 +258,27 @@ def test_the_residual_polynomial_dips_below_zero_to_minus_one_over_t(degree, rat
         assert R.min() == pytest.approx(-0.308, abs=1e-3)
     doc = chebyshev_polynomial_preconditioner.__doc__
     assert "[-1/T_{k+1}(\\sigma), 1)" in doc and "[0, 1)" not in doc
+
+
+def test_a_kernel_switched_mid_run_to_one_that_cannot_sweep_the_problem_is_refused_and_the_run_goes_on():
+    prob = wb.get_problem("anisotropic2d")
+    method = wb.linear.SOR(omega=1.5)
+    runner = wb.Runner(method, prob, rtol=1e-8, max_steps=20_000)
+    runner.advance(max_steps=3)
+    with pytest.raises(wb.InvalidParameter, match="works on the Poisson 2-D/3-D stencils only"):
+        method.kernel = "redblack"
+    assert method.kernel == "pyamg"
+    runner.advance()
+    assert runner.status.label == "converged"
+    with pytest.raises(wb.InvalidParameter, match="forward SOR only"):
+        wb.linear.SSOR().kernel = "redblack"
+    # on Poisson the switch is allowed, and so is switching back to pyamg from the reference sweep
+    poisson = wb.get_problem("poisson2d", n=16)
+    sor = wb.linear.SOR(omega=1.5, kernel="reference")
+    run = wb.Runner(sor, poisson, rtol=1e-8)
+    run.advance(max_steps=2)
+    sor.kernel = "redblack"
+    run.advance(max_steps=2)
+    sor.kernel = "pyamg"
+    run.advance()
+    assert run.status.label == "converged"

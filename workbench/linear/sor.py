@@ -34,35 +34,48 @@ class _Relaxation(LinearMethod):
     def _omega(self) -> float:
         return float(self.omega)
 
+    _run_problem = None  #: (name, stencil) of the problem a run started on: what a moved kernel is checked against
+
     def init(self, problem) -> LinearState:
         state = super().init(problem)
         if self.kernel == "redblack":
-            self._check_redblack(problem)
-        if self.kernel == "pyamg":
-            # PyAMG sweeps in place on a canonical CSR matrix with sorted indices.
-            problem.A.sort_indices()
+            self._check_redblack(problem.name, problem.metadata.get("stencil"))
+        self._run_problem = (problem.name, problem.metadata.get("stencil"))
         return state
 
-    def _check_redblack(self, problem):
-        stencil = problem.metadata.get("stencil")
-        if stencil not in ("poisson2d", "poisson3d"):
-            raise InvalidParameter(
-                f"kernel='redblack' works on the Poisson 2-D/3-D stencils only, not on {problem.name}; "
-                "use kernel='pyamg'."
-            )
+    def _check_setting(self, name, value):
+        # A kernel switched mid-run to one that cannot sweep this problem is refused at the
+        # assignment, so the run goes on with the old kernel instead of failing at its next step.
+        super()._check_setting(name, value)
+        if name == "kernel" and self._proposed("kernel") == "redblack":
+            if self.sweep_direction != "forward":
+                self._check_redblack(None, "poisson2d")
+            elif self._run_problem is not None:
+                self._check_redblack(*self._run_problem)
+
+    def _check_redblack(self, name, stencil):
         if self.sweep_direction != "forward":
             raise InvalidParameter("the red-black kernel implements forward SOR only; use kernel='pyamg' for SSOR.")
+        if stencil not in ("poisson2d", "poisson3d"):
+            raise InvalidParameter(
+                f"kernel='redblack' works on the Poisson 2-D/3-D stencils only, not on {name}; "
+                "use kernel='pyamg'."
+            )
 
     def step(self, problem, state: LinearState) -> LinearState:
         omega = self._omega()
         kernel = self.kernel
         if kernel == "pyamg":
+            if not problem.A.has_sorted_indices:
+                # PyAMG sweeps in place on a canonical CSR matrix with sorted indices (checked each
+                # step: the kernel may have been switched to this one mid-run).
+                problem.A.sort_indices()
             x = state.x.copy()
             pyamg_sweep(problem.A, x, problem.b, omega, self.sweep_direction)
         elif kernel == "redblack":
             from .kernels.redblack import redblack_sweep
 
-            self._check_redblack(problem)  # the kernel may have been switched mid-run
+            self._check_redblack(problem.name, problem.metadata.get("stencil"))
             x = state.x.copy()
             redblack_sweep(x, problem.b, omega, problem.metadata["grid"][0], problem.metadata["dim"])
         else:
