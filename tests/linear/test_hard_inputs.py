@@ -63,3 +63,10 @@ def test_chebyshev_refuses_crossed_bounds_when_they_are_set():
     assert cheb.lambda_min == 0.1
     cheb.param.update(lambda_min=9, lambda_max=10)  # together they are fine
     assert (cheb.lambda_min, cheb.lambda_max) == (9, 10)
+
+
+def test_entries_beyond_float_range_are_refused_with_a_sentence():
+    with pytest.raises(wb.InvalidProblem, match="too large for a float"):
+        wb.problems.from_matrix(np.array([[10**400]], dtype=object))
+    with pytest.raises(wb.InvalidProblem, match="b must be a numeric vector"):
+        wb.problems.from_matrix(np.eye(1), np.array([10**400], dtype=object))

@@ -86,6 +86,8 @@ def _validate(A, b, x0):
             A = np.asarray(A, dtype=float)
         except (TypeError, ValueError):
             raise InvalidProblem("A must be a numeric matrix (numpy array or scipy sparse).") from None
+        except OverflowError:  # (Python integers beyond float range, e.g. 10**400 in an object array)
+            raise InvalidProblem("A has entries too large for a float (beyond 1.8e308); rescale the system.") from None
         if A.ndim != 2:
             raise InvalidProblem(f"A must be two-dimensional, got {A.ndim} dimension(s).")
         A = sp.csr_matrix(A)
@@ -104,8 +106,8 @@ def _validate(A, b, x0):
         b = np.ones(n)
     try:
         b = np.array(b, dtype=float).reshape(-1)
-    except (TypeError, ValueError):
-        raise InvalidProblem("b must be a numeric vector.") from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidProblem("b must be a numeric vector of floats (entries below 1.8e308).") from None
     if b.shape[0] != n:
         raise InvalidProblem(f"b has {b.shape[0]} entries but A has {n} rows; they must match.")
     if not np.all(np.isfinite(b)):
@@ -114,8 +116,8 @@ def _validate(A, b, x0):
         x0 = np.zeros(n)
     try:
         x0 = np.array(x0, dtype=float).reshape(-1)
-    except (TypeError, ValueError):
-        raise InvalidProblem("x0 must be a numeric vector.") from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidProblem("x0 must be a numeric vector of floats (entries below 1.8e308).") from None
     if x0.shape[0] != n:
         raise InvalidProblem(f"x0 has {x0.shape[0]} entries but A has {n} rows; they must match.")
     if not np.all(np.isfinite(x0)):
