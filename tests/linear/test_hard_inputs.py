@@ -70,3 +70,12 @@ def test_entries_beyond_float_range_are_refused_with_a_sentence():
         wb.problems.from_matrix(np.array([[10**400]], dtype=object))
     with pytest.raises(wb.InvalidProblem, match="b must be a numeric vector"):
         wb.problems.from_matrix(np.eye(1), np.array([10**400], dtype=object))
+
+
+def test_the_ssor_preconditioner_takes_a_float32_or_integer_vector():
+    from workbench.linear.preconditioners import ssor_preconditioner
+
+    prob = wb.get_problem("poisson2d", n=8)
+    M = ssor_preconditioner(prob.A, 1.2)
+    np.testing.assert_allclose(M(prob.b.astype(np.float32)), M(prob.b), rtol=1e-6)
+    assert M(np.ones(prob.n, dtype=int)).dtype == np.float64

@@ -28,6 +28,8 @@ def ssor_preconditioner(A, omega: float):
     A.sort_indices()
 
     def apply(r):
+        # (PyAMG's compiled sweep wants z, r and A in one dtype: a float32 or int r is cast)
+        r = np.asarray(r, dtype=float)
         z = np.zeros_like(r)
         pyamg_sweep(A, z, r, omega, "symmetric")
         return z
