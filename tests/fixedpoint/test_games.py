@@ -143,3 +143,11 @@ def test_a_one_variable_game_says_its_condition_is_1():
     game = wb.problems.bilinear_game(n=1, condition=100.0)
     assert game.metadata["condition"] == 1.0 and "kappa=1)" in game.name
     assert wb.problems.bilinear_game(n=3, condition=100.0).metadata["condition"] == 100.0
+
+
+@pytest.mark.parametrize("mu", [0.0, 0.3])
+def test_the_games_known_constants_are_its_norm_and_zero(mu):
+    game = wb.problems.bilinear_game(n=6, regularization=mu, condition=50.0)
+    assert game.lipschitz == pytest.approx(np.linalg.norm(game.M, 2), rel=1e-12)
+    assert np.allclose(np.linalg.solve(game.M, game.b), game.z_star)
+    assert game.distance_to_solutions(game.z0) == pytest.approx(np.linalg.norm(game.z0))

@@ -486,3 +486,24 @@ def test_a_change_in_a_closed_session_leaves_nothing_waiting():
     assert chooser.pending and len(queue) == 1
     queue.pop(0)()
     assert race.problem.n == 24 * 24 and not chooser.pending  # (a 24 x 24 grid)
+
+
+def test_after_a_tick_that_overruns_the_period_the_next_ticks_rest_as_long():
+    import time
+
+    from workbench.ui import LiveRun
+
+    class Slow(wb.linear.SOR):
+        def step(self, problem, state):
+            time.sleep(0.12)  # three periods of 40 ms
+            return super().step(problem, state)
+
+    live = LiveRun(Slow(), wb.problems.poisson2d(8), rtol=1e-12)
+    live.speed.value = 0  # max speed: every tick would step
+    live._tick()
+    assert live.lanes[0].iteration == 1
+    live._tick()  # at once: resting, so the server can take the browser's events
+    assert live.lanes[0].iteration == 1
+    time.sleep(0.15)
+    live._tick()
+    assert live.lanes[0].iteration == 2

@@ -355,3 +355,19 @@ def test_the_bilevel_page_beats_the_best_single_penalty_and_shows_the_bias():
     assert 0.05 < by["Penalty, single loop"].runner.trace["distance"][-1] < 0.2   # the O(1/sigma) bias
     assert by["Implicit hypergradient"].runner.trace["distance"][-1] < 1e-4
     assert bars.figure.yaxis[0].axis_label == "x_j" and len(bars.solution.data["y"]) == 5
+
+
+def test_a_start_where_the_objective_is_not_finite_is_refused_and_the_finished_runs_stay():
+    from workbench.ui import Race
+
+    race = Race({"GD": wb.optim.GD(lr=0.001), "Adam": wb.optim.Adam(lr=0.01)}, wb.problems.rosenbrock(dim=2),
+                max_steps=50)
+    for lane in race.lanes:
+        lane.runner.advance()
+    done = [lane.runner.iteration for lane in race.lanes]
+    assert done == [50, 50]
+    race.chooser.factory.start = [1e308, -1e308]  # the widget accepts it; the objective overflows there
+    assert "Problem not changed" in race.error and "is inf at the start" in race.error
+    assert "InvalidProblem" not in race.error  # a sentence, not the class name
+    assert race.chooser.factory.start != [1e308, -1e308]
+    assert [lane.runner.iteration for lane in race.lanes] == done  # the finished lanes are kept

@@ -15,6 +15,7 @@ __all__ = [
     "MalformedInput",
     "UnknownName",
     "OutOfRange",
+    "error_sentence",
 ]
 
 
@@ -51,3 +52,10 @@ class UnknownName(WorkbenchError, KeyError):
 
 class OutOfRange(WorkbenchError, IndexError):
     """An index lies outside what exists (e.g. instance 5000 of a 5000-instance sequence)."""
+
+
+def error_sentence(exc: BaseException) -> str:
+    """What a page or notebook shows for ``exc``: a WorkbenchError's own sentence (it says what
+    to do), or the class and message of anything else (an unexpected error, whose class helps
+    a bug report)."""
+    return str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"

@@ -28,6 +28,7 @@ import param
 
 from ..core.runner import check_stop_keywords
 from ..core import Method, Problem, ProblemFactory, Runner, WorkbenchError
+from ..core.errors import error_sentence as reason
 from ..core.registry import get_problem_factory
 from .param_widgets import controls
 from .plots import PALETTE, ConvergencePlot, wants_log_axis
@@ -36,6 +37,23 @@ __all__ = ["LiveRun", "Race", "Lane", "after_first_render", "live_components", "
            "reap_orphans"]
 
 log = logging.getLogger(__name__)
+
+
+def start_problem(problem: Problem) -> None:
+    """Refuse (InvalidProblem) a built objective whose value is not finite at its start: the
+    widgets accept a start such as [1e308, -1e308], and every lane would fail on it."""
+    from ..core import InvalidProblem
+
+    if getattr(problem, "kind", None) != "objective" or not hasattr(problem, "value"):
+        return
+    try:
+        value = float(problem.value(problem.x0))
+    except Exception as exc:
+        raise InvalidProblem(f"the objective cannot be evaluated at the start ({reason(exc)}); choose "
+                             "another start.") from None
+    if not math.isfinite(value):
+        raise InvalidProblem(f"the objective is {value} at the start; choose a start where it is finite "
+                             "(smaller entries).")
 
 #: Every live component whose session is still open (weak: closed sessions vanish).
 _LIVE: "weakref.WeakSet[_LiveBase]" = weakref.WeakSet()
@@ -158,7 +176,7 @@ class Lane:
             self.runner = Runner(self.method, problem, **self.stop)
         except Exception as exc:  # IncompatibleProblem, InvalidProblem, or a bug in init
             self.runner = None
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error = reason(exc)
 
     def reset(self) -> None:
         if self.runner is None:
@@ -167,7 +185,7 @@ class Lane:
             self.runner.reset()
         except Exception as exc:
             self.runner = None
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error = reason(exc)
 
     @property
     def running(self) -> bool:
@@ -279,8 +297,9 @@ class _ProblemChooser:
         factory = self._factories[name]
         try:
             problem = factory.make()
-        except Exception as exc:  # a bad size, a missing file: say so, keep the old problem
-            self.error = f"{type(exc).__name__}: {exc}"
+            start_problem(problem)
+        except Exception as exc:  # a bad size, a missing file, a start off the objective: say so, keep the old problem
+            self.error = reason(exc)
             return None
         self.error = ""
         self._built[name] = _settings_of(factory)
@@ -417,6 +436,7 @@ class _LiveBase(pn.viewable.Viewer):
         self._loaded = False
         self._allowance = 0.0
         self._last_tick = None
+        self._rest_until = 0.0  # (perf_counter time before which ticks do nothing: see _tick)
         self.ticks = 0
         self.refreshes = 0
         self.error = ""
@@ -693,12 +713,22 @@ class _LiveBase(pn.viewable.Viewer):
     def _tick(self) -> None:
         if self._closed or self.chooser.pending:
             return  # (no steps on the old problem while the new one builds: the restart drops them)
+        start = time.perf_counter()
+        if start < self._rest_until:
+            return
         cpu0 = time.process_time()
         try:
             self._tick_inner()
         finally:
             STATS["ticks"] += 1
             STATS["tick_cpu_s"] += time.process_time() - cpu0
+            # A tick always takes one step per lane, so one slow step (a bilevel lane at 10000
+            # inner steps: 0.24 s) overruns the period, and back-to-back ticks left the server
+            # no turn for the browser's clicks: Pause waited 40 s. After an overrun the next
+            # ticks rest as long as it worked, so at least half the time is the user's.
+            elapsed = time.perf_counter() - start
+            if elapsed > self.period_ms / 1000.0:
+                self._rest_until = time.perf_counter() + elapsed
 
     def _tick_inner(self) -> None:
         now = time.perf_counter()

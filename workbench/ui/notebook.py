@@ -428,8 +428,10 @@ class NotebookRun:
         try:
             self.runner = Runner(self.method, self.problem, **self.stop)
         except Exception as exc:  # incompatible problem, bad parameter: say so, keep the notebook alive
+            from ..core.errors import error_sentence
+
             self.runner = None
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error = error_sentence(exc)
 
     def _restart(self):
         self.pause()
