@@ -241,14 +241,25 @@ class Optimizer(Method):
         return out
 
     def end_note(self, problem, state) -> str:
-        """Past its horizon a schedule holds its final value; when that is 0 the run idles."""
+        """What the status hides: a schedule that held lr = 0 past its horizon (the run idled),
+        and, on a non-convex problem with a known optimum, a stop at a stationary point that is
+        not the minimum (a local minimum: "converged" there is on the gradient, not on f)."""
+        notes = []
         horizon = self._hp["horizon"]
-        if self._schedule is None or horizon is None or state.t <= horizon or self.multiplier(horizon) != 0:
-            return ""
-        idle = state.t - horizon
-        return (f"The schedule reached lr = 0 at its horizon T = {horizon} and held it, so the last {idle} "
-                f"step{'s' if idle != 1 else ''} did not move x; set horizon to the run's length to spread "
-                "the schedule over it.")
+        if self._schedule is not None and horizon is not None and state.t > horizon and self.multiplier(horizon) == 0:
+            idle = state.t - horizon
+            notes.append(f"The schedule reached lr = 0 at its horizon T = {horizon} and held it, so the last {idle} "
+                         f"step{'s' if idle != 1 else ''} did not move x; set horizon to the run's length to spread "
+                         "the schedule over it.")
+        f_star = getattr(problem, "f_star", None)
+        properties = getattr(problem, "properties", frozenset())
+        if f_star is not None and "convex" not in properties and math.isfinite(state.loss):
+            gap = state.loss - f_star
+            # (a gradient 1000 times smaller than the gap is left is a stationary point, not slow progress)
+            if gap > 1e-2 * max(1.0, abs(f_star)) and state.grad_norm < 1e-3 * max(1.0, gap):
+                notes.append(f"x is at a stationary point (grad_norm = {state.grad_norm:.2g}) where f - f* = {gap:.4g}: "
+                             "a local minimum or a saddle of this non-convex problem, not its minimum.")
+        return " ".join(notes)
 
     # -- what subclasses implement ---------------------------------------------
     def init_buffers(self, problem, state: OptimizerState) -> dict:
