@@ -507,3 +507,15 @@ def test_after_a_tick_that_overruns_the_period_the_next_ticks_rest_as_long():
     time.sleep(0.15)
     live._tick()
     assert live.lanes[0].iteration == 2
+
+
+def test_a_knob_moved_on_a_finished_lane_is_flagged_as_acting_after_reset():
+    from workbench.ui import LiveRun
+
+    live = LiveRun(wb.linear.SOR(omega=1.5), wb.problems.poisson2d(8), rtol=1e-6)
+    live.lanes[0].runner.advance()
+    assert live.lanes[0].runner.done
+    assert "omega=1.5" in live._lanes_text() and "act after Reset" not in live._lanes_text()
+    live.lanes[0].method.omega = 1.8
+    text = live._lanes_text()
+    assert "omega=1.5" in text and "knobs moved since: they act after Reset" in text

@@ -183,7 +183,7 @@ def test_a_knob_moved_on_a_finished_lane_changes_neither_its_settings_nor_its_th
     line = {k: list(v) for k, v in source.data.items()}
     sor.method.omega = 1.9  # after the run: it acts on no iteration
     row = re.search(r"data-lane='SOR'.*?</tr>", race.lanes_pane.object).group(0)
-    assert "wb-lane-settings'>omega=1.5<" in row
+    assert "wb-lane-settings'>omega=1.5 (knobs moved since: they act after Reset)<" in row
     assert {k: list(v) for k, v in source.data.items()} == line  # no predicted line for omega = 1.9
     assert sor.runner.result().method_spec["params"]["omega"] == 1.5
     race.reset()

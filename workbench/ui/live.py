@@ -990,8 +990,11 @@ def _settings(method: Method, runner: Runner | None = None) -> str:
     """The method's numeric and choice hyperparameters, compactly: ``omega=1.9``; those the
     run ended with once ``runner`` has finished (a knob moved afterwards did not act on it)."""
     values = method.hyperparameters()
+    moved = False
     if runner is not None and runner.done:
+        current = values
         values = {k: v for k, v in runner.method_spec().get("params", {}).items() if k in values}
+        moved = any(current.get(k) != v for k, v in values.items())
     parts = []
     for name, value in values.items():
         if isinstance(value, bool) or value is None:
@@ -1000,7 +1003,8 @@ def _settings(method: Method, runner: Runner | None = None) -> str:
             parts.append(f"{name}={value:.4g}")
         elif isinstance(value, (int, str)) and name not in ("kernel",):
             parts.append(f"{name}={value}")
-    return ", ".join(parts)
+    # (a knob moved after the run ended shows on the widget, not in this finished run)
+    return ", ".join(parts) + (" (knobs moved since: they act after Reset)" if moved else "")
 
 
 class LiveRun(_LiveBase):
