@@ -43,7 +43,27 @@ def test_a_tolerance_below_rounding_ends_with_the_level_reached():
     res = wb.run(wb.linear.CG(), prob, rtol=1e-20, max_steps=3000)
     assert res.status.label == "failed" and res.iterations < 1000  # not 3000 steps of spinning
     level = true_relative(prob, res.x)
-    assert level < 1e-13 and f"stays at {level:.2e} of ||b||" in res.message
+    assert level < 1e-13 and f"(best {level:.2e}, the iterate kept)" in res.message
+
+
+@pytest.mark.parametrize("condition,rtol", [(1e8, 1e-10), (1e6, 1e-13), (1e8, 1e-12)])
+def test_a_run_that_cannot_reach_the_tolerance_ends_at_its_best_checked_iterate_and_reports_it(condition, rtol):
+    # the last row and x are the iterate kept, its residual recomputed (they were the step before,
+    # with the recurred residual: 1.65e-10 reported where b - A x was 3.9e-10)
+    prob = wb.problems.random_spd_matrix(200, condition=condition)
+    res = wb.Runner(wb.linear.CG(), prob, rtol=rtol, max_steps=20_000).run()
+    assert res.status.label == "failed"
+    assert res.final["relative_residual"] == pytest.approx(true_relative(prob, res.x), rel=1e-12)
+    assert res.state.residual_norm == pytest.approx(res.final["residual"])
+    assert len(res.trace["residual"]) == res.iterations + 1
+
+
+def test_a_run_stopped_on_relative_residual_scales_its_rtol_by_its_initial_value():
+    # with the scale of the residual (||b|| = 3e5 here) it stopped at relative residual 3e-3
+    base = wb.problems.poisson2d(32)
+    prob = wb.problems.from_matrix(base.A, base.b * 1e4)
+    res = wb.run(wb.linear.CG(), prob, metric="relative_residual", atol=1e-10)
+    assert res.converged and res.final["relative_residual"] <= 1e-8
 
 
 def test_methods_whose_residual_is_computed_need_no_check():

@@ -197,7 +197,13 @@ class Runner:
         self.growth_exempt = frozenset(getattr(self.problem, "unguarded_metrics", ()))
         self.guards = {name: float(metrics0[name]) for name in getattr(self.method, "guard_metrics", ())
                        if name in metrics0 and name != self.metric}
-        scale = self.method.stop_scale(self.problem, metrics0)
+        # rtol is relative to the method's scale for its own stop metric (||b|| for a residual), and
+        # to the initial value for any other: a linear solver stopped on relative_residual used
+        # ||b|| as its scale, and "converged" at 3e-3 with b of norm 3e5.
+        if self.metric == self.method.stop_metric:
+            scale = self.method.stop_scale(self.problem, metrics0)
+        else:
+            scale = abs(self.reference)
         self.threshold = max(self.atol, (self.rtol or 0.0) * scale)
         self.trace.append({"iteration": 0, "time": 0.0, "step_time": 0.0, **metrics0})
         self._check(metrics0)
@@ -333,9 +339,10 @@ class Runner:
             try:
                 state = method.step(problem, self.state)
                 metrics = method.metrics(problem, state)
-                if self._meets_tolerance(metrics):
+                if self.metric == method.stop_metric and self._meets_tolerance(metrics):
                     # (a recurred residual is an estimate: the method recomputes what it names
-                    # before the run is called converged on it)
+                    # before the run is called converged on it; the tolerance is in the units of
+                    # the method's own stop metric, so only a run that stops on it asks)
                     checked = method.confirm_convergence(problem, state, self.threshold)
                     if checked is not None:
                         state, metrics = checked, method.metrics(problem, checked)
@@ -343,6 +350,20 @@ class Runner:
                 self.status = Status.FAILED
                 self.detail = f"{type(exc).__name__}: {exc}"
                 self.error = exc
+                # An error may carry the state the run ends at (a Krylov method that cannot reach
+                # the tolerance hands back its best iterate, its residual recomputed): kept, with its row.
+                final = getattr(exc, "state", None)
+                if final is not None:
+                    dt = time.perf_counter() - t0
+                    self.state = final
+                    self.iteration += 1
+                    self.elapsed += dt
+                    taken += 1
+                    try:
+                        trace.append({"iteration": self.iteration, "time": self.elapsed, "step_time": dt,
+                                      **method.metrics(problem, final)})
+                    except Exception:  # (the row is a courtesy: the error already says what happened)
+                        pass
                 break
             t1 = time.perf_counter()
             dt = t1 - t0

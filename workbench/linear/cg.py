@@ -49,6 +49,7 @@ class _ConjugateGradient(LinearMethod):
             # the direction from the current residual (no reset of x).
             extra["M"] = self._preconditioner(problem)
             extra["M_key"] = self._preconditioner_key()
+            self.forget_checks(extra)
             extra["M_matvecs"] = switched = _products(extra["M"])
             z = state.r if extra["M"] is None else extra["M"](state.r)
             extra["p"], extra["rz"] = z.copy(), float(state.r @ z)

@@ -113,6 +113,7 @@ class Chebyshev(LinearMethod):
             # started here with the new settings would (no reset of x, no matvec).
             e.update(self._interval(problem))
             e = self.restart_from(problem, e, state.r)
+            self.forget_checks(e)
         x = state.x + e["d"]
         r = state.r - problem.A @ e["d"]
         e["d"], e["rho"] = chebyshev_direction(e["theta"], e["delta"], e["rho"], e["d"], r)

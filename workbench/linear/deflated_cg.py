@@ -202,6 +202,7 @@ class DeflatedCG(LinearMethod):
             # the new span(W), the direction restarted), instead of going on with the old one.
             state = self._deflated_start(problem, state.x, state.r, state.matvecs, extra)
             extra = dict(state.extra)
+            self.forget_checks(extra)
             if state.residual_norm == 0:
                 return state
         p, rr = extra["p"], extra["rr"]
