@@ -437,3 +437,11 @@ def test_a_line_search_at_the_precision_floor_does_not_fail():
         res = wb.run(method, prob, max_steps=60)
         assert res.status.label == "max_steps", (method, res.message)
         assert res.final["grad_norm"] < 1e-10
+
+
+def test_armijo_newton_past_convergence_on_a_sum_of_squares_stays_put():
+    # f is a sum of squares whose rounding exceeds a few ulps: at the floor no trial can show the
+    # decrease |g^T d| promises, and the run stays put instead of calling the gradient wrong
+    res = wb.run(wb.get_method("damped_newton", step_rule="armijo"), wb.get_problem("least_squares"), max_steps=60)
+    assert res.status.label == "max_steps", res.message
+    assert res.final["grad_norm"] < 1e-12

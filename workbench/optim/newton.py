@@ -295,6 +295,11 @@ class DampedNewton(Optimizer):
             if math.isfinite(trial) and trial - state.loss <= 1e-4 * alpha * slope + (noise if alpha == first else 0.0):
                 return alpha
             alpha *= 0.5
+        if -slope <= 1e3 * EPS * max(abs(state.loss), 1e-300):
+            # At the precision floor: the decrease the Newton step promises, |g^T d|, is below the
+            # rounding of f (a sum of many squares rounds by more than a few ulps), so no trial can
+            # show it. The run has converged as far as f can tell; it stays put (alpha = 0).
+            return 0.0
         raise IncompatibleProblem(
             f"Armijo's line search found no step along the Newton direction that lowers the loss "
             f"{state.loss:.17g}: {MAX_TRIALS} halvings from {first:g} to {alpha / 0.5:.3g} all failed, so x was left "
