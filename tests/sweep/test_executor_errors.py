@@ -90,6 +90,29 @@ def test_more_local_workers_than_four_per_cpu_are_refused():
 def test_a_scheduler_without_workers_is_named_as_such_before_the_runs_wait():
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp://", dashboard_address=None) as cluster:
         with DaskExecutor(cluster.scheduler_address, timeout=5) as executor:
             assert "it has no workers yet: the runs wait until one joins" in executor.describe()
+
+
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")
+def test_the_check_works_from_inside_a_running_event_loop_as_in_jupyter():
+    import asyncio
+
+    from distributed import LocalCluster
+
+    from workbench.sweep.executors import check_is_scheduler
+
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp://", dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://")
+
+        async def inside_a_loop():
+            return check_is_scheduler(cluster.scheduler_address, 5)
+
+        assert asyncio.run(inside_a_loop())["type"] == "Scheduler"
+
+
+def test_schemes_other_than_tcp_are_left_to_the_client():
+    from workbench.sweep.executors import check_is_scheduler
+
+    assert check_is_scheduler("tls://127.0.0.1:1", 1) == {}

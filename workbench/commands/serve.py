@@ -105,19 +105,16 @@ def _listen_error(address: str, port: int, exc: OSError) -> str:
 
 
 def check_can_listen(address: str, port: int) -> None:
-    """Bind ``address:port`` once and let go, as Tornado will; an error is a sentence."""
-    import socket
+    """Bind ``address:port`` once and let go, as the server will (Tornado's ``bind_sockets``, which
+    skips an address family the machine lacks, e.g. ``localhost`` -> ``::1`` without IPv6);
+    an error is a sentence."""
+    from tornado.netutil import bind_sockets
 
     from ..core import InvalidParameter
 
     try:
-        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        for family, kind, proto, _, sockaddr in infos:
-            with socket.socket(family, kind, proto) as sock:
-                # as Tornado's bind_sockets: a port left in TIME_WAIT by a previous server is free
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if family == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                sock.bind(sockaddr)
+        sockets = bind_sockets(port, address)
     except OSError as exc:
         raise InvalidParameter(_listen_error(address, port, exc)) from None
+    for sock in sockets:
+        sock.close()

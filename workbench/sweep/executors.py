@@ -374,7 +374,12 @@ def check_is_scheduler(address: str, timeout: float) -> dict:
     import asyncio
 
     from distributed.comm import connect
+    from distributed.comm.addressing import parse_address
 
+    if parse_address(address)[0] != "tcp":
+        # (tls:// needs the Security settings Client reads from the dask config, and inproc:// or
+        # ucx:// other machinery: those are left to Client, which says what went wrong)
+        return {}
     _check_reachable(address, timeout)  # a refused or unreachable port is "could not connect"
 
     async def identity():
@@ -385,18 +390,25 @@ def check_is_scheduler(address: str, timeout: float) -> dict:
         finally:
             comm.abort()
 
+    def ask():
+        return asyncio.run(identity())
+
     try:
-        reply = asyncio.run(identity())
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            reply = ask()  # no loop in this thread (the CLI, a script)
+        else:
+            # In Jupyter a loop runs in this thread and asyncio.run refuses: ask from a worker thread.
+            import concurrent.futures
+
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                reply = pool.submit(ask).result(timeout=3 * timeout + 5)
     except (TimeoutError, asyncio.TimeoutError, MemoryError, EOFError) as exc:
         reason = "it did not answer" if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) else \
             "its answer is not Dask's protocol"
         raise WorkbenchError(f"{address} accepts connections but is not a Dask scheduler ({reason} within "
                              f"{timeout:g} s); check the port: a scheduler listens on 8786 by default.") from None
-    except Exception as exc:  # CommClosedError and the like: it hung up on a Dask request
-        if isinstance(exc, (OSError, ValueError)):
-            raise
-        raise WorkbenchError(f"{address} is not a Dask scheduler: it closed the connection "
-                             f"({type(exc).__name__}); check the address and port.") from None
     if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
         kind = reply.get("type") if isinstance(reply, dict) else type(reply).__name__
         raise WorkbenchError(f"{address} answers as a Dask {kind}, not a scheduler; give the scheduler's "
