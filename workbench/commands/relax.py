@@ -101,10 +101,12 @@ def _record(method, runner, wall_time: float) -> dict:
         "capped_instances": 0 if state is None else int(state.capped),
         "wall_time": wall_time, "method": method.spec(),
         # one entry per instance of the sequence (as its contexts): null omega, 0 iterations and
-        # arm -1 for those not solved (a failed or interrupted policy)
-        "per_instance": {} if state is None else {"omega": state.omega.tolist(),
-                                                  "iterations": state.iterations.tolist(),
-                                                  "arm": state.arm.tolist()},
+        # arm -1 for those not solved (a failed or interrupted policy; an instance cut by Ctrl-C
+        # mid-step may have written its entries without being counted: they are blanked too)
+        "per_instance": {} if state is None else {
+            "omega": [*state.omega[:done].tolist(), *([None] * (len(state.omega) - done))],
+            "iterations": [*state.iterations[:done].tolist(), *([0] * (len(state.iterations) - done))],
+            "arm": [*state.arm[:done].tolist(), *([-1] * (len(state.arm) - done))]},
     }
 
 
@@ -154,7 +156,7 @@ def main(args) -> int:
                 bar.update(runner.advance(max_seconds=0.2))
         except KeyboardInterrupt:
             # Ctrl-C keeps what is finished: the policies run so far, and this one up to its
-            # last whole instance (a step commits its state only once the instance is solved).
+            # last whole instance (state.t counts an instance only once its step is done).
             runner.stop("Interrupted (Ctrl-C).")
             interrupted = text
         results[text] = _record(method, runner, time.perf_counter() - t0)
