@@ -371,7 +371,7 @@ class Method(CheckedParams):
         returns a new state with it recomputed; the Runner then judges that one, and the run
         goes on if it misses the tolerance. ``None`` (the default) accepts the metric as it is.
         It is asked only when the run stops on the method's own ``stop_metric`` (``tolerance``
-        is in its units). An error raised here (or by ``step``) that carries a ``state``
+        is in its units). A WorkbenchError raised here (or by ``step``) that carries a ``state``
         attribute ends the run at that state, whose row the trace keeps.
         """
         return None

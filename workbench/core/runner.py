@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .errors import InvalidParameter
+from .errors import InvalidParameter, WorkbenchError
 from .protocol import Method, Problem, jsonable
 from .status import Status
 from .trace import Trace
@@ -352,7 +352,7 @@ class Runner:
                 self.error = exc
                 # An error may carry the state the run ends at (a Krylov method that cannot reach
                 # the tolerance hands back its best iterate, its residual recomputed): kept, with its row.
-                final = getattr(exc, "state", None)
+                final = getattr(exc, "state", None) if isinstance(exc, WorkbenchError) else None
                 if final is not None:
                     dt = time.perf_counter() - t0
                     self.state = final
