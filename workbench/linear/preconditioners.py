@@ -57,6 +57,34 @@ def gershgorin_upper_bound(A) -> float:
     return float(np.asarray(abs(A).sum(axis=1)).max())
 
 
+def apply_chebyshev_polynomial(matvec, lmin: float, lmax: float, degree: int, r) -> np.ndarray:
+    r""":math:`p(A) r`, the degree-``degree`` Chebyshev approximation of :math:`A^{-1}` on
+    ``[lmin, lmax]``: ``degree + 1`` steps of the Chebyshev recurrence of
+    :class:`workbench.linear.Chebyshev` on :math:`A z = r` from :math:`z = 0`, ``degree`` products
+    (``matvec``), so that :math:`1 - \lambda p(\lambda) = T_{k+1}((\theta - \lambda)/\delta) / T_{k+1}(\theta/\delta)`.
+
+    Examples
+    --------
+    >>> A = np.diag([1.0, 2.0, 3.0])
+    >>> z = apply_chebyshev_polynomial(lambda v: A @ v, 1.0, 3.0, 6, np.ones(3))
+    >>> bool(np.allclose(A @ z, 1.0, atol=1e-3))
+    True
+    """
+    from .chebyshev import chebyshev_direction
+
+    theta, delta = (lmax + lmin) / 2, (lmax - lmin) / 2
+    z = np.zeros_like(r)
+    res, rho = r, delta / theta  # (res is rebound, never written in place)
+    d = r / theta
+    for step in range(degree + 1):
+        z = z + d
+        if step == degree:
+            break
+        res = res - matvec(d)
+        d, rho = chebyshev_direction(theta, delta, rho, d, res)
+    return z
+
+
 def chebyshev_polynomial_preconditioner(A, degree: int, ratio: float):
     r""":math:`M^{-1} r = p(A)\, r` with :math:`p` of degree ``degree``: ``degree + 1`` steps of the
     Chebyshev iteration on :math:`A z = r` from :math:`z = 0`, on the interval
@@ -83,27 +111,14 @@ def chebyshev_polynomial_preconditioner(A, degree: int, ratio: float):
     >>> bool(np.all(z > 0)), apply.matvecs
     (True, 2)
     """
-    from .chebyshev import chebyshev_direction
-
     lmax = gershgorin_upper_bound(A)
     if not lmax > 0:
         raise InvalidProblem("the Chebyshev polynomial preconditioner needs an SPD matrix; this one has "
                              "no positive Gershgorin bound (is A zero?).")
     lmin = lmax / ratio
-    theta, delta = (lmax + lmin) / 2, (lmax - lmin) / 2
 
     def apply(r):
-        # the Chebyshev recurrence of workbench.linear.Chebyshev, from z = 0 (residual r)
-        z = np.zeros_like(r)
-        res, rho = r, delta / theta  # (res is rebound, never written in place)
-        d = r / theta
-        for step in range(degree + 1):
-            z = z + d
-            if step == degree:
-                break
-            res = res - A @ d
-            d, rho = chebyshev_direction(theta, delta, rho, d, res)
-        return z
+        return apply_chebyshev_polynomial(lambda v: A @ v, lmin, lmax, degree, r)
 
     apply.matvecs = degree
     return apply

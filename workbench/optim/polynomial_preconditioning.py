@@ -28,6 +28,7 @@ import numpy as np
 import param
 
 from ..core import IncompatibleProblem, InvalidParameter, InvalidProblem, register_method
+from ..linear.preconditioners import apply_chebyshev_polynomial
 from .base import Optimizer
 from .hessian import require_curvature
 
@@ -161,32 +162,6 @@ def chebyshev_residual_bound(tau: int, lo: float, hi: float) -> float:
         return 0.0
     c = (hi + lo) / (hi - lo)
     return 1.0 / math.cosh((tau + 1) * math.acosh(c)) if c < 1e300 else 0.0
-
-
-def apply_chebyshev_polynomial(matvec, lo: float, hi: float, tau: int, v) -> np.ndarray:
-    r""":math:`q(B) v`, the degree-``tau`` Chebyshev approximation of :math:`B^{-1}` on ``[lo, hi]``: ``tau`` products.
-
-    :math:`1 - \lambda q(\lambda) = T_{\tau+1}\!\big(\tfrac{h+l-2\lambda}{h-l}\big) / T_{\tau+1}\!\big(\tfrac{h+l}{h-l}\big)`;
-    computed as ``tau + 1`` steps of the Chebyshev semi-iteration for ``B h = v`` from ``h = 0``.
-    """
-    theta = 0.5 * (hi + lo)
-    delta = 0.5 * (hi - lo)
-    if delta <= 0.0:
-        return v / theta
-    sigma1 = theta / delta
-    rho = 1.0 / sigma1
-    r = v
-    d = v / theta
-    h = np.zeros_like(v)
-    for k in range(tau + 1):
-        h = h + d
-        if k == tau:
-            break
-        r = r - matvec(d)
-        rho_new = 1.0 / (2.0 * sigma1 - rho)
-        d = rho_new * rho * d + (2.0 * rho_new / delta) * r
-        rho = rho_new
-    return h
 
 
 def gamma_bound(eigenvalues, tau: int) -> float:
