@@ -159,7 +159,7 @@ class DampedNewton(Optimizer):
     def init_buffers(self, problem, state):
         require_curvature(self, problem, dense=True)
         return {"hessian_evals": 0, "function_evals": 0, "decrement": math.nan, "sigma": self._hp["smoothness"],
-                "sigma_set": self._hp["smoothness"], "floor_steps": 0}
+                "sigma_set": self._hp["smoothness"]}
 
     def _factor(self, H, shift, t):
         if shift:
@@ -230,7 +230,6 @@ class DampedNewton(Optimizer):
             # of f, or its step, of local norm G, below the rounding of x (eps |x|_H). The test
             # would judge rounding noise (sigma used to double on it without end, to 1e78). Take
             # the plain Newton step if it does not raise the local gradient norm, else stay put.
-            b["floor_steps"] += 1
             alpha = min(lr, 1.0)
             b["function_evals"] += 1
             g_trial = problem.grad(state.x + alpha * direction)
@@ -287,6 +286,11 @@ class DampedNewton(Optimizer):
         # than f(x) up to rounding. Only the first: a halved step always passes that test and
         # would hide a direction that does not descend.
         noise = 4.0 * EPS * abs(state.loss)
+        # At the precision floor the decrease the Newton step promises, |g^T d|, is below the
+        # rounding of f (a sum of many squares rounds by more than a few ulps), so no trial can
+        # show it: when the full step fails there, the run has converged as far as f can tell and
+        # stays put (alpha = 0) without spending the halvings.
+        at_floor = -slope <= 1e3 * EPS * max(abs(state.loss), 1e-300)
         first = alpha
         for _ in range(MAX_TRIALS):
             state.buffers["function_evals"] += 1
@@ -294,12 +298,9 @@ class DampedNewton(Optimizer):
             # (the decrease as a difference: f(x) + 1e-4 alpha slope would round back to f(x))
             if math.isfinite(trial) and trial - state.loss <= 1e-4 * alpha * slope + (noise if alpha == first else 0.0):
                 return alpha
+            if at_floor:
+                return 0.0
             alpha *= 0.5
-        if -slope <= 1e3 * EPS * max(abs(state.loss), 1e-300):
-            # At the precision floor: the decrease the Newton step promises, |g^T d|, is below the
-            # rounding of f (a sum of many squares rounds by more than a few ulps), so no trial can
-            # show it. The run has converged as far as f can tell; it stays put (alpha = 0).
-            return 0.0
         raise IncompatibleProblem(
             f"Armijo's line search found no step along the Newton direction that lowers the loss "
             f"{state.loss:.17g}: {MAX_TRIALS} halvings from {first:g} to {alpha / 0.5:.3g} all failed, so x was left "
