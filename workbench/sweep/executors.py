@@ -342,15 +342,12 @@ def max_local_workers() -> int:
     return 4 * (os.cpu_count() or 1)
 
 
-def _check_reachable(address: str, timeout: float) -> None:
-    """Open (and close) a plain TCP connection to a ``tcp://`` address; OSError if none opens."""
+def _check_reachable(location: str, timeout: float) -> None:
+    """Open (and close) a plain TCP connection to ``host:port``; OSError if none opens."""
     import socket
 
-    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.addressing import parse_host_port
 
-    scheme, location = parse_address(address)  # ValueError on an address it cannot read
-    if scheme != "tcp":
-        return  # (tls://, inproc://, ucx://: distributed's connect says what went wrong)
     host, port = parse_host_port(location)
     deadline = time.monotonic() + timeout
     while True:  # a scheduler still starting refuses for a moment: retry until the deadline
@@ -376,11 +373,12 @@ def check_is_scheduler(address: str, timeout: float) -> dict:
     from distributed.comm import connect
     from distributed.comm.addressing import parse_address
 
-    if parse_address(address)[0] != "tcp":
+    scheme, location = parse_address(address)  # ValueError on an address it cannot read
+    if scheme != "tcp":
         # (tls:// needs the Security settings Client reads from the dask config, and inproc:// or
         # ucx:// other machinery: those are left to Client, which says what went wrong)
         return {}
-    _check_reachable(address, timeout)  # a refused or unreachable port is "could not connect"
+    _check_reachable(location, timeout)  # a refused or unreachable port is "could not connect"
 
     async def identity():
         comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout)
