@@ -772,9 +772,7 @@ def load_spec(source: str | Path | dict) -> SweepSpec:
         try:
             data, from_json = json.loads(text, object_pairs_hook=_json_object), True
         except json.JSONDecodeError as exc:
-            if json_file:
-                raise MalformedInput(f"the sweep spec is not valid JSON: {_json_error(text, exc)}.") from None
-            if "\t" in text:  # (YAML cannot be indented with tabs, so it was meant as JSON)
+            if json_file or "\t" in text:  # (YAML cannot be indented with tabs, so it was meant as JSON)
                 raise MalformedInput(f"the sweep spec is not valid JSON: {_json_error(text, exc)}.") from None
             try:  # YAML's flow style also starts with `{`
                 data = yaml.load(text, Loader=_spec_loader())
