@@ -65,8 +65,8 @@ class ConsensusBasedOptimization(Method):
     :math:`d \ge 2` dimensions: one step multiplies a particle's mean-square distance from the
     consensus by :math:`(1 - \lambda \Delta t)^2 + \sigma^2 \Delta t\, d`, and where that is at least 1
     the swarm spreads out instead of agreeing (the defaults, :math:`\sigma = 5`, diverge on 2-D
-    Rastrigin). ``init`` refuses such a setting with the largest ``noise_scale`` that works (and a
-    run whose settings are moved there mid-run fails at its next step with the same sentence).
+    Rastrigin). ``init`` refuses such a setting with the largest ``noise_scale`` that works, and
+    so does an assignment that moves a running swarm's settings there (the run goes on).
     Anisotropic noise has no such limit (its exploration in each coordinate is that
     coordinate's own distance, and in 1-D the two agree).
 
@@ -123,12 +123,22 @@ class ConsensusBasedOptimization(Method):
     def init(self, problem) -> CBOState:
         self.check_problem(problem)
         self._check_isotropic_noise(problem.dim)
+        self._run_dim = problem.dim
         rng = np.random.default_rng(self.seed)
         X = problem.x0 + self.init_spread * rng.standard_normal((self.particles, problem.dim))
         f = self._values(problem, X, at_start=True)
         m = consensus_point(X, f, self.alpha)
         return CBOState(X=X, f=f, m=m, f_m=float(problem.value(m)), function_evals=self.particles + 1, rng=rng,
                         alpha=self.alpha)
+
+    _run_dim = None  #: the dimension of the problem a run started on (what a moved knob is checked against)
+
+    def _check_setting(self, name, value):
+        # Isotropic noise switched on (or its sigma, drift or dt moved) mid-run to a setting that
+        # spreads the swarm is refused at the assignment, so the run goes on with the old one.
+        super()._check_setting(name, value)
+        if name in ("noise", "noise_scale", "drift", "dt") and self._run_dim is not None:
+            self._check_isotropic_noise(self._run_dim)
 
     def _check_isotropic_noise(self, dim: int) -> None:
         r"""Refuse isotropic noise under which the swarm's mean-square spread grows.
@@ -140,9 +150,11 @@ class ConsensusBasedOptimization(Method):
         above it they stall or diverge (already at 1.005 in 10-D and 1.01 in 3-D), though 2-D still
         converges at 1.0001 and, slowly, on 2 of 3 seeds at 1.019: the refusal errs on the side of caution. In 1-D isotropic is anisotropic noise, which is not limited.
         """
-        if self.noise != "isotropic" or dim < 2 or self.noise_scale == 0:
+        # (through _proposed: in an assignment being checked, the value it proposes)
+        noise, sigma = self._proposed("noise"), self._proposed("noise_scale")
+        if noise != "isotropic" or dim < 2 or sigma == 0:
             return
-        lam, dt, sigma = self.drift, self.dt, self.noise_scale
+        lam, dt = self._proposed("drift"), self._proposed("dt")
         growth = (1.0 - lam * dt) ** 2 + sigma ** 2 * dt * dim
         if growth < 1.0:
             return
@@ -173,7 +185,6 @@ class ConsensusBasedOptimization(Method):
 
     def step(self, problem, state: CBOState) -> CBOState:
         # the consensus of the current particles with the current alpha: a moved slider acts now
-        self._check_isotropic_noise(problem.dim)  # (a few float operations: noise or sigma may have moved)
         X = state.X
         m = state.m if self.alpha == state.alpha else consensus_point(X, state.f, self.alpha)
         diff = X - m
