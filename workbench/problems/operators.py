@@ -64,12 +64,18 @@ class LinearMonotoneOperator(Problem):
         if lowest < -1e-10 * max(1.0, float(np.abs(M).max())):
             raise InvalidProblem(f"the operator is not monotone: M + M^T has eigenvalue {2 * lowest:.3g} < 0. The "
                                  "methods here need a monotone F (a convex-concave game).")
-        lipschitz = float(np.linalg.norm(M, 2))
+        # One SVD gives all of it: L = ||M||_2, the least-norm zero M^+ b, the least residual any z
+        # has, and the row space of M (the zeros are z_star + null(M), and the distance to that set
+        # is the part of z - z_star in the row space: all of it when M is nonsingular).
+        U, sing, Vt = np.linalg.svd(M)
+        lipschitz = float(sing[0])
         if lipschitz == 0:
             # (the step sizes are lr / L: a zero M would send z off by lr / 1e-300 times b)
             raise InvalidProblem("M is zero, so F(z) = -b is the same at every z: every z solves it (b = 0) or none "
                                  "does; give a nonzero M.")
-        z, *_ = np.linalg.lstsq(M, b, rcond=None)
+        # (numpy's lstsq cut-off, as the least-squares solve this replaces used)
+        kept = sing > max(M.shape) * np.finfo(float).eps * sing[0]
+        z = Vt[kept].T @ ((U[:, kept].T @ b) / sing[kept])
         floor = float(np.linalg.norm(M @ z - b))  # ||(I - M M^+) b||, the least residual any z has
         if floor > 1e-9 * max(1.0, float(np.linalg.norm(b))):
             raise InvalidProblem(
@@ -79,10 +85,7 @@ class LinearMonotoneOperator(Problem):
         self.M, self.b, self.z0 = M, b, z0
         self.lipschitz = lipschitz
         self.z_star = z
-        # The zeros are z_star + null(M): the distance to that set is the part of z - z_star in
-        # the row space of M (all of it when M is nonsingular). The basis of that row space:
-        _, sing, Vt = np.linalg.svd(M)
-        self._row_space = Vt[sing > 1e-12 * sing[0]]
+        self._row_space = Vt[kept]
 
     @property
     def dim(self) -> int:
