@@ -87,6 +87,11 @@ class Problem:
     def describe(self) -> str:
         return self.name
 
+    def check_built(self) -> None:
+        """Refuse (a :class:`WorkbenchError`) a problem that built but cannot be solved from where
+        it starts; :meth:`ProblemFactory.make` calls it after ``build`` (an objective checks that
+        it is finite at its start). Nothing by default."""
+
 
 #: param's "no mapping given" placeholder for ``update`` (param >= 2.1; 2.0 passes nothing).
 _UNDEFINED = getattr(param.parameterized, "Undefined", object())
@@ -280,6 +285,7 @@ class ProblemFactory(CheckedParams):
     def make(self) -> Problem:
         """Build the problem and attach its spec."""
         problem = self.build()
+        problem.check_built()
         problem._spec = self.spec()
         return problem
 

@@ -38,23 +38,6 @@ __all__ = ["LiveRun", "Race", "Lane", "after_first_render", "live_components", "
 
 log = logging.getLogger(__name__)
 
-
-def start_problem(problem: Problem) -> None:
-    """Refuse (InvalidProblem) a built objective whose value is not finite at its start: the
-    widgets accept a start such as [1e308, -1e308], and every lane would fail on it."""
-    from ..core import InvalidProblem
-
-    if getattr(problem, "kind", None) != "objective" or not hasattr(problem, "value"):
-        return
-    try:
-        value = float(problem.value(problem.x0))
-    except Exception as exc:
-        raise InvalidProblem(f"the objective cannot be evaluated at the start ({reason(exc)}); choose "
-                             "another start.") from None
-    if not math.isfinite(value):
-        raise InvalidProblem(f"the objective is {value} at the start; choose a start where it is finite "
-                             "(smaller entries).")
-
 #: Every live component whose session is still open (weak: closed sessions vanish).
 _LIVE: "weakref.WeakSet[_LiveBase]" = weakref.WeakSet()
 
@@ -297,7 +280,6 @@ class _ProblemChooser:
         factory = self._factories[name]
         try:
             problem = factory.make()
-            start_problem(problem)
         except Exception as exc:  # a bad size, a missing file, a start off the objective: say so, keep the old problem
             self.error = reason(exc)
             return None

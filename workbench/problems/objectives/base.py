@@ -72,6 +72,20 @@ class Objective(Problem):
     def dim(self) -> int:
         return self.x0.size
 
+    def check_built(self) -> None:
+        """Refuse a start where the objective is not finite: a factory accepts a start such as
+        [1e308, -1e308], and every method would fail on it (a dashboard's lanes with it)."""
+        try:
+            value = float(self.value(self.x0))
+        except Exception as exc:
+            from ...core.errors import error_sentence
+
+            raise InvalidProblem(f"the objective cannot be evaluated at the start ({error_sentence(exc)}); "
+                                 "choose another start.") from None
+        if not math.isfinite(value):
+            raise InvalidProblem(f"the objective is {value} at the start; choose a start where it is finite "
+                                 "(smaller entries).")
+
     # -- what subclasses implement ------------------------------------------
     def value(self, x) -> float:
         return self.value_and_grad(x)[0]
