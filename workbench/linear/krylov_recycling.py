@@ -246,8 +246,7 @@ class KrylovRecycling(Method):
         solver = DeflatedCG(basis=basis, keep_directions=self.directions if self.recycle > 0 else 0)
         try:
             runner = wb.Runner(solver, instance, rtol=self.rtol, max_steps=self.max_iterations)
-            runner.run()
-            res = runner.result()
+            res = runner.run()
         except InvalidParameter as exc:
             if basis is None:
                 raise
