@@ -310,3 +310,48 @@ def test_labels_tell_apart_runs_of_one_method_among_several(tmp_path):
                          for name in ("poisson2d", "anisotropic2d") for w in (1.5, 1.5 + 1e-7)])
     assert [r.label for r in runs] == ["omega=1.5 poisson2d", "omega=1.5000001 poisson2d",
                                        "omega=1.5 anisotropic2d", "omega=1.5000001 anisotropic2d"]
+
+
+def _legend(fig):
+    return [item.label.value for item in fig.legend.items]
+
+
+def test_runs_of_several_methods_keep_a_line_per_method_and_their_own_parameters(tmp_path):
+    # SOR swept over omega and n beside Jacobi over n: the cost of each method is its own line
+    # (once the two were one median "all runs" line), SOR's omega stays a swept parameter, and
+    # SOR's two-parameter sweep keeps its heatmap.
+    from workbench.report.figures import build_figures
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    run_sweep({**SWEEP, "name": "sor", "grid": {"method.omega": [1.5, 1.8], "problem.n": [6, 10, 14]}},
+              store, progress=False)
+    run_sweep({**SWEEP, "name": "jacobi", "method": {"name": "jacobi"}, "grid": {"problem.n": [6, 10, 14]}},
+              store, progress=False)
+    runs = collect_runs(store.query())
+    assert varying_parameters(runs) == ["method", "method.omega", "problem.n"]
+    figures = {fig.title.text: fig for _, fig in build_figures(runs)}
+    by_n = figures["Cost vs n: iterations"]
+    assert _legend(by_n) == ["jacobi", "sor, omega=1.5", "sor, omega=1.8"]
+    jacobi_line = next(r for r in by_n.renderers if r.data_source.data.get("group", [None])[0] == "jacobi")
+    assert jacobi_line.data_source.data["y"] == [float(r.iterations) for r in runs if r.method == "jacobi"]
+    assert _legend(figures["Cost vs omega (sor): iterations"]) == ["n=6", "n=10", "n=14"]
+    assert "Iterations over omega x n (sor) (colour: log10 iterations)" in figures
+    text = export_html(store.query(), tmp_path / "mixed.html").read_text()
+    assert "swept: method, method.omega, problem.n" in text
+
+
+def test_a_method_and_a_problem_parameter_of_one_name_are_told_apart(tmp_path):
+    from workbench.report.figures import build_figures
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    run_sweep({"name": "seeds", "method": {"name": "randomized_kaczmarz"}, "problem": {"name": "random_spd"},
+               "stop": {"max_steps": 30}, "grid": {"method.seed": [0, 1], "problem.seed": [0, 1]}},
+              store, progress=False)
+    stored = store.query(sweep="seeds")
+    runs = collect_runs(stored)
+    assert runs[1].label == f"#{runs[1].run_id} method.seed=0 problem.seed=1"
+    assert stored[1].label.endswith("method.seed=0 problem.seed=1")
+    titles = [fig.title.text for _, fig in build_figures(runs)]
+    assert any(t.startswith("Accuracy vs method.seed") for t in titles)
+    assert any(t.startswith("Accuracy vs problem.seed") for t in titles)
+    assert any("over method.seed x problem.seed" in t for t in titles)

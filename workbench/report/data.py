@@ -15,7 +15,7 @@ import numpy as np
 from ..core import InvalidParameter, Result, Trace
 from ..store.records import flatten_params
 
-__all__ = ["ReportRun", "collect_runs", "varying_parameters", "work_column", "ranking"]
+__all__ = ["ReportRun", "collect_runs", "varying_parameters", "parameter", "short_names", "work_column", "ranking"]
 
 #: Trace columns that count machine-independent work, best first (a sequence run's is its running
 #: total: its per-system columns describe one solve, not the run).
@@ -171,6 +171,7 @@ def _label(runs: list[ReportRun]) -> None:
         problems_of.setdefault(run.method, set()).add(run.problem)
     shown = _label_addresses(runs)
     texts = {a: distinct_format(runs[i].params.get(a) for i in members) for a, members in shown.items()}
+    names = short_names(shown)
     labels = []
     for i, run in enumerate(runs):
         bits = {"method.": [run.method] if several_methods else [],
@@ -178,7 +179,7 @@ def _label(runs: list[ReportRun]) -> None:
         for a in run.params:
             if i in shown.get(a, ()):
                 group = next(g for g in ("method.", "problem.", "") if a.startswith(g))
-                bits[group].append(f"{a.split('.')[-1]}={texts[a][value_key(run.params.get(a))]}")
+                bits[group].append(f"{names[a]}={texts[a][value_key(run.params.get(a))]}")
         words = bits["method."] + bits["problem."] + bits[""]
         labels.append(" ".join(words) if words else run.method)
     labels = [label if run.run_id is None else f"#{run.run_id} {label}" for run, label in zip(runs, labels)]
@@ -238,26 +239,53 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def varying_parameters(runs: list[ReportRun]) -> list[str]:
-    """Addresses whose value differs between runs (``method.*`` only among runs of one method)."""
+    """What differs between the runs: ``"method"`` and ``"problem"`` (their names) when the runs
+    are of several, then the addresses whose value differs among runs that share them.
+
+    A ``method.*`` address is compared among the runs of one method (``method.omega`` varies
+    when SOR ran at two omegas, even beside a Jacobi run that has no omega), a ``problem.*``
+    address among the runs of one problem, the rest (``seed``, ``stop.*``) among all runs.
+    Read a run's value of an entry with :func:`parameter`.
+    """
     if len(runs) < 2:
         return []
-    single_method = len({r.method for r in runs}) == 1
-    single_problem = len({r.problem for r in runs}) == 1
+    out = [a for a in GROUP_ADDRESSES if len({parameter(r, a) for r in runs}) > 1]
     keys: list[str] = []
     for run in runs:
-        for k in run.params:
-            if k not in keys:
-                keys.append(k)
-    out = []
+        keys += [k for k in run.params if k not in keys]
     for k in keys:
-        if k.startswith("method.") and not single_method:
-            continue
-        if k.startswith("problem.") and not single_problem:
-            continue
-        values = {json.dumps(r.params.get(k), sort_keys=True) for r in runs}
-        if len(values) > 1:
+        scopes: dict[str, set[str]] = {}
+        for run in runs:
+            scope = run.method if k.startswith("method.") else run.problem if k.startswith("problem.") else ""
+            if k.startswith(("method.", "problem.")) and k not in run.params:
+                continue  # another method's (problem's) parameter: nothing to compare here
+            scopes.setdefault(scope, set()).add(value_key(run.params.get(k)))
+        if any(len(values) > 1 for values in scopes.values()):
             out.append(k)
     return out
+
+
+#: Entries of :func:`varying_parameters` that are not parameter addresses: the run's method and
+#: problem names.
+GROUP_ADDRESSES = ("method", "problem")
+
+
+def parameter(run: ReportRun, address: str) -> Any:
+    """``run``'s value of a :func:`varying_parameters` entry (``None`` where the run has none)."""
+    if address == "method":
+        return run.method
+    if address == "problem":
+        return run.problem
+    return run.params.get(address)
+
+
+def short_names(addresses: Iterable[str]) -> dict[str, str]:
+    """``address -> name`` for axes, titles and labels: ``omega`` for ``method.omega``, unless two
+    addresses would read the same (``method.seed`` and ``problem.seed``), which keep their part."""
+    addresses = list(dict.fromkeys(addresses))
+    short = {a: a.split(".", 1)[-1] for a in addresses}
+    clashing = {s for s in short.values() if list(short.values()).count(s) > 1}
+    return {a: (a if s in clashing else s) for a, s in short.items()}
 
 
 def numeric(values: Iterable[Any]) -> bool:

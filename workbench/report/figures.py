@@ -11,25 +11,20 @@ heatmap cell), never 0 iterations, which would read as the cheapest run.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections import defaultdict
 from typing import Callable
 
 import numpy as np
 
-from .data import ReportRun, distinct_format, numeric, value_key, varying_parameters
+from .data import ReportRun, distinct_format, numeric, parameter, short_names, value_key, varying_parameters
 
-__all__ = ["convergence_figure", "cost_figures", "heatmap_figure", "build_figures"]
+__all__ = ["convergence_figure", "cost_figures", "heatmap_figure", "heatmap_figures", "build_figures"]
 
 MAX_POINTS = 400      # per curve after min/max decimation: plenty for a screen
 MAX_LEGEND = 12       # above this a legend hides the plot; hover labels instead
 MAX_GROUPS = 12
 MAX_CURVES = 200      # convergence lines drawn; a larger sweep shows an even subsample
-
-
-def _short(address: str) -> str:
-    return address.split(".", 1)[-1] if address != "seed" else "seed"
 
 
 FAILED_COLOUR = "#d0d0d0"  # a heatmap cell of failed runs: outside Viridis, so never read as a cost
@@ -104,10 +99,10 @@ def convergence_figure(runs: list[ReportRun]):
 def _colour_runs(runs: list[ReportRun]) -> list[str]:
     """Colour by the first numeric swept parameter when there is one (a gradient reads as order)."""
     varying = [a for a in varying_parameters(runs) if a != "seed"]
-    if varying and numeric(r.params.get(varying[0]) for r in runs):
+    if varying and numeric(parameter(r, varying[0]) for r in runs):
         from bokeh.palettes import Viridis256
 
-        values = np.array([float(r.params.get(varying[0])) for r in runs])
+        values = np.array([float(parameter(r, varying[0])) for r in runs])
         lo, hi = values.min(), values.max()
         t = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
         return [Viridis256[int(v * 230)] for v in t]
@@ -123,10 +118,10 @@ def _dash_runs(runs: list[ReportRun]) -> list[str]:
     styles = ["solid", "dashed", "dotted", "dotdash", "dashdot"]
     values = []
     for run in runs:
-        v = json.dumps(run.params.get(varying[1]))
+        v = value_key(parameter(run, varying[1]))
         if v not in values:
             values.append(v)
-    return [styles[values.index(json.dumps(r.params.get(varying[1]))) % len(styles)] for r in runs]
+    return [styles[values.index(value_key(parameter(r, varying[1]))) % len(styles)] for r in runs]
 
 
 @dataclasses.dataclass
@@ -160,9 +155,21 @@ def _groups(runs: list[ReportRun], x_address: str, others: list[str]):
     """Runs per (other values, x), to take the median over seeds."""
     cells: dict[tuple, dict] = defaultdict(lambda: defaultdict(list))
     for run in runs:
-        key = tuple(value_key(run.params.get(o)) for o in others)
+        key = tuple(value_key(parameter(run, o)) for o in others)
         cells[key][run.params.get(x_address)].append(run)
     return cells
+
+
+def _ordered(key: tuple) -> tuple:
+    """Sort key of a group's values: numbers by size (n=8 before n=16), then text."""
+    import json
+
+    out = []
+    for k in key:
+        v = json.loads(k)
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        out.append((0, float(v), "") if number else (1, 0.0, k))
+    return tuple(out)
 
 
 def _state(group: list[ReportRun]) -> str:
@@ -186,27 +193,35 @@ def cost_figures(runs: list[ReportRun]) -> list:
     y_log = m.is_iterations and bool(values) and max(values) / max(min(values), 1) > 20
     what = "Cost" if m.is_iterations else "Accuracy"
     figs = []
+    several_methods = "method" in all_varying
     for x_address in varying:
-        if not numeric(r.params.get(x_address) for r in runs):
+        if x_address in ("method", "problem"):
+            continue  # names, not numbers: they make the lines
+        # A method's (problem's) parameter is plotted over the runs that have it: SOR's omega
+        # beside a Jacobi run, which has none.
+        sub = [r for r in runs if not x_address.startswith(("method.", "problem.")) or x_address in r.params]
+        if not numeric(r.params.get(x_address) for r in sub):
             continue
-        others = [a for a in varying if a != x_address]
-        groups = _groups(runs, x_address, others)
+        others = [a for a in varying_parameters(sub) if a not in (x_address, "seed")]
+        groups = _groups(sub, x_address, others)
         if len(groups) > MAX_GROUPS:
             continue  # too many lines to read; the heatmap/table carry it
-        xs_all = [float(r.params.get(x_address)) for r in runs]
+        names = short_names([x_address, *others])
+        xs_all = [float(r.params.get(x_address)) for r in sub]
         # Parameters swept over decades (a step size, a tolerance) read best on a log axis.
         x_log = min(xs_all) > 0 and max(xs_all) / min(xs_all) > 50
-        fig = _base_figure(f"{what} vs {_short(x_address)}: {m.name}{over_seeds}", _short(x_address),
+        of = f" ({', '.join(sorted({r.method for r in sub}))})" if several_methods and "method" not in others else ""
+        fig = _base_figure(f"{what} vs {names[x_address]}{of}: {m.name}{over_seeds}", names[x_address],
                            m.name, y_log=y_log, x_axis_type="log" if x_log else "linear")
         palette = _palette(len(groups))
-        texts = {o: distinct_format(r.params.get(o) for r in runs) for o in others}
+        texts = {o: distinct_format(parameter(r, o) for r in sub) for o in others}
         hover_renderers = []
         # (colour, group, the xs whose runs all failed, whether that is every x of the group)
         failed: list[tuple[str, str, list[float], bool]] = []
         finite_y: list[float] = []
-        for color, (key, by_x) in zip(palette, sorted(groups.items())):
+        for color, (key, by_x) in zip(palette, sorted(groups.items(), key=lambda kv: _ordered(kv[0]))):
             xs = sorted(by_x, key=float)
-            label = ", ".join(f"{_short(o)}={texts[o][k]}" for o, k in zip(others, key)) or "all runs"
+            label = _group_label(others, key, texts, names)
             y = [m.median(by_x[x]) for x in xs]
             lost = [float(x) for x, v in zip(xs, y) if math.isnan(v)]
             whole = len(lost) == len(xs)
@@ -253,17 +268,46 @@ def cost_figures(runs: list[ReportRun]) -> list:
                                                     fill_color=None, line_color="colour", line_width=2,
                                                     legend_label=legend))
             fig.add_tools(HoverTool(renderers=failed_renderers, tooltips=[
-                (_short(x_address), "@x"), ("group", "@group"), ("status", "failed: no cost")]))
+                (names[x_address], "@x"), ("group", "@group"), ("status", "failed: no cost")]))
         fig.add_tools(HoverTool(renderers=hover_renderers, tooltips=[
-            (_short(x_address), "@x"), (m.name, "@y"), ("group", "@group"), ("converged", "@converged")]))
+            (names[x_address], "@x"), (m.name, "@y"), ("group", "@group"), ("converged", "@converged")]))
         fig.legend.click_policy = "hide"
         fig.legend.label_text_font_size = "9pt"
         figs.append(fig)
     return figs
 
 
-def heatmap_figure(runs: list[ReportRun]):
-    """log10(iterations) (or digits gained) over a two-parameter sweep; ``None`` unless exactly two vary."""
+def _group_label(others: list[str], key: tuple, texts: dict, names: dict) -> str:
+    """``sor, omega=1.5, n=32``: names as they are, parameters as ``name=value``; a parameter the
+    group's method does not have (Jacobi's omega) is left out."""
+    bits = []
+    for o, k in zip(others, key):
+        if o in ("method", "problem"):
+            bits.append(texts[o][k])
+        elif k != value_key(None):
+            bits.append(f"{names[o]}={texts[o][k]}")
+    return ", ".join(bits) or "all runs"
+
+
+def heatmap_figures(runs: list[ReportRun]) -> list:
+    """The heatmap of a two-parameter sweep; runs of several methods get one per method that
+    swept two parameters."""
+    single = heatmap_figure(runs)
+    if single is not None or "method" not in varying_parameters(runs):
+        return [single] if single is not None else []
+    out = []
+    for method in dict.fromkeys(r.method for r in runs):
+        fig = heatmap_figure([r for r in runs if r.method == method], of=method)
+        if fig is not None:
+            out.append(fig)
+    return out
+
+
+def heatmap_figure(runs: list[ReportRun], of: str = ""):
+    """log10(iterations) (or digits gained) over a two-parameter sweep; ``None`` unless exactly two vary.
+
+    ``of`` (a method's name) is added to the title.
+    """
     from bokeh.models import BasicTicker, ColorBar, ColumnDataSource, HoverTool, LinearColorMapper
     from bokeh.palettes import Viridis256
 
@@ -278,7 +322,7 @@ def heatmap_figure(runs: list[ReportRun]):
 
     def order(address):
         """Factors, one per distinct value, with enough digits that no two read the same."""
-        values = {value_key(r.params.get(address)): r.params.get(address) for r in runs}
+        values = {value_key(parameter(r, address)): parameter(r, address) for r in runs}
         keys = list(values)
         if numeric(values.values()):
             keys.sort(key=lambda k: float(values[k]))
@@ -289,7 +333,7 @@ def heatmap_figure(runs: list[ReportRun]):
     y_range, y_name = order(ya)
     cells = defaultdict(list)
     for run in runs:
-        cells[(value_key(run.params.get(xa)), value_key(run.params.get(ya)))].append(run)
+        cells[(value_key(parameter(run, xa)), value_key(parameter(run, ya)))].append(run)
     data = {"x": [], "y": [], "value": [], "colour": [], "converged": []}
     for (kx, ky), group in cells.items():
         value = m.median(group)  # nan when every run of the cell failed: a grey cell
@@ -306,10 +350,12 @@ def heatmap_figure(runs: list[ReportRun]):
     from bokeh.plotting import figure
 
     colour_name = "log10 iterations" if m.is_iterations else "digits gained"
-    fig = figure(title=f"{m.name.capitalize()} over {_short(xa)} x {_short(ya)} (colour: {colour_name})",
-                 x_range=x_range, y_range=y_range, x_axis_label=_short(xa), y_axis_label=_short(ya),
+    names = short_names([xa, ya])
+    of = f" ({of})" if of else ""
+    fig = figure(title=f"{m.name.capitalize()} over {names[xa]} x {names[ya]}{of} (colour: {colour_name})",
+                 x_range=x_range, y_range=y_range, x_axis_label=names[xa], y_axis_label=names[ya],
                  height=380, sizing_mode="stretch_width", tools="hover,save,reset",
-                 tooltips=[(_short(xa), "@x"), (_short(ya), "@y"), (m.name, "@value"),
+                 tooltips=[(names[xa], "@x"), (names[ya], "@y"), (m.name, "@value"),
                            ("converged", "@converged")])
     fig.toolbar.logo = None
     fig.rect("x", "y", 1, 1, source=src, fill_color={"field": "colour", "transform": mapper},
@@ -349,7 +395,6 @@ def build_figures(runs: list[ReportRun]) -> list[tuple[str, object]]:
         heat_caption += " Grey cells: every run there failed (no cost)."
     for fig in cost_figures(runs):
         out.append((cost, fig))
-    heat = heatmap_figure(runs)
-    if heat is not None:
+    for heat in heatmap_figures(runs):
         out.append((heat_caption, heat))
     return out

@@ -120,8 +120,10 @@ class StoredRun:
     @property
     def label(self) -> str:
         """Short human label: method and its swept values, e.g. ``sor omega=1.5 n=32``."""
-        bits = [f"{k.split('.')[-1]}={_short(v)}" for k, v in self.params.items()
-                if not k.startswith("stop.")]
+        shown = [k for k in self.params if not k.startswith("stop.")]
+        short = [k.split(".", 1)[-1] for k in shown]
+        # (``method.seed`` and ``problem.seed`` keep their part, or both would read ``seed=0``)
+        bits = [f"{s if short.count(s) == 1 else k}={_short(self.params[k])}" for k, s in zip(shown, short)]
         return f"#{self.id} {self.method} " + " ".join(bits)
 
     def to_result(self) -> Result:
