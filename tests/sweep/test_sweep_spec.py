@@ -249,6 +249,24 @@ def test_yaml_exponents_without_a_dot_are_numbers_and_integral_float_seeds_are_s
         load_spec("method: sor\nproblem: poisson2d\nseeds: [1e30]\n")
 
 
+def test_a_real_setting_written_as_an_int_is_the_run_written_as_a_float():
+    # omega: 1 and omega: 1.0 are one run (they were two, with identical results, and a list
+    # turned into a linspace re-ran omega = 1); so are rtol: 0 and rtol: 0.0.
+    listed = load_spec("method: sor\nproblem: {name: poisson2d, params: {n: 8}}\nstop: {rtol: 0, atol: 1}\n"
+                       "grid: {method.omega: [1, 1.0, 1.5]}\n")
+    spaced = load_spec("method: {name: sor, params: {omega: 1.5}}\nproblem: {name: poisson2d, params: {n: 8}}\n"
+                       "stop: {rtol: 0.0, atol: 1.0}\ngrid: {method.omega: {linspace: [1, 1.5, 2]}}\n")
+    keys = [run_key(r) for r in listed.runs()]
+    assert len(set(keys)) == 2 and set(keys) == {run_key(r) for r in spaced.runs()}
+    assert all(isinstance(r["method"]["params"]["omega"], float) for r in listed.runs())
+    # whole-number settings stay whole (n, max_steps), text stays text
+    mixed = load_spec("method: {name: sor, params: {kernel: reference}}\nproblem: {name: poisson2d, params: {n: 8}}\n"
+                      "stop: {max_steps: 10}\n")
+    (run,) = mixed.runs()
+    assert run["problem"]["params"]["n"] == 8 and isinstance(run["problem"]["params"]["n"], int)
+    assert isinstance(run["stop"]["max_steps"], int) and run["method"]["params"]["kernel"] == "reference"
+
+
 def test_fixed_values_are_checked_once_before_anything_runs():
     from workbench.core import InvalidParameter
 
@@ -268,7 +286,7 @@ def test_a_bad_value_of_an_axis_is_refused_before_anything_runs(tmp_path):
         SweepSpec({**BASE, "grid": {"method.omega": [1.2, 2.5]}})
     with pytest.raises(InvalidParameter, match="the value 1 of the swept problem.n is refused"):
         SweepSpec({**BASE, "zip": {"problem.n": [8, 1], "method.omega": [1.2, 1.5]}})
-    with pytest.raises(InvalidParameter, match="the value -1 of the swept stop.rtol is refused: rtol and atol"):
+    with pytest.raises(InvalidParameter, match="the value -1.0 of the swept stop.rtol is refused: rtol and atol"):
         SweepSpec({**BASE, "grid": {"stop.rtol": [1e-6, -1]}})
     # a distribution reaching past the bounds is refused at once, whatever the seed would draw
     # (with samples: 2 and the default seed the draws were 1.955 and 1.405, and it used to run)

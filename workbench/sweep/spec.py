@@ -405,35 +405,39 @@ class SweepSpec:
                else get_problem_factory(self.problem["name"]))
         return key in cls.param and isinstance(cls.param[key], param.Integer)
 
-    def _whole_numbers(self) -> None:
-        """Write integral floats of whole-number settings as ints (``n: 1e1``, ``max_steps: 1e3``
-        in YAML), so that they build the run and have the run key that ``n: 10`` has."""
-        def whole(address: str) -> bool:
-            part, _, key = address.partition(".")
-            if part == "stop":
-                return key == "max_steps"
-            if part == "seed":
-                return True  # (a seed 2.0 is seed 2)
-            if part not in ("method", "problem"):
-                return False
-            cls = (get_method_class(self.method["name"]) if part == "method"
-                   else get_problem_factory(self.problem["name"]))
-            return key in cls.param and isinstance(cls.param[key], param.Integer)
+    def _is_real(self, address: str) -> bool:
+        """Whether ``address`` is a real-number setting (``method.omega``, ``stop.rtol``)."""
+        part, _, key = address.partition(".")
+        if part == "stop":
+            return key in ("rtol", "atol", "max_seconds", "divergence")
+        if part not in ("method", "problem"):
+            return False
+        cls = (get_method_class(self.method["name"]) if part == "method"
+               else get_problem_factory(self.problem["name"]))
+        return (key in cls.param and isinstance(cls.param[key], param.Number)
+                and not isinstance(cls.param[key], param.Integer))
 
-        def fix(value):
-            return int(value) if isinstance(value, float) and value.is_integer() else value
+    def _whole_numbers(self) -> None:
+        """Write each number as its setting's type: integral floats of whole-number settings as
+        ints (``n: 1e1``, ``max_steps: 1e3`` in YAML) and ints of real settings as floats
+        (``omega: 1``), so that each builds the run and has the run key that ``n: 10`` and
+        ``omega: 1.0`` have (``[1, 1.5]`` and ``{linspace: [1, 1.5, 2]}`` share the omega 1 run)."""
+        def fix(address: str, value):
+            if isinstance(value, float) and value.is_integer() and self._is_whole(address):
+                return int(value)
+            if isinstance(value, int) and not isinstance(value, bool) and self._is_real(address):
+                return float(value)
+            return value
 
         for part in ("method", "problem"):
             params = getattr(self, part)["params"]
             for key in params:
-                if whole(f"{part}.{key}"):
-                    params[key] = fix(params[key])
-        if "max_steps" in self.stop:
-            self.stop["max_steps"] = fix(self.stop["max_steps"])
+                params[key] = fix(f"{part}.{key}", params[key])
+        for key in list(self.stop):
+            self.stop[key] = fix(f"stop.{key}", self.stop[key])
         for axes in (self.grid, self.zip):
             for address, values in axes.items():
-                if whole(address):
-                    axes[address] = [fix(v) for v in values]
+                axes[address] = [fix(address, v) for v in values]
 
     def validate_names(self) -> None:
         """Raise :class:`~workbench.core.UnknownName` / :class:`MalformedInput` for unknown names."""
