@@ -183,8 +183,15 @@ def test_report_opens_offline_in_chromium_with_every_plot(swept_store, tmp_path,
 def test_png_export_writes_one_image_per_figure(swept_store, tmp_path):
     from workbench.report import export_png
 
-    written = export_png(swept_store.query(sweep="omega-n"), tmp_path / "png", width=600, height=300)
+    folder = tmp_path / "png"
+    folder.mkdir()
+    # an earlier export's figure 5 and 12 would read as this report's; other files stay
+    for name in ("figure-5.png", "figure-12.png", "figure-05.png", "figure-notes.png", "other-9.png"):
+        (folder / name).write_bytes(b"old")
+    written = export_png(swept_store.query(sweep="omega-n"), folder, width=600, height=300)
     assert [p.name for p in written] == [f"figure-{k}.png" for k in range(1, 5)]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [p.name for p in written] + ["figure-05.png", "figure-notes.png", "other-9.png"])
     for p in written:
         data = p.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"

@@ -7,6 +7,7 @@ resources, no network) and screenshotted once Bokeh has drawn it.
 """
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -38,6 +39,9 @@ def chromium_path() -> str:
 def export_png(results, folder: str | os.PathLike, *, store=None, prefix: str = "figure",
                width: int = 1000, height: int = 420) -> list[Path]:
     """Write each report figure as ``<folder>/<prefix>-<k>.png``; return the paths.
+
+    Figures ``<prefix>-<k>.png`` left in the folder by an earlier export with more
+    figures are removed, so the folder holds this report's figures only.
 
     Playwright's sync API runs in a thread of its own, so this also works
     where an asyncio loop is running (a Jupyter cell, a Panel server).
@@ -84,6 +88,11 @@ def export_png(results, folder: str | os.PathLike, *, store=None, prefix: str = 
                             written).result()
         except PlaywrightError as exc:
             raise WorkbenchError(f"Chromium could not render the figures ({exc}); export HTML instead.") from None
+    # A figure of an earlier export with more figures would read as one of this report's.
+    for old in folder.glob(f"{glob.escape(prefix)}-*.png"):
+        number = old.stem[len(prefix) + 1:]
+        if number.isdigit() and int(number) > len(written) and str(int(number)) == number:
+            old.unlink(missing_ok=True)
     return written
 
 
