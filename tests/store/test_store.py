@@ -289,6 +289,52 @@ def test_a_full_store_says_so_and_keeps_what_was_stored(tmp_path):
     assert store.save(sor_result(1.95)) > first  # the store still works once there is room
 
 
+@contextlib.contextmanager
+def read_only_mount(folder, mountpoint):
+    """``folder`` bind-mounted read-only at ``mountpoint`` (needs root; the test skips otherwise)."""
+    import subprocess
+
+    mountpoint.mkdir()
+    made = subprocess.run(["mount", "--bind", str(folder), str(mountpoint)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("bind mounts need root here: " + made.stderr.decode(errors="replace").strip())
+    try:
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(mountpoint)], capture_output=True).returncode:
+            pytest.skip("cannot remount read-only here")
+        yield mountpoint
+    finally:
+        # (lazy: a store still open on it would make a plain umount fail as busy)
+        subprocess.run(["umount", "-l", str(mountpoint)], capture_output=True)
+
+
+def test_a_store_on_read_only_storage_can_be_listed_and_reported_but_not_written(tmp_path, capsys):
+    # Listing and reports only read; they used to fail with "unable to open database file"
+    # because the store always opened for writing (a WAL index beside the file).
+    (tmp_path / "data").mkdir()
+    path, _ = tiny_sweep(tmp_path / "data")
+    import gc
+
+    gc.collect()  # (the CLI's store, from the sweep above, is closed when collected)
+    writer = RunStore(path)
+    stored = len(writer.query())
+    writer.close()  # the last connection checkpoints the WAL and removes its files, as after a sweep
+    with read_only_mount(path.parent, tmp_path / "ro") as ro:
+        store = RunStore(ro / path.name)
+        assert store.read_only and len(store.query()) == stored
+        assert store.load(1).trace["residual"][-1] < 1e-6
+        with pytest.raises(StoreError, match="is read-only .*give a store you can write with --store"):
+            store.save(sor_result(1.3))
+        capsys.readouterr()
+        assert main(["runs", "list", "--store", str(ro / path.name)]) == 0
+        assert f"{stored} runs in" in capsys.readouterr().out
+        assert main(["report", "--runs", "1-2", "-o", str(tmp_path / "r.html"), "--store", str(ro / path.name)]) == 0
+        assert (tmp_path / "r.html").stat().st_size > 10_000
+        assert main(["runs", "delete", "1", "--store", str(ro / path.name)]) == 2
+        assert "is read-only" in capsys.readouterr().err
+        store.close()
+    assert len(RunStore(path).query()) == stored
+
+
 def test_report_export_and_list_survive_damage_and_odd_options(tmp_path, capsys):
     import json
 

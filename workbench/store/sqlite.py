@@ -279,22 +279,54 @@ class RunStore:
         self.damaged: list[str] = []  #: sentences about the damaged rows the last query skipped
         self.damaged_ids: list[int] = []  #: and their ids
         self.damaged_sweeps: list[str] = []  #: names of the damaged sweeps :meth:`sweeps` left out
+        #: True when the store could only be opened for reading (read-only storage): listing,
+        #: loading and reports work; a write says the store is read-only.
+        self.read_only = False
         self._check_file()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
                 str(self.path), timeout=self.timeout, isolation_level=None, check_same_thread=False
             )
+            self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if not self.path.is_file() or not _cannot_write(exc):
+                raise StoreError(f"cannot open the run store {str(self.path)!r}: {exc}; "
+                                 "check the path and its permissions.") from None
+            self._open_read_only(exc)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the run store {str(self.path)!r}: {exc}; "
                              "check the path and its permissions.") from None
         with self._guard():
-            self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            # NORMAL is durable in WAL mode up to power loss of the last commit; a
-            # killed process never loses a committed run.
-            self._conn.execute("PRAGMA synchronous = NORMAL")
+            if not self.read_only:
+                # NORMAL is durable in WAL mode up to power loss of the last commit; a
+                # killed process never loses a committed run.
+                self._conn.execute("PRAGMA synchronous = NORMAL")
             self._init_schema()
+
+    def _open_read_only(self, first_error: Exception) -> None:
+        """Open an existing store on storage this process cannot write (a read-only mount, a
+        shared folder without write permission).
+
+        A WAL database opened read-only still needs its ``-shm`` index beside it, which a
+        read-only folder cannot hold; SQLite's ``immutable`` flag reads the file without it.
+        That is safe here because nobody can write on that storage while it is read-only.
+        """
+        from urllib.parse import quote
+
+        uri = f"file:{quote(str(self.path.resolve()))}"
+        for flags in ("mode=ro", "immutable=1"):
+            try:
+                conn = sqlite3.connect(f"{uri}?{flags}", uri=True, timeout=self.timeout, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            except sqlite3.Error:
+                continue
+            self._conn, self.read_only = conn, True
+            return
+        raise StoreError(f"cannot open the run store {str(self.path)!r}: {first_error}; it cannot be written "
+                         "here and could not be read either; check the path and its permissions.") from None
 
     # -- opening and validating ----------------------------------------------
     def _check_file(self) -> None:
@@ -333,6 +365,9 @@ class RunStore:
         if tables - {"sqlite_sequence"}:
             raise StoreError(f"{str(self.path)!r} is an SQLite database of another application "
                              f"(tables {', '.join(sorted(tables))}); give a new file name for the run store.")
+        if self.read_only:
+            raise StoreError(f"the run store {str(self.path)!r} is empty and read-only; give a store you can "
+                             "write with --store, or fix its permissions.")
         with self._transaction() as conn:
             # IF NOT EXISTS / OR IGNORE: another process may have created the schema
             # while this one waited for the write lock.
@@ -635,6 +670,12 @@ class RunStore:
                              f"{'; '.join(r[0] for r in rows[:5])}.")
         for (run_id,) in self._read("SELECT id FROM runs"):
             self.load_trace(run_id)
+
+
+def _cannot_write(exc: Exception) -> bool:
+    """SQLite's errors for storage that can be read but not written."""
+    text = str(exc).lower()
+    return "readonly" in text or "read-only" in text or "unable to open database file" in text
 
 
 def open_store(store: "RunStore | str | os.PathLike | None" = None, *, must_exist: bool = False) -> RunStore:
