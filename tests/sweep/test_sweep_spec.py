@@ -329,6 +329,37 @@ def test_an_edited_spec_under_the_same_name_is_what_the_sweep_holds(tmp_path):
     assert (grown.already, grown.ran, grown.left) == (2, 1, 0)  # adding a value keeps the others
 
 
+def test_runs_finished_after_another_process_redefined_the_sweep_stay_out_of_it(tmp_path):
+    # Two processes run different specs under one name: the second redefines the sweep while
+    # the first is still running. The first's later runs are stored but no longer join the
+    # sweep (they did, so the sweep held runs its stored spec excludes, and no rerun repaired it).
+    from workbench.sweep import SerialExecutor
+
+    path = tmp_path / "runs.sqlite"
+    edited = {**BASE, "grid": {"method.omega": [1.2, 1.3]}}
+
+    class RedefinedAfterTheFirstRun(SerialExecutor):
+        def map(self, batches, more=None, after=0):
+            for k, item in enumerate(super().map(batches, more, after)):
+                if k == 1:
+                    run_sweep(edited, RunStore(path), progress=False)  # "another process"
+                yield item
+
+    store = RunStore(path)
+    first = run_sweep({**BASE, "grid": {"method.omega": [1.2, 1.5, 1.6, 1.7]}}, store,
+                      executor=RedefinedAfterTheFirstRun(), progress=False)
+    assert first.ran == 4 and first.detached == 3 and "3 runs finished after another process" in str(first)
+    held = sorted(r.params["method.omega"] for r in store.query(sweep="t"))
+    assert held == [1.2, 1.3] and store.count() == 5  # 1.5 was stored before the edit, then left
+    again = run_sweep(edited, store, progress=False)
+    assert (again.already, again.ran, again.left) == (2, 0, 0)
+    # A member outside the stored spec (as an older store could hold) leaves on the next run.
+    store._conn.execute("INSERT INTO sweep_runs SELECT 't', key FROM runs WHERE id = 4")
+    assert len(store.query(sweep="t")) == 3
+    run_sweep(edited, store, progress=False)
+    assert sorted(r.params["method.omega"] for r in store.query(sweep="t")) == [1.2, 1.3]
+
+
 def test_cli_retry_failed_delete_and_an_all_failed_sweep(tmp_path, capsys, monkeypatch):
     from workbench.cli import main
 

@@ -279,6 +279,7 @@ class RunStore:
         self.damaged: list[str] = []  #: sentences about the damaged rows the last query skipped
         self.damaged_ids: list[int] = []  #: and their ids
         self.damaged_sweeps: list[str] = []  #: names of the damaged sweeps :meth:`sweeps` left out
+        self.detached = 0  #: runs :meth:`save_records` stored outside a sweep another process redefined
         #: True when the store could only be opened for reading (read-only storage): listing,
         #: loading and reports work; a write says the store is read-only.
         self.read_only = False
@@ -458,10 +459,23 @@ class RunStore:
         record = result if isinstance(result, dict) else record_from_result(result, seed=seed, params=params)
         return self.save_records([record], sweep=sweep)[0]
 
-    def save_records(self, records: Iterable[dict], *, sweep: str | None = None) -> list[int]:
-        """Store several records in one transaction; return their ids in order."""
+    def save_records(self, records: Iterable[dict], *, sweep: str | None = None,
+                     sweep_spec: dict | None = None) -> list[int]:
+        """Store several records in one transaction; return their ids in order.
+
+        With ``sweep_spec`` (the spec this process registered under ``sweep``), the runs join
+        the sweep only while that is still its spec: another process that redefined the sweep
+        (an edited spec run under the same name) keeps the runs its spec excludes out of it.
+        The runs are stored either way; :attr:`detached` counts those kept out.
+        """
         ids = []
+        records = list(records)
         with self._transaction() as conn:
+            if sweep is not None and sweep_spec is not None:
+                row = conn.execute("SELECT spec FROM sweeps WHERE name = ?", (sweep,)).fetchone()
+                if row is None or row[0] != json.dumps(sweep_spec):
+                    self.detached += len(records)
+                    sweep = None
             for rec in records:
                 conn.execute(
                     "INSERT OR IGNORE INTO runs (key, method, problem, spec, params, seed, status, "
@@ -487,19 +501,22 @@ class RunStore:
 
         A sweep is what its current spec says: when the spec under ``name`` changed (an
         edited YAML file), the runs outside the new spec leave the sweep (they stay in the
-        store, under no sweep or their other sweeps). Returns how many left.
+        store, under no sweep or their other sweeps). Returns how many left (0 when the spec
+        is the one stored).
         """
         now = time.time()
         keys = list(keys)
         with self._transaction() as conn:
             old = conn.execute("SELECT spec FROM sweeps WHERE name = ?", (name,)).fetchone()
             left = 0
-            if old is not None and old[0] != json.dumps(spec):
+            if old is not None:
+                # (with the same spec too: runs a store written before save_records checked the
+                # spec let in, from a process that ran an older spec under this name, leave)
                 current = set(keys)
                 members = [k for (k,) in conn.execute("SELECT key FROM sweep_runs WHERE sweep = ?", (name,))]
                 gone = [k for k in members if k not in current]
                 conn.executemany("DELETE FROM sweep_runs WHERE sweep = ? AND key = ?", [(name, k) for k in gone])
-                left = len(gone)
+                left = len(gone) if old[0] != json.dumps(spec) else 0
             conn.execute(
                 "INSERT INTO sweeps VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, "
                 "updated = excluded.updated", (name, json.dumps(spec), now, now))

@@ -33,6 +33,7 @@ class SweepSummary:
     interrupted: bool = False
     left: int = 0              #: runs that left the sweep because its spec changed
     stored_failed: int = 0     #: of the runs already stored, those that failed
+    detached: int = 0          #: stored, but outside the sweep: another process redefined it meanwhile
 
     @property
     def complete(self) -> bool:
@@ -52,6 +53,10 @@ class SweepSummary:
         if self.left:
             parts.append(f"the spec of {self.name!r} changed: {self.left} earlier run"
                          f"{'s' if self.left != 1 else ''} outside it left the sweep (still in the store)")
+        if self.detached:
+            parts.append(f"{self.detached} run{'s' if self.detached != 1 else ''} finished after another process "
+                         f"ran a different spec under the name {self.name!r}: stored, but not part of the sweep "
+                         "(run this spec under another name, or again to attach the runs it includes)")
         if self.interrupted:
             parts.append("interrupted: every finished run is stored; run the same command again to finish")
         return "; ".join(parts) + "."
@@ -129,7 +134,7 @@ def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch
     executor = executor if executor is not None else SerialExecutor()
     swept = sweep.swept()
     keys = [run_key(s) for s in run_specs]
-    left = store.register_sweep(sweep.name, sweep.to_dict(), keys)
+    left = store.register_sweep(sweep.name, sweep.to_dict(), keys)  # (to_dict is the text compared below)
     stored = store.keys()
     todo = [(s, params_of(s, swept)) for s, k in zip(run_specs, keys) if k not in stored]
     summary = SweepSummary(sweep.name, len(run_specs), len(run_specs) - len(todo), 0, 0, 0, [], 1, 0.0,
@@ -142,8 +147,12 @@ def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch
 
     bar = tqdm(total=len(todo), desc=sweep.name, unit="run", disable=not progress, leave=True)
 
+    registered = sweep.to_dict()
+    detached_before = store.detached
+
     def commit(records):
-        store.save_records(records, sweep=sweep.name)
+        store.save_records(records, sweep=sweep.name, sweep_spec=registered)
+        summary.detached = store.detached - detached_before
         summary.ran += len(records)
         summary.failed += sum(r["status"] == "failed" for r in records)
         bar.update(len(records))
