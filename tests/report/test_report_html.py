@@ -362,3 +362,30 @@ def test_a_method_and_a_problem_parameter_of_one_name_are_told_apart(tmp_path):
     assert any(t.startswith("Accuracy vs method.seed") for t in titles)
     assert any(t.startswith("Accuracy vs problem.seed") for t in titles)
     assert any("over method.seed x problem.seed" in t for t in titles)
+
+
+def test_a_run_that_diverged_has_no_cost_where_the_figures_count_iterations(tmp_path):
+    # Jacobi at omega 1.5 and 1.9 diverges after a few dozen steps: drawn at those counts it
+    # read as the fastest point of the sweep, below the converged runs' hundreds.
+    from workbench.report.figures import build_figures
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    run_sweep({**SWEEP, "name": "jd", "method": {"name": "jacobi"},
+               "grid": {"method.omega": [0.5, 1.0, 1.5, 1.9], "problem.n": [6, 10]}}, store, progress=False)
+    runs = collect_runs(store.query(sweep="jd"))
+    diverged = {(r.params["method.omega"], r.params["problem.n"]): r.iterations for r in runs
+                if r.status == "diverged"}
+    assert {w for w, _ in diverged} == {1.5, 1.9} and max(diverged.values()) < 200
+    figures = build_figures(runs)
+    by_omega = next(fig for _, fig in figures if fig.title.text.startswith("Cost vs omega"))
+    lines = [r for r in by_omega.renderers if type(r.glyph).__name__ == "Line"]
+    assert len(lines) == 2
+    for line in lines:
+        data = line.data_source.data
+        xs_with_cost = [x for x, y in zip(data["x"], data["y"]) if math.isfinite(y)]
+        assert xs_with_cost == [0.5, 1.0], data
+    assert "diverged (no cost)" in _legend(by_omega)
+    heat = next(fig for _, fig in figures if fig.title.text.startswith("Iterations over"))
+    cells = heat.renderers[0].data_source.data
+    assert sorted(s for s in cells["converged"]) == ["diverged"] * 4 + ["yes"] * 4
+    assert any("A run that diverged has no cost" in caption for caption, _ in figures)

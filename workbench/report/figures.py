@@ -6,7 +6,9 @@
 * heatmap: iterations over the two swept parameters of a two-parameter sweep.
 
 A failed run has no cost: it is ``nan`` in every figure (a gap in a line, a grey
-heatmap cell), never 0 iterations, which would read as the cheapest run.
+heatmap cell), never 0 iterations, which would read as the cheapest run. Nor has a
+run that diverged (or went non-finite) where the figures show iterations: the step
+at which it blew up is no cost either, and drawn as one it would read as the fastest.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ MAX_GROUPS = 12
 MAX_CURVES = 200      # convergence lines drawn; a larger sweep shows an even subsample
 
 
+BLEW_UP = ("diverged", "nonfinite")
 FAILED_COLOUR = "#d0d0d0"  # a heatmap cell of failed runs: outside Viridis, so never read as a cost
 
 
@@ -128,7 +131,9 @@ def _dash_runs(runs: list[ReportRun]) -> list[str]:
 class Measure:
     """What the sweep plots show: iterations to tolerance, or (no run converged) digits gained.
 
-    :meth:`value` is ``nan`` for a failed run: it has no cost (its 0 iterations are no result).
+    :meth:`value` is ``nan`` for a run with no cost: a failed run (its 0 iterations are no
+    result) and, counting iterations, a diverged or non-finite one (the step it blew up at is
+    no result either). In digits gained a diverged run keeps its (negative) digits.
     """
 
     name: str
@@ -136,7 +141,10 @@ class Measure:
     is_iterations: bool
 
     def value(self, run: ReportRun) -> float:
-        return float("nan") if run.failed else self.of(run)
+        return float("nan") if self.no_cost(run) else self.of(run)
+
+    def no_cost(self, run: ReportRun) -> bool:
+        return run.failed or (self.is_iterations and run.status in BLEW_UP)
 
     def median(self, runs: list[ReportRun]) -> float:
         values = [self.value(r) for r in runs]
@@ -172,11 +180,17 @@ def _ordered(key: tuple) -> tuple:
     return tuple(out)
 
 
-def _state(group: list[ReportRun]) -> str:
-    """Hover text for a point or cell: converged (all runs), failed (all), else no."""
-    if all(r.failed for r in group):
-        return "failed"
+def _state(group: list[ReportRun], m: "Measure") -> str:
+    """Hover text for a point or cell: converged (all runs), failed or diverged (all: no cost), else no."""
+    if all(m.no_cost(r) for r in group):
+        return lost_word(group, m)
     return "yes" if all(r.converged for r in group) else "no"
+
+
+def lost_word(runs: list[ReportRun], m: "Measure") -> str:
+    """How the runs without a cost ended: ``failed``, ``diverged`` or ``failed or diverged``."""
+    words = sorted({"failed" if r.failed else "diverged" for r in runs if m.no_cost(r)})
+    return " or ".join(words) or "failed"
 
 
 def cost_figures(runs: list[ReportRun]) -> list:
@@ -188,7 +202,7 @@ def cost_figures(runs: list[ReportRun]) -> list:
     over_seeds = " (median over seeds)" if "seed" in all_varying else ""
     m = measure_for(runs)
     if not any(math.isfinite(m.value(r)) for r in runs):
-        return []  # every run failed (or none has a history): a plot would be empty
+        return []  # no run has a cost (or none has a history): a plot would be empty
     values = [v for v in map(m.value, runs) if v > 0]
     y_log = m.is_iterations and bool(values) and max(values) / max(min(values), 1) > 20
     what = "Cost" if m.is_iterations else "Accuracy"
@@ -234,7 +248,7 @@ def cost_figures(runs: list[ReportRun]) -> list:
             y_plot = [max(v, 1.0) if y_log and math.isfinite(v) else v for v in y]
             finite_y += [v for v in y_plot if math.isfinite(v)]
             src = ColumnDataSource({"x": [float(v) for v in xs], "y": y_plot, "group": [label] * len(xs),
-                                    "converged": [_state(by_x[x]) for x in xs]})
+                                    "converged": [_state(by_x[x], m) for x in xs]})
             fig.line("x", "y", source=src, color=color, line_width=2, legend_label=label)
             hover_renderers.append(fig.scatter("x", "y", source=src, color=color, size=6, legend_label=label))
             bad = [i for i, o in enumerate(ok) if not o and math.isfinite(y_plot[i])]
@@ -254,8 +268,9 @@ def cost_figures(runs: list[ReportRun]) -> list:
             failed_renderers = []
             # The groups with a line share one legend entry; a group with no line (every run
             # failed) gets its own, or its colour would name nothing.
-            entries = [("failed (no cost)", [f for f in failed if not f[3]])]
-            entries += [(f"{f[1]}: every run failed", [f]) for f in failed if f[3]]
+            ended = lost_word(sub, m)
+            entries = [(f"{ended} (no cost)", [f for f in failed if not f[3]])]
+            entries += [(f"{f[1]}: every run {ended}", [f]) for f in failed if f[3]]
             for legend, members in entries:
                 if not members:
                     continue
@@ -268,7 +283,7 @@ def cost_figures(runs: list[ReportRun]) -> list:
                                                     fill_color=None, line_color="colour", line_width=2,
                                                     legend_label=legend))
             fig.add_tools(HoverTool(renderers=failed_renderers, tooltips=[
-                (names[x_address], "@x"), ("group", "@group"), ("status", "failed: no cost")]))
+                (names[x_address], "@x"), ("group", "@group"), ("status", f"{ended}: no cost")]))
         fig.add_tools(HoverTool(renderers=hover_renderers, tooltips=[
             (names[x_address], "@x"), (m.name, "@y"), ("group", "@group"), ("converged", "@converged")]))
         fig.legend.click_policy = "hide"
@@ -318,7 +333,7 @@ def heatmap_figure(runs: list[ReportRun], of: str = ""):
 
     m = measure_for(runs)
     if not any(math.isfinite(m.value(r)) for r in runs):
-        return None  # every run failed: every cell would be empty
+        return None  # no run has a cost: every cell would be empty
 
     def order(address):
         """Factors, one per distinct value, with enough digits that no two read the same."""
@@ -341,7 +356,7 @@ def heatmap_figure(runs: list[ReportRun], of: str = ""):
         data["y"].append(y_name[ky])
         data["value"].append(value)
         data["colour"].append(math.log10(max(value, 1.0)) if m.is_iterations and math.isfinite(value) else value)
-        data["converged"].append(_state(group))
+        data["converged"].append(_state(group, m))
     src = ColumnDataSource(data)
     finite = [c for c in data["colour"] if math.isfinite(c)]
     lo, hi = min(finite), max(finite)
@@ -389,10 +404,12 @@ def build_figures(runs: list[ReportRun]) -> list[tuple[str, object]]:
         cost = ("No run reached its tolerance, so the plots show the digits of accuracy each run gained "
                 "(log10 of initial / final stopping metric) within its step budget; higher is better.")
         heat_caption = "Digits of accuracy gained over the two swept parameters (median over seeds)."
-    if any(r.failed for r in runs):
-        cost += (" A failed run has no cost: its point is left out (a gap in its line), and a hollow "
-                 "square in its line's colour under the lowest point marks each value whose runs failed.")
-        heat_caption += " Grey cells: every run there failed (no cost)."
+    if m is not None and any(m.no_cost(r) for r in runs):
+        lost = lost_word(runs, m)
+        a_run = {"failed": "A failed run", "diverged": "A run that diverged"}.get(lost, "A run that failed or diverged")
+        cost += (f" {a_run} has no cost: its point is left out (a gap in its line), and a hollow "
+                 f"square in its line's colour under the lowest point marks each value whose runs {lost}.")
+        heat_caption += f" Grey cells: every run there {lost} (no cost)."
     for fig in cost_figures(runs):
         out.append((cost, fig))
     for heat in heatmap_figures(runs):
