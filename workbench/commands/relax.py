@@ -66,6 +66,25 @@ def build_sequence(args):
                                                beta=args.beta)
 
 
+def check_context_range(seq, methods, args) -> None:
+    """Refuse contextual policies on a sequence whose contexts span no interval, in the CLI's terms.
+
+    The method's own refusal names its ``context_low``/``context_high`` settings, which the
+    command does not have (a one-instance heat sequence has a single diffusivity).
+    """
+    from ..core import InvalidParameter
+    from ..tuning import POLICIES
+
+    contextual = [text for text, m in methods if POLICIES[m.policy].contextual]
+    lo, hi = getattr(seq, "context_range", (0.0, 1.0))
+    if contextual and not hi > lo:
+        raise InvalidParameter(
+            f"the contextual polic{'y' if len(contextual) == 1 else 'ies'} {', '.join(contextual)} "
+            f"learn{'s' if len(contextual) == 1 else ''} omega as a function of the context, and this sequence's "
+            f"contexts span no interval (all {lo:g}, with --instances {args.instances}); run more instances "
+            "or drop the contextual policies from --policies.")
+
+
 def parse_policies(text: str) -> list[tuple[str, str, dict]]:
     """``--policies`` as ``(text, name, params)`` triples; refuses an empty list and repeats."""
     from ..core import InvalidParameter
@@ -132,6 +151,7 @@ def main(args) -> int:
         methods.append((text, method))
     seq = build_sequence(args)
     T = len(seq)
+    check_context_range(seq, methods, args)
 
     table = None
     if args.table or any(m.policy == "best_fixed" for _, m in methods):

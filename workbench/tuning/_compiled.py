@@ -1,6 +1,12 @@
 """The numba kernels of :mod:`workbench.tuning.kernels` (imported lazily: numba is heavy).
 
 Top-level functions so numba's on-disk cache can reuse the compiled code.
+
+The solve kernels return the iteration count ``k <= max_iter`` at which the tolerance was
+met, or ``max_iter + 1`` when it was not (the cap was reached, or CG broke down): a solve
+that converges exactly at the cap returns ``max_iter`` and must not be mistaken for one that
+gave up there. The wrappers in :mod:`workbench.tuning.kernels` turn ``max_iter + 1`` into the
+cost ``max_iter`` and a "not converged" flag.
 """
 import numba
 import numpy as np
@@ -40,7 +46,7 @@ def sor_solve(indptr, indices, data, diag, b, x, omega, rtol, max_iter):
         sor_sweep(indptr, indices, data, diag, b, x, omega, True)
         if residual_norm(indptr, indices, data, b, x) <= threshold:
             return k
-    return max_iter
+    return max_iter + 1  # not converged (see the module docstring)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -78,7 +84,7 @@ def ssor_pcg_solve(indptr, indices, data, diag, b, x, omega, rtol, max_iter):
         matvec(indptr, indices, data, p, Ap)
         pAp = np.sum(p * Ap)
         if pAp <= 0.0:
-            return max_iter
+            return max_iter + 1  # breakdown (A or M not SPD): not converged
         alpha = rz / pAp
         x += alpha * p
         r -= alpha * Ap
@@ -88,7 +94,7 @@ def ssor_pcg_solve(indptr, indices, data, diag, b, x, omega, rtol, max_iter):
         rz_new = np.sum(r * z)
         p = z + (rz_new / rz) * p
         rz = rz_new
-    return max_iter
+    return max_iter + 1  # not converged
 
 
 @numba.njit(cache=True, nogil=True)

@@ -10,15 +10,18 @@ instances, in parallel, and cached on the sequence object.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 
 import numpy as np
 
-from ..core import InvalidParameter, InvalidProblem
+from ..core import IncompatibleProblem, InvalidParameter, InvalidProblem, WorkbenchError
 from ..problems.sequences import check_instance
 from .kernels import SOLVERS, diagonal_positions, iterations_batch
 
 __all__ = ["CostTable", "cost_table", "cost_row", "default_omegas", "check_grid", "check_stopping",
-           "cached_instance", "system_arrays", "SystemArrays", "last_quarter_ratio", "last_quarter_start"]
+           "cached_instance", "system_arrays", "SystemArrays", "last_quarter_ratio", "last_quarter_start",
+           "sequence_fingerprint", "check_solver_fits"]
 
 #: Instances kept per sequence by :func:`cached_instance` (several policies racing
 #: over one sequence build each instance once, not once per policy).
@@ -159,6 +162,13 @@ class CostTable:
         The settings the costs were computed with (``"sor"`` or ``"ssor_pcg"``).
     optimal_omega, optimal_iterations : numpy.ndarray or None
         Young's omega* of each instance and its cost, or ``None``.
+    converged : numpy.ndarray or None
+        Booleans of the shape of ``iterations``, False where the solve did not meet the
+        tolerance (its cost is then the cap); ``None`` (a hand-made table): a cell equal to
+        the cap counts as not converged.
+    fingerprint : tuple or None
+        :func:`sequence_fingerprint` of the sequence the table was computed on (``None`` for a
+        hand-made table); a run refuses a table whose fingerprint is not its sequence's.
 
     Examples
     --------
@@ -183,6 +193,8 @@ class CostTable:
     max_iterations: int = 10_000
     optimal_omega: np.ndarray | None = None
     optimal_iterations: np.ndarray | None = None
+    converged: np.ndarray | None = None
+    fingerprint: tuple | None = None
 
     def __len__(self) -> int:
         return self.iterations.shape[0]
@@ -206,7 +218,13 @@ class CostTable:
         return np.cumsum(self.iterations[:, j])
 
     def capped(self) -> int:
-        """Cells that stopped at ``max_iterations`` (their cost is the cap, not a converged count)."""
+        """Cells whose solve did not meet the tolerance (their cost is the cap, not a converged count).
+
+        A solve that converges exactly at ``max_iterations`` is not capped; a hand-made table
+        without ``converged`` cannot tell, and counts every cell at the cap.
+        """
+        if self.converged is not None:
+            return int(np.count_nonzero(~np.asarray(self.converged, dtype=bool)))
         return int(np.count_nonzero(self.iterations >= self.max_iterations))
 
     def best_fixed_cumulative(self) -> np.ndarray:
@@ -300,6 +318,60 @@ def last_quarter_ratio(iterations, costs) -> float:
     return float(iterations[start:].sum() / best) if best > 0 else float("nan")
 
 
+def sequence_fingerprint(sequence) -> tuple:
+    """What identifies a sequence for a cost table: ``(spec, length, n, digest of instance 0)``.
+
+    ``spec`` is the sequence's registry spec as JSON (``None`` for a hand-built sequence),
+    ``n`` the size of its systems and the digest a SHA-1 of instance 0's matrix, right-hand
+    side and initial guess. The contexts alone do not identify a sequence: the heat
+    sequence's depend only on the time step (``m = 8`` and ``m = 16`` share them) and a
+    10-instance shifted-Laplacian sequence shares its first shifts, not its right-hand
+    sides, with a 100-instance one of the same seed.
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> a = wb.problems.heat_sequence(m=8, instances=20)
+    >>> b = wb.problems.heat_sequence(m=16, instances=20)
+    >>> bool(np.array_equal(a.contexts, b.contexts)), sequence_fingerprint(a) == sequence_fingerprint(b)
+    (True, False)
+    """
+    cache = _cache(sequence)
+    hit = cache.get("fingerprint")
+    if hit is not None:
+        return hit
+    try:
+        spec = json.dumps(sequence.spec(), sort_keys=True, default=str)
+    except (WorkbenchError, AttributeError, TypeError):  # built by hand: no spec
+        spec = None
+    a = system_arrays(sequence, 0)
+    digest = hashlib.sha1()
+    for arr in (a.indptr, a.indices, a.data, a.b, a.x0):
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    out = (spec, len(sequence), int(len(a.b)), digest.hexdigest())
+    cache["fingerprint"] = out
+    return out
+
+
+def check_solver_fits(sequence, solver: str) -> None:
+    """Refuse ``solver="ssor_pcg"`` on a sequence whose systems are not symmetric.
+
+    CG needs a symmetric matrix (SPD for convergence); on a non-symmetric one it runs to the
+    cap on every instance, which would be recorded as costs. The reference path refuses it
+    too (``wb.linear.PCG`` requires ``symmetric``). The sequence's own properties decide when
+    they say ``spd`` or ``symmetric``; otherwise instance 0's (analysed from its matrix).
+    """
+    if solver != "ssor_pcg":
+        return
+    props = set(getattr(sequence, "properties", ()))
+    if not props & {"spd", "symmetric"}:
+        props = set(getattr(cached_instance(sequence, 0), "properties", ()))
+    if "symmetric" not in props and "spd" not in props:
+        raise IncompatibleProblem(
+            f"solver 'ssor_pcg' (conjugate gradients) needs symmetric systems, and "
+            f"{getattr(sequence, 'name', 'this sequence')} is not symmetric; use solver='sor' for it.")
+
+
 def _cache(sequence) -> dict:
     cache = getattr(sequence, "_wb_cost_cache", None)
     if cache is None:
@@ -332,8 +404,9 @@ def _check_solver(solver: str) -> None:
         raise InvalidParameter(f"no compiled kernel for solver {solver!r}; use one of {', '.join(SOLVERS)}.")
 
 
-def _solve_block(sequence, ts, omega_rows, solver, rtol, max_iterations) -> np.ndarray:
-    """Iteration counts for instances ``ts`` with per-instance omegas ``omega_rows[k]``."""
+def _solve_block(sequence, ts, omega_rows, solver, rtol, max_iterations) -> tuple[np.ndarray, np.ndarray]:
+    """Iteration counts for instances ``ts`` with per-instance omegas ``omega_rows[k]``, and
+    whether each solve converged."""
     insts = [cached_instance(sequence, int(t)) if len(ts) == 1 else sequence.instance(int(t)) for t in ts]
     A0 = insts[0].A
     A0.sort_indices()
@@ -347,14 +420,15 @@ def _solve_block(sequence, ts, omega_rows, solver, rtol, max_iterations) -> np.n
     omega_rows = np.atleast_2d(omega_rows)
     if not same:  # patterns differ: one instance at a time
         rows = omega_rows if omega_rows.shape[0] == len(ts) else np.repeat(omega_rows, len(ts), axis=0)
-        return np.vstack([_solve_block(sequence, [t], rows[k], solver, rtol, max_iterations)
-                          for k, t in enumerate(ts)])
+        parts = [_solve_block(sequence, [t], rows[k], solver, rtol, max_iterations) for k, t in enumerate(ts)]
+        return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
     data = np.vstack([p.A.data for p in insts])
     B = np.vstack([p.b for p in insts])
     X0 = np.vstack([p.x0 for p in insts])
     if omega_rows.shape[0] == 1:
         omega_rows = np.broadcast_to(omega_rows, (len(ts), omega_rows.shape[1]))
-    return iterations_batch(indptr, indices, data, B, X0, omega_rows, rtol, max_iterations, solver)
+    return iterations_batch(indptr, indices, data, B, X0, omega_rows, rtol, max_iterations, solver,
+                            return_converged=True)
 
 
 def cost_row(sequence, t: int, omegas, solver: str = "sor", rtol: float = 1e-8,
@@ -454,12 +528,14 @@ def cost_table(sequence, omegas=None, solver: str = "sor", rtol: float = 1e-8, m
         raise InvalidParameter(f"instances must be a whole number >= 1 (or None for all), got {instances!r}.")
     if chunk != int(chunk) or chunk < 1:
         raise InvalidParameter(f"chunk must be a whole number >= 1, got {chunk!r}.")
+    check_solver_fits(sequence, solver)
     T = len(sequence) if instances is None else min(int(instances), len(sequence))
     cache = _cache(sequence).setdefault(_key(omegas, solver, rtol, max_iterations), {"rows": {}, "table": None})
     table = cache["table"]
     if table is not None and len(table) >= T and (table.optimal_iterations is not None or not instance_optimal):
         return table if len(table) == T else _prefix(table, T)
     iterations = np.empty((T, len(omegas)), dtype=np.int64)
+    converged = np.empty((T, len(omegas)), dtype=bool)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -467,7 +543,7 @@ def cost_table(sequence, omegas=None, solver: str = "sor", rtol: float = 1e-8, m
         bar = tqdm(total=T, desc="cost table", unit="instance")
     for start in range(0, T, chunk):
         ts = np.arange(start, min(start + chunk, T))
-        iterations[ts] = _solve_block(sequence, ts, omegas, solver, rtol, max_iterations)
+        iterations[ts], converged[ts] = _solve_block(sequence, ts, omegas, solver, rtol, max_iterations)
         if bar is not None:
             bar.update(len(ts))
     if bar is not None:
@@ -480,10 +556,11 @@ def cost_table(sequence, omegas=None, solver: str = "sor", rtol: float = 1e-8, m
         opt_iter = np.empty(T, dtype=np.int64)
         for start in range(0, T, chunk):
             ts = np.arange(start, min(start + chunk, T))
-            opt_iter[ts] = _solve_block(sequence, ts, opt_omega[ts, None], solver, rtol, max_iterations)[:, 0]
+            opt_iter[ts] = _solve_block(sequence, ts, opt_omega[ts, None], solver, rtol, max_iterations)[0][:, 0]
     table = CostTable(omegas=omegas, iterations=iterations, contexts=np.asarray(sequence.contexts[:T], dtype=float),
                       solver=solver, rtol=float(rtol), max_iterations=int(max_iterations),
-                      optimal_omega=opt_omega, optimal_iterations=opt_iter)
+                      optimal_omega=opt_omega, optimal_iterations=opt_iter, converged=converged,
+                      fingerprint=sequence_fingerprint(sequence))
     if T == len(sequence):
         cache["table"] = table
     return table
@@ -492,5 +569,6 @@ def cost_table(sequence, omegas=None, solver: str = "sor", rtol: float = 1e-8, m
 def _prefix(table: CostTable, T: int) -> CostTable:
     return dataclasses.replace(
         table, iterations=table.iterations[:T], contexts=table.contexts[:T],
+        converged=None if table.converged is None else table.converged[:T],
         optimal_omega=None if table.optimal_omega is None else table.optimal_omega[:T],
         optimal_iterations=None if table.optimal_iterations is None else table.optimal_iterations[:T])

@@ -28,7 +28,8 @@ import os
 
 import numpy as np
 
-__all__ = ["sor_iterations", "ssor_pcg_iterations", "iterations_batch", "solve_csr", "diagonal_positions", "SOLVERS"]
+__all__ = ["sor_iterations", "ssor_pcg_iterations", "iterations_batch", "solve_csr", "solve_csr_status",
+           "diagonal_positions", "SOLVERS"]
 
 #: Solvers with a compiled kernel, and the protocol method each mirrors.
 SOLVERS = ("sor", "ssor_pcg")
@@ -86,7 +87,8 @@ def _solve(name, A, b, omega, rtol, max_iterations, x0):
     x = np.zeros(len(b)) if x0 is None else np.array(x0, dtype=float)
     k = _kernels()[name](indptr, indices, data, diag, np.ascontiguousarray(b, dtype=float), x,
                          float(omega), float(rtol), int(max_iterations))
-    return int(k), x
+    # (the compiled kernels return max_iterations + 1 for "not converged"; the cost is the cap)
+    return min(int(k), int(max_iterations)), x
 
 
 def solve_csr(solver: str, indptr, indices, data, diag, b, x0, omega: float, rtol: float = 1e-8,
@@ -132,9 +134,32 @@ def solve_csr(solver: str, indptr, indices, data, diag, b, x0, omega: float, rto
     M. Khodak, E. Chow, M.-F. Balcan, A. Talwalkar. *Learning to Relax: Setting
     Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024.
     """
+    return solve_csr_status(solver, indptr, indices, data, diag, b, x0, omega, rtol, max_iterations)[0]
+
+
+def solve_csr_status(solver: str, indptr, indices, data, diag, b, x0, omega: float, rtol: float = 1e-8,
+                     max_iterations: int = 10_000) -> tuple[int, bool]:
+    """:func:`solve_csr`'s iteration count and whether the tolerance was met.
+
+    A solve that meets the tolerance exactly at iteration ``max_iterations`` costs the
+    cap but converged; only ``converged=False`` marks a solve that gave up (the cap, or
+    a CG breakdown).
+
+    Examples
+    --------
+    >>> import workbench as wb
+    >>> A = wb.problems.poisson2d(10).A.tocsr()
+    >>> A.sort_indices()
+    >>> b = np.ones(A.shape[0])
+    >>> args = (A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data, A.diagonal(), b, np.zeros_like(b))
+    >>> k, ok = solve_csr_status("sor", *args, 1.6)
+    >>> solve_csr_status("sor", *args, 1.6, max_iterations=k), solve_csr_status("sor", *args, 1.6, max_iterations=k - 1)
+    ((43, True), (42, False))
+    """
     x = np.array(x0, dtype=float)
-    return int(_kernels()[solver](indptr, indices, data, diag, b, x, float(omega), float(rtol),
-                                  int(max_iterations)))
+    k = int(_kernels()[solver](indptr, indices, data, diag, b, x, float(omega), float(rtol), int(max_iterations)))
+    # The kernels return max_iterations + 1 when the tolerance was not met (see _compiled).
+    return min(k, int(max_iterations)), k <= int(max_iterations)
 
 
 def sor_iterations(A, b, omega: float, rtol: float = 1e-8, max_iterations: int = 10_000, x0=None):
@@ -218,8 +243,11 @@ def ssor_pcg_iterations(A, b, omega: float, rtol: float = 1e-8, max_iterations: 
 
 
 def iterations_batch(indptr, indices, data_rows, b_rows, x0_rows, omegas, rtol=1e-8,
-                     max_iterations=10_000, solver="sor") -> np.ndarray:
+                     max_iterations=10_000, solver="sor", return_converged: bool = False):
     """Iteration counts of every (instance, omega) pair, shape ``(T, W)``.
+
+    With ``return_converged`` also a boolean array of the same shape, False where the
+    solve did not meet the tolerance (its count is then the cap).
 
     ``omegas`` is a grid of W values shared by all instances, or a ``(T, W)``
     array of per-instance values. ``data_rows[t]`` holds instance t's CSR values on the shared pattern
@@ -264,13 +292,16 @@ def iterations_batch(indptr, indices, data_rows, b_rows, x0_rows, omegas, rtol=1
     workers = min(os.cpu_count() or 1, max(jobs // 8, 1))
     if workers == 1:
         kernel(*args, 0, jobs)
-        return out
-    # The kernel releases the GIL: split the (instance, omega) pairs over threads,
-    # interleaved in small blocks so cheap and expensive omegas spread evenly.
-    from concurrent.futures import ThreadPoolExecutor
+    else:
+        # The kernel releases the GIL: split the (instance, omega) pairs over threads,
+        # interleaved in small blocks so cheap and expensive omegas spread evenly.
+        from concurrent.futures import ThreadPoolExecutor
 
-    block = max(jobs // (16 * workers), 1)
-    ranges = [(s, min(s + block, jobs)) for s in range(0, jobs, block)]
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda r: kernel(*args, r[0], r[1]), ranges))
-    return out
+        block = max(jobs // (16 * workers), 1)
+        ranges = [(s, min(s + block, jobs)) for s in range(0, jobs, block)]
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda r: kernel(*args, r[0], r[1]), ranges))
+    # The kernels return max_iterations + 1 for "not converged" (see _compiled); the cost is the cap.
+    converged = out <= int(max_iterations)
+    np.minimum(out, int(max_iterations), out=out)
+    return (out, converged) if return_converged else out

@@ -2,17 +2,32 @@ r"""A sequence run as a method: one step = one linear system solved with the ome
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import numpy as np
 import param
 
 from ..core import InvalidParameter, InvalidProblem, Method, register_method
-from .costs import CostTable, cached_instance, cost_row, cost_table, default_omegas, system_arrays
-from .kernels import solve_csr
+from .costs import (CostTable, cached_instance, check_solver_fits, cost_row, cost_table, default_omegas,
+                    sequence_fingerprint, system_arrays)
+from .kernels import solve_csr, solve_csr_status
 from .policies import POLICIES, Policy
 
 __all__ = ["LearningToRelax", "SequenceState"]
+
+
+def _spec_difference(table_spec: str | None, spec: str | None) -> str:
+    """The settings in which two sequence specs (JSON, or None for one built by hand) differ, in words."""
+    if table_spec is None or spec is None:
+        return "the table's is " + ("one built by hand" if table_spec is None else "a registered one") + \
+            ", the run's " + ("one built by hand" if spec is None else "a registered one")
+    a, b = json.loads(table_spec), json.loads(spec)
+    if a.get("name") != b.get("name"):
+        return f"table: {a.get('name')}, run: {b.get('name')}"
+    pa, pb = a.get("params", {}), b.get("params", {})
+    return ", ".join(f"{k} {pb.get(k)!r} (table: {pa.get(k)!r})" for k in sorted(set(pa) | set(pb))
+                     if pa.get(k) != pb.get(k)) or "its spec differs"
 
 
 @dataclasses.dataclass
@@ -22,7 +37,10 @@ class SequenceState:
     ``omega[t]``, ``iterations[t]``, ``arm[t]`` (-1 off the grid) and
     ``probabilities[t]`` (the distribution the policy sampled from) describe
     instance t; ``t`` instances are done. ``capped`` counts the instances whose
-    solve stopped at ``max_iterations`` (their cost is the cap, not a converged count).
+    solve did not meet the tolerance (their cost is the cap, not a converged count; a
+    solve that converges exactly at ``max_iterations`` is not capped).
+    ``checked_costs`` is the cost table last checked against the sequence: a table
+    assigned mid-run is checked at the next step.
     """
 
     t: int
@@ -37,6 +55,7 @@ class SequenceState:
     capped: int = 0
     key: tuple = ()
     comparators: dict = dataclasses.field(default_factory=dict)
+    checked_costs: Any = None
 
 
 @register_method("learning_to_relax", family="tuning")
@@ -49,13 +68,20 @@ class LearningToRelax(Method):
     :math:`\|b_t - A_t x\| \le \mathrm{rtol}\,\|b_t\|` (at most
     ``max_iterations``), and the iteration count :math:`k_t(\omega_t)` is the
     policy's only feedback. The run ends (status ``converged``) when every
-    instance is solved.
+    instance is solved, and only then: the per-instance tolerance is this method's
+    ``rtol``, not the run's. ``wb.run(..., rtol=...)`` does not change when the run ends
+    (any positive value means "every instance"; ``rtol=0`` runs to ``max_steps``, as for
+    any method), and an ``atol`` that would end it with instances left is refused.
 
     Metrics per instance: ``instance``, ``remaining``, ``context``, ``omega``,
     ``iterations``, ``cumulative_iterations``, ``arm`` and the arm
     probabilities ``p_0 ... p_{d-1}``; with ``comparators=True`` also the
     cumulative cost of Gauss-Seidel, of the best fixed grid omega in hindsight
-    (over the instances so far) and of the instance-optimal omega*.
+    (over the instances so far) and of the instance-optimal omega*. Switched on
+    mid-run, the comparators are backfilled over the instances already solved; after
+    a change of the grid the best fixed omega and the per-instance best are recomputed
+    on the new grid over all instances so far, and the ``arm`` records of the instances
+    played on the old grid become -1 (their ``omega`` records stay).
 
     ``kernel="numba"`` solves with the compiled kernels of
     :mod:`workbench.tuning.kernels`; ``"reference"`` runs the protocol itself,
@@ -80,7 +106,9 @@ class LearningToRelax(Method):
     problem_kind = "sequence"
     step_noun = "instances"
     stop_metric = "remaining"
-    # ``remaining`` counts instances left: the run "converges" when it reaches 0.
+    # ``remaining`` counts instances left: the run "converges" when it reaches 0. stop_scale is
+    # 0, so the threshold max(atol, rtol * 0) is 0 for any rtol; a positive default only makes
+    # the Runner test for it (rtol=0 means "no tolerance": run to max_steps).
     default_rtol = 0.5
     divergence_factor = None
     converges_on = (frozenset(),)
@@ -169,7 +197,13 @@ class LearningToRelax(Method):
         return pol
 
     def check_costs(self, sequence) -> None:
-        """Refuse a cost table made with other solver settings or for another sequence."""
+        """Refuse a cost table made with other solver settings or for another sequence.
+
+        The table must carry the sequence's :func:`~workbench.tuning.costs.sequence_fingerprint`
+        (its spec, length, system size and instance 0's data; the contexts alone do not
+        identify a sequence) and cover all its instances. A hand-made table without a
+        fingerprint is checked on its contexts and its length.
+        """
         table = self.costs
         if table is None:
             return
@@ -180,19 +214,34 @@ class LearningToRelax(Method):
         contexts = np.asarray(getattr(sequence, "contexts", table.contexts))[:T]
         if not np.array_equal(np.asarray(table.contexts)[:T], contexts):
             mismatched.append("the sequence (its contexts differ)")
+        elif table.fingerprint is not None:
+            spec, length, n, digest = sequence_fingerprint(sequence)
+            t_spec, t_length, t_n, t_digest = table.fingerprint
+            if t_spec != spec:
+                mismatched.append(f"the sequence ({_spec_difference(t_spec, spec)})")
+            elif (t_length, t_n, t_digest) != (length, n, digest):
+                mismatched.append(f"the sequence (table: {t_length} instances of size {t_n}; run: {length} of "
+                                  f"size {n}{', other data' if (t_length, t_n) == (length, n) else ''})")
         if mismatched:
             raise InvalidParameter("the cost table was computed with other settings: " + ", ".join(mismatched)
                                    + "; compute it with cost_table(sequence, solver=..., rtol=..., "
                                    "max_iterations=...) for this run, or leave costs unset.")
+        if len(table) < len(sequence):
+            raise InvalidParameter(f"the cost table covers {len(table)} of the sequence's {len(sequence)} "
+                                   "instances; compute it for all of them (cost_table(sequence) without "
+                                   "instances=...), or leave costs unset.")
 
     # -- the protocol ------------------------------------------------------------
     def init(self, problem) -> SequenceState:
         """Check the sequence (and ``costs``, if given), make a fresh policy and empty per-instance records."""
         self.check_problem(problem)
-        self.check_costs(problem)
         T = len(problem)
         if T < 1:
             raise InvalidProblem("the sequence has no instances; give it instances >= 1.")
+        # (the reference path's wb.linear.PCG refuses a non-symmetric instance; the compiled
+        # kernel would run CG to the cap on each and record the cap as the cost)
+        check_solver_fits(problem, self.solver)
+        self.check_costs(problem)
         omegas = self.grid()
         d = len(omegas)
         return SequenceState(
@@ -200,9 +249,13 @@ class LearningToRelax(Method):
             contexts=np.asarray(problem.contexts, dtype=float), omega=np.full(T, np.nan),
             iterations=np.zeros(T, dtype=np.int64), arm=np.full(T, -1, dtype=np.int64),
             probabilities=np.full((T, d), np.nan), key=self._key(problem),
-            comparators={"gauss_seidel": 0, "best_fixed": 0, "best_fixed_omega": np.nan, "instance_optimal": 0,
-                         "oracle": 0, "column_totals": np.zeros(d, dtype=np.int64)} if self.comparators else {},
+            comparators=self._fresh_comparators(d) if self.comparators else {}, checked_costs=self.costs,
         )
+
+    @staticmethod
+    def _fresh_comparators(d: int) -> dict:
+        return {"gauss_seidel": 0, "best_fixed": 0, "best_fixed_omega": np.nan, "instance_optimal": 0,
+                "oracle": 0, "column_totals": np.zeros(d, dtype=np.int64)}
 
     def step(self, problem, state: SequenceState) -> SequenceState:
         r"""Solve instance ``state.t`` with the omega the policy picks, and record its cost.
@@ -210,11 +263,20 @@ class LearningToRelax(Method):
         The policy picks :math:`\omega_t` for the context :math:`c_t` and observes
         :math:`k_t(\omega_t)`; the records (and comparators, if tracked) are updated.
         A control changed since the previous step starts a fresh policy from
-        this instance on (on a new grid, the probability records are reset).
+        this instance on (on a new grid, the probability records are reset and the
+        old-grid arm records become -1). A cost table assigned since the last step is
+        checked as :meth:`init` checks one; comparators switched on are backfilled.
         """
         t = state.t
         if t >= len(problem):
             raise InvalidProblem(f"all {len(problem)} instances are solved; reset to start again.")
+        if self.costs is not state.checked_costs:
+            # A table assigned mid-run: checked as init checks one (raises before any record changes).
+            if self.costs is not None:
+                self.check_costs(problem)
+            state.checked_costs = self.costs
+        if self.solver != "sor":
+            check_solver_fits(problem, self.solver)
         if self._key(problem) != state.key:
             # A control moved mid-run: a fresh policy from the next instance on.
             state.policy = self.make_policy(problem, t)
@@ -222,12 +284,22 @@ class LearningToRelax(Method):
             if not np.array_equal(self.grid(), state.omegas):
                 state.omegas = self.grid()
                 state.probabilities = np.full((len(problem), len(state.omegas)), np.nan)
+                # The arm records index the old grid: -1 ("off the grid") from now on; omega[:t] stays.
+                state.arm[:t] = -1
                 if state.comparators:
-                    state.comparators["column_totals"] = np.zeros(len(state.omegas), dtype=np.int64)
+                    self._regrid_comparators(problem, state, t)
+        if self.comparators and not state.comparators:
+            # Switched on mid-run (or at the first step): backfill over the instances solved so far.
+            state.comparators = self._fresh_comparators(len(state.omegas))
+            for s in range(t):
+                self._track(problem, state, s)
+        elif not self.comparators and state.comparators:
+            # Switched off: no more extra solves, and no frozen totals reported as current.
+            state.comparators = {}
         context = float(state.contexts[t])
         policy = state.policy
         omega = policy.choose(context)
-        k = self.solve(problem, t, omega, policy.last_arm)
+        k, converged = self._solve(problem, t, omega, policy.last_arm)
         policy.observe(k)
         state.omega[t] = omega
         state.iterations[t] = k
@@ -235,7 +307,7 @@ class LearningToRelax(Method):
         if policy.last_probs is not None and len(policy.last_probs) == state.probabilities.shape[1]:
             state.probabilities[t] = policy.last_probs
         state.cumulative += int(k)
-        if k >= self.max_iterations:
+        if not converged:
             state.capped += 1
         if state.comparators:
             self._track(problem, state, t)
@@ -249,11 +321,18 @@ class LearningToRelax(Method):
         solver settings and ``omega`` is on its grid; otherwise solved with the
         compiled kernel or, for ``kernel="reference"``, with ``wb.run``.
         """
+        return self._solve(problem, t, omega, arm)[0]
+
+    def _solve(self, problem, t: int, omega: float, arm: int | None = None) -> tuple[int, bool]:
+        """:meth:`solve`'s count and whether the solve met the tolerance (a solve that
+        converges exactly at ``max_iterations`` did; one stopped there did not)."""
         table = self._usable_table()
         if table is not None and arm is not None and t < len(table):
             j = table.index_of(omega)
             if j is not None:
-                return int(table.iterations[t, j])
+                k = int(table.iterations[t, j])
+                ok = bool(table.converged[t, j]) if table.converged is not None else k < self.max_iterations
+                return k, ok
         if self.kernel == "reference":
             import workbench as wb
 
@@ -262,10 +341,15 @@ class LearningToRelax(Method):
                 method = wb.linear.SOR(omega=omega)
             else:
                 method = wb.linear.PCG(preconditioner="ssor", ssor_omega=omega)
-            return int(wb.run(method, instance, rtol=self.rtol, max_steps=self.max_iterations).iterations)
+            res = wb.run(method, instance, rtol=self.rtol, max_steps=self.max_iterations)
+            if res.status.label == "converged":
+                return int(res.iterations), True
+            # Did not converge (the cap, divergence, a breakdown): the cost is the cap, as the
+            # compiled kernels count it (they run to the cap on a diverging iteration).
+            return int(self.max_iterations), False
         a = system_arrays(problem, t)
-        return solve_csr(self.solver, a.indptr, a.indices, a.data, a.diag, a.b, a.x0, omega, self.rtol,
-                         self.max_iterations)
+        return solve_csr_status(self.solver, a.indptr, a.indices, a.data, a.diag, a.b, a.x0, omega, self.rtol,
+                                self.max_iterations)
 
     def _usable_table(self):
         # The table holds costs for one (solver, rtol, cap); after a mid-run change of
@@ -276,13 +360,36 @@ class LearningToRelax(Method):
             return None
         return table
 
+    def _grid_row(self, problem, t: int, omegas) -> np.ndarray:
+        """Every grid omega's cost on instance ``t``: from the table when it matches, else solved (cached)."""
+        table = self._usable_table()
+        if table is not None and np.array_equal(table.omegas, omegas) and t < len(table):
+            return table.iterations[t]
+        return cost_row(problem, t, omegas, self.solver, self.rtol, self.max_iterations)
+
+    def _regrid_comparators(self, problem, state: SequenceState, t: int) -> None:
+        # The best fixed omega and the per-instance best are over the grid: on a new grid both
+        # are recomputed over instances 0 .. t-1 (cost_row caches the rows on the sequence).
+        # Gauss-Seidel and omega* do not depend on the grid and keep their totals.
+        comp = state.comparators
+        totals = np.zeros(len(state.omegas), dtype=np.int64)
+        oracle = 0
+        for s in range(t):
+            row = self._grid_row(problem, s, state.omegas)
+            totals = totals + row
+            oracle += int(row.min())
+        comp["column_totals"] = totals
+        comp["oracle"] = oracle
+        if t:
+            j = int(np.argmin(totals))
+            comp["best_fixed"], comp["best_fixed_omega"] = int(totals[j]), float(state.omegas[j])
+        else:
+            comp["best_fixed"], comp["best_fixed_omega"] = 0, np.nan
+
     def _track(self, problem, state: SequenceState, t: int) -> None:
         comp = state.comparators
         table = self._usable_table()
-        if table is not None and np.array_equal(table.omegas, state.omegas) and t < len(table):
-            row = table.iterations[t]
-        else:
-            row = cost_row(problem, t, state.omegas, self.solver, self.rtol, self.max_iterations)
+        row = self._grid_row(problem, t, state.omegas)
         comp["column_totals"] = comp["column_totals"] + row
         j = int(np.argmin(comp["column_totals"]))
         comp["best_fixed"] = int(comp["column_totals"][j])
@@ -322,5 +429,24 @@ class LearningToRelax(Method):
         return out
 
     def stop_scale(self, problem, metrics0) -> float:
-        """1: the run's ``rtol`` (default 0.5) bounds ``remaining`` itself, so it stops once all are solved."""
-        return 1.0
+        """0: the run's ``rtol`` does not bound ``remaining``; the run converges exactly when it is 0.
+
+        The per-instance tolerance is the method's own ``rtol`` parameter. With a scale of 1,
+        ``wb.run(method, seq, rtol=5)`` stopped with 5 instances unsolved and called that
+        converged, while ``rtol=1e-3`` changed nothing.
+        """
+        return 0.0
+
+    def confirm_convergence(self, problem, state: SequenceState, tolerance: float):
+        """Refuse a run's ``atol`` that would end the sequence with instances left unsolved."""
+        left = len(problem) - state.t
+        if left > 0:
+            # (the error carries the state: the step just taken is kept, with its trace row)
+            error = InvalidParameter(
+                f"a sequence run ends when every instance is solved, and this run's atol = {tolerance:g} "
+                f"would end it with {left} of {len(problem)} left; leave wb.run's rtol/atol unset (stop early "
+                "with max_steps), and set the per-instance tolerance with the method's rtol parameter, e.g. "
+                "get_method('learning_to_relax', rtol=1e-6).")
+            error.state = state
+            raise error
+        return None
