@@ -177,3 +177,17 @@ def test_sorted_angles_go_round_the_circle_from_the_widest_gap():
     assert wb.problems.rotated_anisotropic_sequence(m=4, instances=3).periodic
     assert wb.problems.convection_diffusion_sequence(m=4, instances=3).periodic
     assert not wb.problems.shifted_laplacian_sequence("high", instances=3).periodic
+
+
+def test_a_runs_rtol_and_atol_do_not_end_a_recycling_sequence_early():
+    # The run ends when every system is solved: rtol = 5 stopped it with 5 systems left and
+    # called that converged, while rtol = 1e-3 did not reach the solves at all.
+    seq = wb.problems.shifted_laplacian_sequence("high", instances=12, m=8, seed=0)
+    default = wb.run(wb.get_method("krylov_recycling", recycle=4), seq)
+    for rtol in (5.0, 1e-3):
+        res = wb.run(wb.get_method("krylov_recycling", recycle=4), seq, rtol=rtol)
+        assert res.status.label == "converged" and res.iterations == 12
+        np.testing.assert_array_equal(res.state.iterations, default.state.iterations)
+    res = wb.run(wb.get_method("krylov_recycling", recycle=4), seq, atol=3)
+    assert res.status.label == "failed" and res.state.t == 9
+    assert "3 of 12 left" in res.message and "krylov_recycling" in res.message

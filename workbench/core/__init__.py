@@ -1,7 +1,7 @@
 """The computing core: protocol, the run loop, traces, statuses, errors, registry."""
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _errors_all
-from .protocol import Method, Problem, ProblemFactory, jsonable, replace
+from .protocol import Method, Problem, ProblemFactory, SequenceMethod, jsonable, replace
 from .registry import (
     from_spec,
     get_method,
@@ -22,6 +22,7 @@ __all__ = [
     "Method",
     "Problem",
     "ProblemFactory",
+    "SequenceMethod",
     "jsonable",
     "replace",
     "from_spec",

@@ -21,7 +21,7 @@ import param
 
 from .errors import IncompatibleProblem, InvalidParameter
 
-__all__ = ["Method", "Problem", "ProblemFactory", "jsonable"]
+__all__ = ["Method", "SequenceMethod", "Problem", "ProblemFactory", "jsonable"]
 
 
 def jsonable(value: Any) -> Any:
@@ -413,6 +413,49 @@ class Method(CheckedParams):
         if getattr(problem, "kind", None) != cls.problem_kind:
             return False
         return set(cls.requires) <= set(getattr(problem, "properties", ()))
+
+
+class SequenceMethod(Method):
+    """A method whose one step solves one system of a sequence (``problem_kind = "sequence"``).
+
+    Its stop metric, ``remaining``, counts the systems left, and the run converges exactly
+    when every system is solved: the run's ``rtol`` does not bound it (:meth:`stop_scale`
+    is 0, so any positive rtol means "every system"; ``rtol=0`` runs to ``max_steps``, as
+    for any method), and an ``atol`` that would end the run with systems left fails it with
+    a sentence (:meth:`confirm_convergence`). The tolerance of each solve is the method's
+    own ``rtol`` parameter. The state has ``t``, the systems solved so far.
+    """
+
+    problem_kind = "sequence"
+    step_noun = "instances"
+    stop_metric = "remaining"
+    # A positive default only makes the Runner test ``remaining`` against max(atol, rtol * 0) = 0.
+    default_rtol = 0.5
+    divergence_factor = None
+    converges_on = (frozenset(),)
+
+    def stop_scale(self, problem, metrics0) -> float:
+        """0: the run's ``rtol`` does not bound ``remaining``; the run converges exactly when it is 0.
+
+        With a scale of 1, ``wb.run(method, seq, rtol=5)`` stopped with 5 systems unsolved and
+        called that converged, while ``rtol=1e-3`` changed nothing.
+        """
+        return 0.0
+
+    def confirm_convergence(self, problem, state, tolerance: float):
+        """Refuse a run's ``atol`` that would end the sequence with systems left unsolved."""
+        from .errors import InvalidParameter
+
+        left = len(problem) - state.t
+        if left > 0:
+            error = InvalidParameter(
+                f"a sequence run ends when every system is solved, and this run's atol = {tolerance:g} "
+                f"would end it with {left} of {len(problem)} left; leave wb.run's rtol/atol unset (stop early "
+                f"with max_steps), and set the tolerance of each solve with the method's rtol parameter, e.g. "
+                f"get_method({self.registry_name!r}, rtol=1e-6).")
+            error.state = state  # the step just taken is kept, with its trace row
+            raise error
+        return None
 
 
 def replace(state, **changes):

@@ -9,7 +9,7 @@ import param
 import scipy.linalg as la
 
 from ..core import IncompatibleProblem, InvalidParameter, InvalidProblem, register_method
-from ..core.protocol import Method
+from ..core.protocol import SequenceMethod
 from .base import AttainableAccuracy
 from .deflated_cg import DeflatedCG
 
@@ -95,7 +95,7 @@ class RecyclingState:
 
 
 @register_method("krylov_recycling", family="krylov")
-class KrylovRecycling(Method):
+class KrylovRecycling(SequenceMethod):
     r"""Solve a sequence :math:`A_t x = b_t` by CG, recycling a deflation space from solve to solve.
 
     Each step solves one system with :class:`~workbench.linear.DeflatedCG`, deflated by
@@ -139,12 +139,7 @@ class KrylovRecycling(Method):
     Generation for Neural Operators via Krylov Subspace Recycling*. ICLR 2024.
     """
 
-    problem_kind = "sequence"
-    step_noun = "instances"
-    stop_metric = "remaining"
-    default_rtol = 0.5  # (bounds ``remaining`` itself: the run ends when every system is solved)
-    divergence_factor = None
-    converges_on = (frozenset(),)
+    # (problem_kind, stop_metric "remaining", stop_scale and confirm_convergence: SequenceMethod)
 
     recycle = param.Integer(default=20, bounds=(0, 500),
                             doc="Ritz vectors carried to the next solve (0: plain CG on every system).")
@@ -310,7 +305,3 @@ class KrylovRecycling(Method):
                          f"residual ||b - A x|| / ||b|| (worst {float(state.residual[:t].max()):.2g}), below the "
                          "accuracy the solver's recursion holds; use a larger rtol")
         return ("Note: " + "; ".join(notes) + ".") if notes else ""
-
-    def stop_scale(self, problem, metrics0) -> float:
-        """1: the run's ``rtol`` (default 0.5) bounds ``remaining`` itself, so it stops once all are solved."""
-        return 1.0

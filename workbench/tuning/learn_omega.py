@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import param
 
-from ..core import InvalidParameter, InvalidProblem, Method, register_method
+from ..core import InvalidParameter, InvalidProblem, SequenceMethod, register_method
 from .costs import (CostTable, cached_instance, check_solver_fits, cost_row, cost_table, default_omegas,
                     sequence_fingerprint, system_arrays)
 from .kernels import solve_csr, solve_csr_status
@@ -59,7 +59,7 @@ class SequenceState:
 
 
 @register_method("learning_to_relax", family="tuning")
-class LearningToRelax(Method):
+class LearningToRelax(SequenceMethod):
     r"""Solve a sequence of systems :math:`A_t x = b_t`, choosing SOR's omega by a policy.
 
     Each step is one instance: the policy sees the context :math:`c_t` (e.g. the
@@ -103,15 +103,7 @@ class LearningToRelax(Method):
     Solver Parameters Across a Sequence of Linear System Instances*. ICLR 2024.
     """
 
-    problem_kind = "sequence"
-    step_noun = "instances"
-    stop_metric = "remaining"
-    # ``remaining`` counts instances left: the run "converges" when it reaches 0. stop_scale is
-    # 0, so the threshold max(atol, rtol * 0) is 0 for any rtol; a positive default only makes
-    # the Runner test for it (rtol=0 means "no tolerance": run to max_steps).
-    default_rtol = 0.5
-    divergence_factor = None
-    converges_on = (frozenset(),)
+    # (problem_kind, stop_metric "remaining", stop_scale and confirm_convergence: SequenceMethod)
 
     policy = param.Selector(default="tsallis_inf", objects=list(POLICIES),
                             doc="How omega is chosen: a bandit (tsallis_inf, chebcb, binned_tsallis_inf) or a comparator.")
@@ -427,26 +419,3 @@ class LearningToRelax(Method):
                        instance_optimal_cumulative=float(comp["instance_optimal"]),
                        oracle_cumulative=float(comp["oracle"]))
         return out
-
-    def stop_scale(self, problem, metrics0) -> float:
-        """0: the run's ``rtol`` does not bound ``remaining``; the run converges exactly when it is 0.
-
-        The per-instance tolerance is the method's own ``rtol`` parameter. With a scale of 1,
-        ``wb.run(method, seq, rtol=5)`` stopped with 5 instances unsolved and called that
-        converged, while ``rtol=1e-3`` changed nothing.
-        """
-        return 0.0
-
-    def confirm_convergence(self, problem, state: SequenceState, tolerance: float):
-        """Refuse a run's ``atol`` that would end the sequence with instances left unsolved."""
-        left = len(problem) - state.t
-        if left > 0:
-            # (the error carries the state: the step just taken is kept, with its trace row)
-            error = InvalidParameter(
-                f"a sequence run ends when every instance is solved, and this run's atol = {tolerance:g} "
-                f"would end it with {left} of {len(problem)} left; leave wb.run's rtol/atol unset (stop early "
-                "with max_steps), and set the per-instance tolerance with the method's rtol parameter, e.g. "
-                "get_method('learning_to_relax', rtol=1e-6).")
-            error.state = state
-            raise error
-        return None
