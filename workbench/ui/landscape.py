@@ -9,7 +9,11 @@ after a handful of runs and sharpens as the rest arrive.
 
 The theoretical curve is :math:`\log(\mathrm{rtol}) / \log \rho(\mathcal L_\omega)`
 with Young's :math:`\rho(\mathcal L_\omega)` (consistently ordered matrices;
-:mod:`workbench.linear.theory`), and :math:`\omega^*` is marked. The live run's
+:mod:`workbench.linear.theory`), and :math:`\omega^*` is marked, for SOR only (Young's
+theory is SOR's; another method's sweep gets it only when asked, ``theory=True``).
+A run that converged is a dot; one stopped at ``max_steps`` a hollow triangle at the
+cap; one that diverged (or went NaN, or failed) an ``x`` at the top of the plot, never a
+point among the fast ones. The live run's
 own omega is marked too, so moving its slider shows where on the landscape
 the run you are watching sits.
 
@@ -57,6 +61,16 @@ def coarse_to_fine(n: int) -> list[int]:
     return order
 
 
+def _sweeps_sor(make_method) -> bool:
+    """Whether ``make_method`` makes SOR (whose landscape Young's theory predicts)."""
+    from ..linear import SOR
+
+    try:
+        return type(make_method(1.0)) is SOR
+    except Exception:
+        return False
+
+
 class OmegaLandscape:
     """Iterations-to-tolerance vs omega for a relaxation method, computed progressively.
 
@@ -67,18 +81,27 @@ class OmegaLandscape:
     omegas : array, optional
         The grid (default 38 values from 0.1 to 1.95).
     rtol, max_steps : stopping rule of each run (``max_steps``: capped runs are
-        drawn as hollow triangles at the cap).
+        drawn as hollow triangles at the cap; diverged, non-finite and failed runs as
+        crosses above it, legend "diverged").
+    theory : bool, optional
+        Draw Young's SOR curve and omega*: by default when the swept method is SOR.
     height : plot height in pixels.
     """
 
+    #: Statuses of runs stopped by their budget: drawn at the cap.
+    CAPPED = ("max_steps", "max_time")
+
     def __init__(self, make_method: Callable | None = None, omegas=None, *, rtol: float = 1e-6,
-                 max_steps: int = 2000, height: int = 360, title: str = "Iterations to tolerance vs omega"):
+                 max_steps: int = 2000, height: int = 360, title: str = "Iterations to tolerance vs omega",
+                 theory: bool | None = None):
         if make_method is None:
             from ..linear import SOR
 
             def make_method(omega):
                 return SOR(omega=omega)
+            theory = True if theory is None else theory
         self.make_method = make_method
+        self.theory = _sweeps_sor(make_method) if theory is None else bool(theory)
         self.omegas = np.asarray(omegas if omegas is not None else np.round(np.linspace(0.1, 1.95, 38), 4),
                                  dtype=float)
         self.rtol = float(rtol)
@@ -91,6 +114,7 @@ class OmegaLandscape:
         self._omega_now = math.nan
         self._pending: list[tuple[float, float, str]] = []
         self.results: dict[float, tuple[int, str]] = {}
+        self.failures: dict[float, str] = {}  # omega -> why its run could not start
         self.total_iterations = 0
         self._rho: float | None = None  # Young's theory for the current problem (set by reset)
         self._omega_star: float | None = None
@@ -102,12 +126,20 @@ class OmegaLandscape:
         self.theory_source = ColumnDataSource({"omega": [], "iterations": []})
         self.done_source = ColumnDataSource({"omega": [], "iterations": []})
         self.capped_source = ColumnDataSource({"omega": [], "iterations": []})
-        self.figure.line("omega", "iterations", source=self.theory_source, color="black", line_dash="dashed",
-                         legend_label="theory (Young)")
+        self.diverged_source = ColumnDataSource({"omega": [], "iterations": []})
+        self.theory_renderer = self.figure.line("omega", "iterations", source=self.theory_source, color="black",
+                                                line_dash="dashed", legend_label="theory (Young)")
         self.figure.scatter("omega", "iterations", source=self.done_source, size=8, color="#1f77b4",
                             legend_label="measured")
         self.figure.scatter("omega", "iterations", source=self.capped_source, size=9, marker="triangle",
                             fill_alpha=0, line_color="#d62728", legend_label=f"not converged in {self.max_steps}")
+        # Above the cap: a diverged run is not a fast one (its few iterations are where it blew up).
+        self.diverged_renderer = self.figure.scatter("omega", "iterations", source=self.diverged_source, size=10,
+                                                     marker="x", line_width=2, color="#9467bd",
+                                                     legend_label="diverged")
+        self._legend_item(self.theory_renderer).visible = self.theory
+        self.theory_renderer.visible = self.theory
+        self._legend_item(self.diverged_renderer).visible = False
         self.figure.legend.location = "top_right"
         self.figure.legend.background_fill_alpha = 0.6
         self.omega_star_span = Span(dimension="height", line_color="#2ca02c", line_width=2, line_dash="dotted")
@@ -136,10 +168,13 @@ class OmegaLandscape:
         self._runner = None
         self._pending = []
         self.results = {}
+        self.failures = {}
         self.total_iterations = 0
         self.done_source.data = {"omega": [], "iterations": []}
         self.capped_source.data = {"omega": [], "iterations": []}
-        self._rho, self._omega_star = self._young(problem)
+        self.diverged_source.data = {"omega": [], "iterations": []}
+        self._legend_item(self.diverged_renderer).visible = False
+        self._rho, self._omega_star = self._young(problem) if self.theory else (None, None)
         self._theory()
         self._mark_current()
         self._update_progress()
@@ -157,7 +192,9 @@ class OmegaLandscape:
                     self._runner = Runner(self.make_method(omega), self.problem, rtol=self.rtol,
                                           max_steps=self.max_steps)
                 except Exception as exc:  # this omega cannot run here: record and move on
-                    self._pending.append((omega, math.nan, f"failed: {exc}"))
+                    self._pending.append((omega, math.nan, "failed"))
+                    self.results[omega] = (0, "failed")
+                    self.failures[omega] = str(exc)
                     continue
                 self._omega_now = omega
             remaining = max(deadline - time.perf_counter(), 0.0)
@@ -173,14 +210,35 @@ class OmegaLandscape:
     def refresh(self) -> None:
         if self._pending:
             ok = [(w, k) for w, k, s in self._pending if s == "converged"]
-            capped = [(w, k) for w, k, s in self._pending if s != "converged" and math.isfinite(k)]
+            capped = [(w, k) for w, k, s in self._pending if s in self.CAPPED]
+            # diverged, nonfinite, failed (and anything else that is neither): above the cap
+            bad = [w for w, _, s in self._pending if s != "converged" and s not in self.CAPPED]
             if ok:
                 self.done_source.stream({"omega": [w for w, _ in ok], "iterations": [k for _, k in ok]})
             if capped:
                 self.capped_source.stream({"omega": [w for w, _ in capped],
                                            "iterations": [k for _, k in capped]})
+            if bad:
+                self.diverged_source.stream({"omega": bad, "iterations": [self.diverged_height] * len(bad)})
+                self._legend_item(self.diverged_renderer).visible = True
             self._pending = []
         self._update_progress()
+
+    @property
+    def diverged_height(self) -> float:
+        """Where diverged runs are drawn: above the cap, at the top of the plot."""
+        return 2.0 * self.max_steps
+
+    def diverged(self) -> list[float]:
+        """The omegas whose run diverged, went non-finite or failed."""
+        return sorted(w for w, (_, s) in self.results.items() if s != "converged" and s not in self.CAPPED)
+
+    def _legend_item(self, renderer):
+        for legend in self.figure.legend:
+            for item in legend.items:
+                if renderer in item.renderers:
+                    return item
+        raise LookupError("renderer not in the legend")
 
     def view(self):
         return pn.Column(pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), self.progress,
@@ -245,8 +303,13 @@ class OmegaLandscape:
         best = self.best()
         if best is not None:
             parts.append(f"best measured: omega = {best[0]:.3f} with {best[1]} iterations")
-        if self.live is not None and getattr(self.live, "method", None) is not None:
-            parts.append(f"your run: omega = {float(self.live.method.omega):.3f} (orange)")
+        diverged = self.diverged()
+        if diverged:
+            parts.append(f"{len(diverged)} diverged or failed (crosses, top)")
+        # (a live CG or Gauss-Seidel run has no omega: nothing to mark)
+        omega = getattr(getattr(self.live, "method", None), "omega", None) if self.live is not None else None
+        if omega is not None:
+            parts.append(f"your run: omega = {float(omega):.3f} (orange)")
         text = " · ".join(parts)
         if text != self._last_progress:
             self._last_progress = text

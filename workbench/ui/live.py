@@ -462,7 +462,7 @@ class _LiveBase(pn.viewable.Viewer):
                 if lane.runner is not None and metric in lane.runner.trace:
                     first_value = float(lane.runner.trace[metric][0])
                     break
-            log_axis = wants_log_axis(metric, first_value) if log_y is None else bool(log_y)
+            log_axis = wants_log_axis(metric, first_value, stop_metric=first.stop_metric) if log_y is None else bool(log_y)
             # (a sequence run's step is one system: "instance", not "iteration")
             step_label = str(getattr(first, "step_noun", "iterations")).removesuffix("s")
             plot = ConvergencePlot(metric, log_y=log_axis, x_axis=x_axis, max_points=max_points,

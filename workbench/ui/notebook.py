@@ -8,7 +8,9 @@
   :func:`workbench.ui.param_widgets.widget_overrides`): its value is off the
   slider's grid (Adam's ``beta2 = 0.999`` on a 0..0.995 grid), its range spans
   more than four decades (a condition number from 1 to 1e12), an integer
-  range is too long to drag, or it may be unset (``None``). Widgets of the
+  range is too long to drag, or it may be unset (``None``). A float that is or may be
+  infinite (Prodigy's ``growth_rate = inf``) gets a text box that reads "inf": JSON,
+  and so a number box, cannot carry Infinity. Widgets of the
   params an object reports in ``inert_params()`` are disabled.
 * :class:`NotebookRun` is a live run in a notebook: method / problem controls,
   Play / Pause / Step / Reset, the iteration counter, the status sentence and
@@ -60,6 +62,16 @@ def _widget_for(obj: param.Parameterized, name: str):
             # restores None (see _to_param).
             widget = w.Text(value="", placeholder="unset (default)", continuous_update=False, **common)
             widget.wb_number = int if integer else float
+            widget.wb_optional = True
+            widget.value = _to_widget(widget, value)
+            return widget
+        if not integer and _non_finite(p, value):
+            # Prodigy's growth_rate = inf ("no limit"): a FloatText cannot hold it (JSON has no
+            # Infinity: the kernel sends the string 'inf', the browser sends back null). A text
+            # box shows "inf" and parses what is typed ("inf" included).
+            widget = w.Text(value="", placeholder="a number, or inf", continuous_update=False, **common)
+            widget.wb_number = float
+            widget.wb_optional = False
             widget.value = _to_widget(widget, value)
             return widget
         grid = slider_grid(p, value)
@@ -82,20 +94,38 @@ def _widget_for(obj: param.Parameterized, name: str):
     return None
 
 
+def _non_finite(p: param.Number, value) -> bool:
+    """Whether a float param's value or one of its bounds is infinite or NaN: no number box
+    can carry it (JSON has no Infinity), so it gets a text box."""
+    ends = [b for b in (p.bounds or ()) if b is not None]
+    if getattr(p, "softbounds", None):
+        ends += [b for b in p.softbounds if b is not None]
+    numbers = [value, *ends]
+    return any(isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isfinite(v)
+               for v in numbers)
+
+
 def _to_param(widget, value, name: str = "the value"):
-    """The param value a widget's value stands for: text boxes of optional numbers parse it."""
+    """The param value a widget's value stands for: text boxes of numbers parse it (an optional
+    one's empty box is None; a float box takes "inf")."""
     number = getattr(widget, "wb_number", None)
     if number is None:
         return value
     text = str(value).strip()
+    optional = getattr(widget, "wb_optional", True)
+    kind = "a whole number" if number is int else "a number"
     if not text:
-        return None
+        if optional:
+            return None
+        raise InvalidParameter(f"{name} needs {kind}; type one (inf for no limit).")
     try:
-        return number(text) if number is float else int(text)
+        parsed = number(text) if number is float else int(text)
     except ValueError:
-        kind = "a whole number" if number is int else "a number"
-        raise InvalidParameter(f"{name} = {text!r} is not {kind}; type {kind}, or clear the box "
-                               "to leave it unset.") from None
+        hint = "or clear the box to leave it unset" if optional else "inf for no limit"
+        raise InvalidParameter(f"{name} = {text!r} is not {kind}; type {kind}, {hint}.") from None
+    if number is float and math.isnan(parsed):
+        raise InvalidParameter(f"{name} = {text!r} is not a number; type a number (inf for no limit).")
+    return parsed
 
 
 def _to_widget(widget, value):
@@ -168,7 +198,9 @@ def ipywidgets_controls(obj: param.Parameterized, parameters=None):
     """ipywidgets for the params of ``obj``, linked both ways; returns a ``VBox``.
 
     A value the object rejects (outside the bounds, wrong type) is shown in red
-    under the widgets and the widget snaps back; nothing is raised. A value set
+    under the widgets and the widget snaps back; nothing is raised. Each widget's refusal
+    stands until its own param gets a value (from the widget or from code); several
+    standing refusals are shown one a line, the latest last. A value set
     from code that a widget cannot show exactly stays the object's value (the
     widget never writes its approximation back). Widgets of the params
     ``obj.inert_params()`` names are disabled, following every change.
@@ -192,6 +224,14 @@ def ipywidgets_controls(obj: param.Parameterized, parameters=None):
 
     names = _control_names(obj, parameters)
     error = w.HTML("")
+    # The standing refusal of each widget (name -> sentence), oldest first: a refusal stays
+    # until its own param gets a value (typed into its widget or set from code), whatever
+    # the other widgets do.
+    refusals: dict[str, str] = {}
+
+    def say() -> None:
+        error.value = "<br>".join(f"<span style='color:#b00'>{html.escape(text)}</span>"
+                                  for text in refusals.values())
     widgets: dict = {}
     before = {id(x) for x in _all_watchers(obj)}
     for name in names:
@@ -206,20 +246,27 @@ def ipywidgets_controls(obj: param.Parameterized, parameters=None):
                 return
             try:
                 setattr(obj, name, _to_param(widget, change["new"], name))
-                error.value = ""
             except Exception as exc:  # param's bound / type checks, unparsable text
                 _show(widget, getattr(obj, name))
-                error.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+                refusals.pop(name, None)  # (the latest refusal goes last)
+                refusals[name] = str(exc)
+                say()
+                return
+            if refusals.pop(name, None) is not None:
+                say()
 
         widget.observe(push, "value")
 
-        def pull(event, widget=widget):
+        def pull(event, widget=widget, name=name):
             try:
                 same = _to_param(widget, widget.value) == event.new
             except WorkbenchError:
                 same = False
             if not same:
                 _show(widget, event.new)
+            # The param took a value (from code, or from this widget): its refusal is over.
+            if refusals.pop(name, None) is not None:
+                say()
 
         obj.param.watch(pull, name)
     if hasattr(obj, "inert_params") and widgets:
@@ -410,7 +457,7 @@ class NotebookRun:
         first = None
         if self.runner is not None and len(self.runner.trace) and metric in self.runner.trace:
             first = float(self.runner.trace[metric][0])
-        log_y = wants_log_axis(metric, first)
+        log_y = wants_log_axis(metric, first, stop_metric=self.method.stop_metric)
         key = (self.label, metric, log_y)
         if key not in self._plots:
             plot = ConvergencePlot(metric, log_y=log_y, max_points=self.max_points, height=self.plot_height)

@@ -73,6 +73,9 @@ MAX_INT_SLIDER = 10_000
 #: Positive float ranges wider than this ratio get a box: a linear slider over many decades
 #: (a condition number from 1 to 1e12 in steps of 5e9) cannot land on 10 or 100.
 MAX_SLIDER_RATIO = 1e4
+#: A float bounded at 0 whose value is at most this fraction of its upper end (or within ten
+#: steps of 0) gets a box: it is a scale read in decades (a tolerance, a weight, a density).
+SMALL_FRACTION = 0.1
 
 
 def slider_grid(p: param.Number, value) -> tuple[float, float, float] | None:
@@ -80,8 +83,9 @@ def slider_grid(p: param.Number, value) -> tuple[float, float, float] | None:
 
     No slider for a number unbounded on one side, one that may be unset (None), an integer
     range longer than :data:`MAX_INT_SLIDER`, a value off the slider's grid (Adam's
-    beta2 = 0.999 on a [0, 0.995] grid) or a positive float range wider than
-    :data:`MAX_SLIDER_RATIO`. Panel's :func:`controls` and the notebook's
+    beta2 = 0.999 on a [0, 0.995] grid), a positive float range wider than
+    :data:`MAX_SLIDER_RATIO`, or a float bounded at 0 whose positive value lies in the bottom
+    :data:`SMALL_FRACTION` of its range or within ten steps of 0 (a tolerance of 0.1 in (0, 1)). Panel's :func:`controls` and the notebook's
     ``ipywidgets_controls`` both decide with it (it imports no GUI library)."""
     if value is None or p.allow_None:
         return None
@@ -95,6 +99,12 @@ def slider_grid(p: param.Number, value) -> tuple[float, float, float] | None:
     on_grid = (start - 1e-12 <= value <= end + 1e-12
                and abs((value - start) / step - round((value - start) / step)) < 1e-6)
     if not on_grid or (not integer and lo > 0 and hi / lo > MAX_SLIDER_RATIO):
+        return None
+    if not integer and lo == 0 and value > 0 and value <= max(10 * step, SMALL_FRACTION * hi) * (1 + 1e-9):
+        # A scale bounded at 0 whose value sits in the bottom of the range (SketchedSQP's
+        # inner_accuracy = 0.1 in (0, 1), a LASSO weight of 0.05, a density of 0.01): read in
+        # decades, where a linear slider in steps of 0.005 cannot pick 1e-3 (it lands on a
+        # step or the slider's end, and that approximation becomes the value). A box.
         return None
     return start, end, step
 
