@@ -140,8 +140,10 @@ def _transport_tab():
                 title="Optimal transport")
     note = pn.pane.Markdown(
         "Both methods maximise the same entropic dual. Sinkhorn alternates exact row and column "
-        "scalings; Sinkhorn-Newton-Sparse runs `warmup` of them, then Newton steps whose Hessian "
-        "keeps only the largest fraction **rho** of the plan's entries (CG solve, line search). "
+        "scalings; Sinkhorn-Newton-Sparse runs `warmup` of them, then tries Newton steps whose Hessian "
+        "keeps only the largest fraction **rho** of the plan's entries (CG solve, line search), and "
+        "keeps one only if it beats the Sinkhorn step from the same point (after a rejection the next "
+        "try waits a few Sinkhorn steps). "
         "Move rho while it runs: too small and the steps stall, large and each step costs more.",
         sizing_mode="stretch_width")
     # (race.main() holds the plan's view, as every companion's)

@@ -233,5 +233,7 @@ def test_an_underflowed_plan_stops_cg_at_once_without_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         runner = wb.Runner(wb.get_method("sinkhorn_newton_sparse", reg=1e-3, rho=1.0), prob, max_steps=60)
         runner.advance(60)
+    # The Levenberg term (K + mu I) makes the system solvable: CG now converges in a few
+    # iterations instead of running off; either way it never runs its cg_maxiter (200).
     newton = runner.trace["phase"] == 1.0
-    assert newton.any() and runner.trace["cg_iterations"][newton].max() <= 3
+    assert newton.any() and runner.trace["cg_iterations"][newton].max() <= 5

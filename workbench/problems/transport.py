@@ -20,6 +20,7 @@ import numpy as np
 import param
 
 from ..core import InvalidProblem, Problem, ProblemFactory, TooLarge, get_problem, register_problem
+from .linear_problem import _complex
 
 __all__ = [
     "TransportProblem", "transport_problem", "point_clouds", "histograms_1d", "histograms_2d",
@@ -81,6 +82,7 @@ def _marginal(label, v):
     """The histogram ``v`` as a vector: a list, a 1-D array, or a single row or column."""
     if v is None:
         raise InvalidProblem(f"{label} must be a vector of nonnegative weights (a histogram), got None.")
+    _refuse_complex(label, v)
     try:
         v = np.asarray(v, dtype=float)
     except (TypeError, ValueError):
@@ -91,8 +93,17 @@ def _marginal(label, v):
     return v.reshape(-1)
 
 
+def _refuse_complex(label, value):
+    # np.asarray(..., dtype=float) keeps only the real part of a complex array (with a
+    # ComplexWarning at most), so a complex input would be solved as a different problem.
+    if _complex(value):
+        raise InvalidProblem(f"{label} is complex; transport masses and costs are real numbers, so give "
+                             "the real data (for a complex cost, e.g. its modulus np.abs(C)).")
+
+
 def _validate(a, b, C):
     a, b = _marginal("a", a), _marginal("b", b)
+    _refuse_complex("C", C)
     try:
         C = np.asarray(C, dtype=float)
     except (TypeError, ValueError):

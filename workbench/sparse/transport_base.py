@@ -137,21 +137,36 @@ class TransportMethod(KnobCheckedMethod):
         ``f`` update, so the error is known every iteration at no extra pass.
         """
         eps = float(self.reg)
+        row_lse = state.row_lse if state.eps == eps else None
+        f, g, work = self.sinkhorn_potentials(problem, state.g, row_lse, state.work)
+        return self.sinkhorn_state(problem, f, g, work, state.iteration + 1)
+
+    def sinkhorn_potentials(self, problem, g, row_lse, work):
+        """The potentials ``(f, g)`` one Sinkhorn iteration gives from ``g``, and the work count.
+
+        ``row_lse`` is the row LSE for ``g`` if known (``None``: computed, one more pass); the
+        ``g`` update is one pass. Its dual objective is ``<a, f> + <b, g> - eps b.sum()``
+        exactly (the column marginals are ``b``), with no further pass.
+        """
+        eps = float(self.reg)
         loga, logb = self._log_marginals(problem)
-        row_lse = state.row_lse
-        work = state.work
-        if row_lse is None or state.eps != eps:
-            row_lse = self._row_lse(problem, state.g, eps)
+        if row_lse is None:
+            row_lse = self._row_lse(problem, g, eps)
             work += 1
         f = eps * (loga - row_lse)
         Z = np.subtract(f[:, None] / eps, self._scaled_cost(problem, eps))
         g = eps * (logb - col_logsumexp(Z))
+        return f, g, work + 1
+
+    def sinkhorn_state(self, problem, f, g, work, iteration) -> TransportState:
+        """The state at potentials from :meth:`sinkhorn_potentials`: its row LSE, exact error (1 pass)."""
+        eps = float(self.reg)
         row_lse = self._row_lse(problem, g, eps)
         row_mass = np.exp(f / eps + row_lse)
         err = float(np.abs(row_mass - problem.a).sum())
         dual = float(problem.a @ f + problem.b @ g - eps * problem.b.sum())
         return TransportState(f=f, g=g, eps=eps, row_lse=row_lse, P=None, marginal_error=err,
-                              dual_objective=dual, work=work + 2, iteration=state.iteration + 1,
+                              dual_objective=dual, work=work + 1, iteration=iteration,
                               extra={"phase": 0.0})
 
     def init(self, problem) -> TransportState:
@@ -159,15 +174,23 @@ class TransportMethod(KnobCheckedMethod):
         self.check_params()
         eps = float(self.reg)
         n, m = problem.shape
-        f, g = np.zeros(n), np.zeros(m)
+        # Start from g = min C (a constant), not 0: the initial log plan (g - C)/eps is then
+        # <= 0 everywhere, so exp(-C/eps) cannot overflow when costs are negative (C - 1 at
+        # eps = 1e-3 is exp(1000)), and its largest entry is 1 whatever constant was added to C.
+        # A constant in g is absorbed by the first f update (f shifts by it), so every later
+        # iterate, and the plan, are those of the cost as given; for a cost with minimum 0 (the
+        # gallery's) this is the old start g = 0. Costs, duals and potentials are never shifted:
+        # they are those of the user's C.
+        f, g = np.zeros(n), np.full(m, float(problem.C.min()))
         P = np.exp(log_plan(f, g, self._scaled_cost(problem, eps), eps))
         return TransportState(f=f, g=g, eps=eps, P=P, marginal_error=problem.marginal_error(P),
-                              dual_objective=float(-eps * P.sum()), work=1.0)
+                              dual_objective=float(problem.b @ g - eps * P.sum()), work=1.0)
 
     def metrics(self, problem, state: TransportState) -> dict[str, float]:
         out = {"marginal_error": state.marginal_error, "dual_objective": state.dual_objective,
                "work": state.work}
-        out.update({k: float(v) for k, v in state.extra.items() if np.isscalar(v)})
+        # (keys with a leading underscore are the method's bookkeeping, not metrics)
+        out.update({k: float(v) for k, v in state.extra.items() if np.isscalar(v) and not k.startswith("_")})
         return out
 
     # -- results --------------------------------------------------------------
