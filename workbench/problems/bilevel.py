@@ -364,7 +364,9 @@ class QuadraticBilevel(ProblemFactory):
     geometrically from ``1 / lower_condition`` to 1 (:math:`L_g = 1`), and ``K`` has
     singular values from ``1 / upper_condition`` to 1, so the hyper-objective F is a
     quadratic with smoothness :math:`1 + \rho` (a step of 1 is safe) and strong convexity
-    :math:`1/\text{upper\_condition}^2 + \rho`. Starts: :math:`x_0 = y_0 = 0`.
+    :math:`1/\text{upper\_condition}^2 + \rho`. A single eigenvalue or singular value
+    (``lower_dim = 1`` or ``upper_dim = 1``) is 1, so the condition there is 1; ``metadata``
+    reports the true constants. Starts: :math:`x_0 = y_0 = 0`.
     """
 
     problem_kind = "bilevel"
@@ -382,11 +384,15 @@ class QuadraticBilevel(ProblemFactory):
                                  "moves y*(x) (K has full column rank).")
         rng = np.random.default_rng(self.seed)
         Q, _ = np.linalg.qr(rng.standard_normal((dy, dy)))
-        H = (Q * np.geomspace(1.0 / self.lower_condition, 1.0, dy)) @ Q.T
+        # A single value is the largest, 1: np.geomspace(1/c, 1, 1) returns [1/c], not [1]
+        # (which would make L_g = 1/c, and F's curvature 1/c^2 + rho, against the promise).
+        h_eig = np.geomspace(1.0 / self.lower_condition, 1.0, dy) if dy > 1 else np.ones(1)
+        k_sv = np.geomspace(1.0 / self.upper_condition, 1.0, dx) if dx > 1 else np.ones(1)
+        H = (Q * h_eig) @ Q.T
         H = 0.5 * (H + H.T)
         U, _ = np.linalg.qr(rng.standard_normal((dy, dx)))
         V, _ = np.linalg.qr(rng.standard_normal((dx, dx)))
-        K = (U * np.geomspace(1.0 / self.upper_condition, 1.0, dx)) @ V.T
+        K = (U * k_sv) @ V.T
         C = H @ K
         y_target = rng.standard_normal(dy)
         x_star = np.linalg.solve(K.T @ K + rho * np.eye(dx), K.T @ y_target)
@@ -407,9 +413,10 @@ class QuadraticBilevel(ProblemFactory):
                               lower_solution=lambda x: K @ x, lower_smoothness=lambda x: lower_l,
                               upper_smoothness=1.0, x_star=x_star,
                               name=f"quadratic_bilevel(dx={dx}, dy={dy})", properties={"quadratic"},
-                              metadata={"upper_strong_convexity": float(1.0 / self.upper_condition ** 2 + rho),
-                                        "upper_smoothness": float(1.0 + rho),
-                                        "lower_strong_convexity": float(1.0 / self.lower_condition)})
+                              # F'' = K^T K + rho I, whose eigenvalues are k_sv^2 + rho.
+                              metadata={"upper_strong_convexity": float(k_sv[0] ** 2 + rho),
+                                        "upper_smoothness": float(k_sv[-1] ** 2 + rho),
+                                        "lower_strong_convexity": float(h_eig[0])})
 
 
 def quadratic_bilevel(upper_dim: int = 5, lower_dim: int = 8, **kw) -> BilevelProblem:

@@ -26,14 +26,38 @@ import param
 
 from ..core import InvalidParameter, InvalidProblem, Problem, ProblemFactory, TooLarge, get_problem
 from ..core import register_problem
+from .linear_problem import _complex
 
 __all__ = [
     "SparseRegressionProblem", "regression_problem", "compressed_sensing", "lasso_diabetes",
-    "ill_conditioned_regression", "measurements_for",
+    "ill_conditioned_regression", "measurements_for", "check_design_size", "MAX_DESIGN_ENTRIES",
 ]
 
-#: Largest design accepted (entries).
+#: Largest design accepted (entries): 50M float64 entries are 0.37 GiB, and building or
+#: solving with a design takes a few copies of it.
 MAX_DESIGN_ENTRIES = 50_000_000
+
+
+def check_design_size(rows: int, cols: int, what: str, row_name: str = "n", col_name: str = "d") -> None:
+    """Raise :class:`TooLarge` if a ``rows x cols`` dense matrix exceeds :data:`MAX_DESIGN_ENTRIES`.
+
+    Call it *before* allocating: a factory asked for a huge size should refuse with a
+    sentence naming the largest size allowed, not die of a MemoryError. ``row_name`` and
+    ``col_name`` are the parameters that set the two dimensions (named in the sentence).
+    """
+    rows, cols = int(rows), int(cols)
+    entries = rows * cols  # Python integers: no overflow
+    if entries <= MAX_DESIGN_ENTRIES:
+        return
+    hints = []
+    if MAX_DESIGN_ENTRIES // cols >= 1:
+        hints.append(f"{row_name} <= {MAX_DESIGN_ENTRIES // cols:,} at {col_name} = {cols}")
+    if MAX_DESIGN_ENTRIES // rows >= 1:
+        hints.append(f"{col_name} <= {MAX_DESIGN_ENTRIES // rows:,} at {row_name} = {rows}")
+    advice = "use " + ", or ".join(hints) if hints else f"lower both {row_name} and {col_name}"
+    raise TooLarge(f"{what} would store a {rows:,} x {cols:,} matrix ({entries:,} entries, "
+                   f"{8 * entries / 2**30:.1f} GiB), over the limit of {MAX_DESIGN_ENTRIES:,} entries; "
+                   f"{advice}.")
 
 
 def measurements_for(n: int, k: int) -> int:
@@ -62,6 +86,12 @@ class SparseRegressionProblem(Problem):
     kind = "sparse_regression"
 
     def __init__(self, A, y, *, x_true=None, name="custom", properties=(), metadata=None, spec=None):
+        # Converting a complex array to float keeps only the real part (with a mere warning):
+        # a purely imaginary A would pass as "all zeros". Refuse complex data instead.
+        for label, value in (("A", A), ("y", y), ("x_true", x_true)):
+            if value is not None and _complex(value):
+                raise InvalidProblem(f"{label} is complex; the workbench fits real regressions (for a real x, "
+                                     "stack the real and imaginary parts: A = [Re A; Im A], y = [Re y; Im y]).")
         try:
             A = np.asarray(A, dtype=float)
             y = np.asarray(y, dtype=float).reshape(-1)
@@ -73,8 +103,7 @@ class SparseRegressionProblem(Problem):
             raise InvalidProblem(f"A has {A.shape[0]} rows but y has {y.size} entries; they must match.")
         if A.size == 0:
             raise InvalidProblem("A is empty; give at least one measurement and one unknown.")
-        if A.size > MAX_DESIGN_ENTRIES:
-            raise TooLarge(f"a {A.shape[0]} x {A.shape[1]} design is too large; use fewer rows or columns.")
+        check_design_size(A.shape[0], A.shape[1], "this design", "rows", "columns")
         if not (np.all(np.isfinite(A)) and np.all(np.isfinite(y))):
             raise InvalidProblem("A or y contains NaN or infinite values; clean the data first.")
         if not np.any(A):
@@ -244,6 +273,12 @@ class CompressedSensing(_RegressionFactory):
         if k > n:
             raise InvalidParameter(f"k = {k} non-zeros do not fit in n = {n} unknowns; choose k <= n.")
         m = self.m or measurements_for(n, k)
+        if m * n > MAX_DESIGN_ENTRIES:  # refuse before allocating the m x n design
+            default = "" if self.m else f" (the default for k = {k})"
+            raise TooLarge(f"compressed_sensing with n = {n} and m = {m} measurements{default} would store a "
+                           f"{m:,} x {n:,} design ({m * n:,} entries, {8 * m * n / 2**30:.1f} GiB), over the limit "
+                           f"of {MAX_DESIGN_ENTRIES:,} entries; with n = {n} give m <= {MAX_DESIGN_ENTRIES // n:,}"
+                           f"{' (or a smaller k)' if not self.m else ''}, or use fewer unknowns.")
         rng = np.random.default_rng(self.seed)
         A = rng.standard_normal((m, n)) / math.sqrt(m)
         x = np.zeros(n)

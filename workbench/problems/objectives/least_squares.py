@@ -5,6 +5,7 @@ import numpy as np
 import param
 
 from ...core import ProblemFactory, get_problem, register_problem
+from ..regression import check_design_size
 from .base import Objective
 
 __all__ = ["LeastSquares", "LeastSquaresObjective", "least_squares"]
@@ -38,8 +39,10 @@ class LeastSquares(ProblemFactory):
     :math:`f(x) = \frac{1}{2n}\|Ax - b\|^2` with ``A = U diag(s) V^T``.
 
     Singular values are spaced geometrically so that the Hessian
-    :math:`A^TA/n` has condition number ``condition`` and largest eigenvalue 1;
-    ``b = A x_true + noise``. ``x_star`` and ``f_star`` come from ``numpy.linalg.lstsq``.
+    :math:`A^TA/n` has condition number ``condition`` and largest eigenvalue 1
+    (with a single row or column there is one non-zero eigenvalue, 1, so the
+    condition number is 1 whatever ``condition`` says; ``metadata`` reports the
+    true spectrum); ``b = A x_true + noise``. ``x_star`` and ``f_star`` come from ``numpy.linalg.lstsq``.
     """
 
     problem_kind = "objective"
@@ -51,20 +54,24 @@ class LeastSquares(ProblemFactory):
 
     def build(self):
         n, d = self.n, self.d
+        # Refuse before allocating: A, its factors and lstsq's copy are each up to n x d.
+        check_design_size(n, d, f"least_squares with n = {n} and d = {d}")
         rng = np.random.default_rng(self.seed)
         k = min(n, d)
         U, _ = np.linalg.qr(rng.standard_normal((n, k)))
         V, _ = np.linalg.qr(rng.standard_normal((d, k)))
-        # Hessian eigenvalues s^2 / n from 1/condition to 1.
-        s = np.sqrt(n * np.geomspace(1.0 / self.condition, 1.0, k))[::-1]
+        # Hessian eigenvalues s^2 / n from 1/condition to 1. A single one is 1 (the largest):
+        # np.geomspace(1/condition, 1, 1) would return [1/condition], not [1].
+        eig = np.geomspace(1.0 / self.condition, 1.0, k) if k > 1 else np.ones(1)
+        s = np.sqrt(n * eig)[::-1]
         A = (U * s) @ V.T
         x_true = rng.standard_normal(d)
         b = A @ x_true + self.noise * rng.standard_normal(n)
         x_star = np.linalg.lstsq(A, b, rcond=None)[0]
         obj = LeastSquaresObjective(A, b, x_star=x_star, name=f"least_squares(n={n}, d={d})",
                                     properties={"smooth", "convex"} | ({"strongly_convex"} if n >= d else set()),
-                                    metadata={"lambda_max": 1.0, "lambda_min": 1.0 / self.condition if n >= d else 0.0,
-                                              "condition": self.condition})
+                                    metadata={"lambda_max": 1.0, "lambda_min": float(eig[0]) if n >= d else 0.0,
+                                              "condition": float(self.condition) if k > 1 else 1.0})
         obj.f_star = obj.value(x_star)
         return obj
 

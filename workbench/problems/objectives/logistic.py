@@ -7,6 +7,7 @@ import param
 from scipy.special import expit
 
 from ...core import InvalidParameter, ProblemFactory, get_problem, register_problem
+from ..regression import check_design_size
 from .base import Objective
 
 __all__ = ["LogisticObjective", "LogisticSeparable", "LogisticRegression",
@@ -142,6 +143,8 @@ class LogisticSeparable(ProblemFactory):
     seed = param.Integer(default=7, bounds=(0, None), doc="Random seed.")
 
     def build(self):
+        # Refuse before allocating: the data and their signed copy are each n x d.
+        check_design_size(self.n, self.d, f"logistic_separable with n = {self.n} and d = {self.d}")
         A, y, u = separable_data(self.n, self.d, self.margin, self.seed, self.offset)
         problem = LogisticObjective(A, y, 0.0, f_star=0.0,
                                     name=f"logistic_separable(n={self.n}, d={self.d}, margin={self.margin:g})",
@@ -185,6 +188,8 @@ class LogisticRegression(ProblemFactory):
             y = np.where(t > 0, 1.0, -1.0)
             name = "logistic_regression(breast_cancer)"
         else:
+            # Refuse before allocating: the features and their signed copy are each n x d.
+            check_design_size(self.n, self.d, f"logistic_regression with n = {self.n} and d = {self.d}")
             rng = np.random.default_rng(self.seed)
             X = rng.standard_normal((self.n, self.d))
             w = rng.standard_normal(self.d)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import param
 
-from ...core import InvalidParameter, ProblemFactory, get_problem, register_problem
+from ...core import InvalidParameter, ProblemFactory, TooLarge, get_problem, register_problem
+from ..regression import MAX_DESIGN_ENTRIES
 from .base import Objective
 
 __all__ = ["MatrixSensing", "MatrixSensingObjective", "matrix_sensing"]
@@ -74,7 +75,13 @@ class MatrixSensing(ProblemFactory):
     The unknown is factored as :math:`X = U U^T` (``symmetric``) or :math:`X = U V^T`
     with ``k`` columns (``k > rank`` over-parametrises). Small ``init_scale``
     gives the "incremental learning" regime of GD; large gives the lazy regime.
-    ``f_star = 0``; ``x_star`` is not unique and is left ``None``.
+    With ``k >= rank``, ``f_star = 0`` (attained by the true factors); ``x_star`` is
+    not unique and is left ``None``. With ``k < rank`` (under-parametrised) the true
+    matrix is out of reach and the best rank-``k`` fit of the measurements has no
+    closed form, so ``f_star`` is ``None`` (unknown), not 0.
+
+    The measurement operator is stored densely, ``measurements x n^2`` entries, at
+    most 50 million (see ``workbench.problems.regression.MAX_DESIGN_ENTRIES``).
     """
 
     problem_kind = "objective"
@@ -93,6 +100,18 @@ class MatrixSensing(ProblemFactory):
             raise InvalidParameter(f"rank {r} exceeds the matrix size {n}; choose rank <= n.")
         k = self.k or r
         m = self.measurements or 5 * n * r
+        # Refuse before allocating the m x n^2 sensing operator (building it takes two copies).
+        if m * n * n > MAX_DESIGN_ENTRIES:
+            most_m = MAX_DESIGN_ENTRIES // (n * n)
+            hint = ""
+            if not self.measurements:
+                most_rank = MAX_DESIGN_ENTRIES // (5 * n ** 3)
+                hint = (f" (the default 5 n rank = {m} measurements allows rank <= {most_rank} at n = {n})"
+                        if most_rank >= 1 else " (the default 5 n rank is over it even at rank 1)")
+            raise TooLarge(f"matrix_sensing with n = {n} and {m:,} measurements would store a {m:,} x {n * n:,} "
+                           f"sensing operator ({m * n * n:,} entries, {8 * m * n * n / 2**30:.1f} GiB), over the "
+                           f"limit of {MAX_DESIGN_ENTRIES:,} entries; with n = {n} give measurements <= {most_m:,}"
+                           f"{hint}, or use a smaller n.")
         rng = np.random.default_rng(self.seed)
         Us = rng.standard_normal((n, r)) / np.sqrt(n)
         X_star = Us @ Us.T if self.symmetric else Us @ (rng.standard_normal((n, r)) / np.sqrt(n)).T
@@ -104,7 +123,10 @@ class MatrixSensing(ProblemFactory):
         size = n * k * (1 if self.symmetric else 2)
         x0 = self.init_scale * rng.standard_normal(size)
         kind = "symmetric" if self.symmetric else "asymmetric"
-        return MatrixSensingObjective(S, y, X_star, n, k, self.symmetric, x0, f_star=0.0,
+        # f_star = 0 only when the factors can represent X_star (k >= rank); below that the
+        # best rank-k fit is a nonconvex problem without a closed form, so it is left unknown.
+        f_star = 0.0 if k >= r else None
+        return MatrixSensingObjective(S, y, X_star, n, k, self.symmetric, x0, f_star=f_star,
                                       name=f"matrix_sensing({kind}, n={n}, rank={r}, k={k})",
                                       properties={"smooth", "nonconvex"},
                                       metadata={"rank": r, "k": k, "measurements": m, "n": n})

@@ -53,7 +53,8 @@ class Quadratic(ProblemFactory):
     :math:`f(x) = \tfrac12 (x - x_\star)^T H (x - x_\star)`.
 
     The eigenvalues of ``H`` are spaced geometrically from
-    ``lambda_max / condition`` to ``lambda_max``; with ``rotate`` the
+    ``lambda_max / condition`` to ``lambda_max`` (one variable: its eigenvalue is
+    ``lambda_max`` and the metadata report condition 1); with ``rotate`` the
     eigenvectors are a random orthogonal basis (dense ``H``, up to
     2000 variables), otherwise ``H`` is diagonal. The minimiser is ``x_star = 0``
     and ``x0`` is a random point at distance ``distance`` from it, so
@@ -89,6 +90,8 @@ class Quadratic(ProblemFactory):
         lmax = self.lambda_max
         lmin = lmax / self.condition
         eig = np.geomspace(lmin, lmax, d) if d > 1 else np.array([lmax])
+        if d == 1:  # the one eigenvalue is lambda_max: the metadata say so (condition 1)
+            lmin = lmax
         if self.rotate and d > 1:
             Q, R = np.linalg.qr(rng.standard_normal((d, d)))
             Q *= np.sign(np.diag(R))  # Haar-distributed rotation
@@ -101,7 +104,8 @@ class Quadratic(ProblemFactory):
         props = {"smooth", "convex", "quadratic"}
         if lmin > 0:
             props.add("strongly_convex")
-        meta = {"lambda_max": float(lmax), "lambda_min": float(lmin), "condition": float(self.condition),
+        meta = {"lambda_max": float(lmax), "lambda_min": float(lmin),
+                "condition": float(self.condition) if d > 1 else 1.0,
                 "L": float(lmax), "mu": float(lmin), "distance": float(self.distance)}
         return QuadraticObjective(H, np.zeros(d), x0, name=f"quadratic(d={d}, kappa={self.condition:g})",
                                   properties=props, metadata=meta)
