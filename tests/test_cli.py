@@ -89,7 +89,7 @@ def test_a_sequence_run_prints_its_running_totals(capsys):
     assert main(["run", "krylov_recycling", "--problem", "rotated_anisotropic_sequence", "--set", "m=8",
                  "--set", "instances=5", "--set", "order=sorted", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "after 5 instances" in out and "matvecs in total" in out
+    assert "All 5 systems of the sequence are solved" in out and "matvecs in total" in out
 
 
 def test_ctrl_c_during_run_keeps_the_iterations_so_far(tmp_path, capsys, monkeypatch):

@@ -64,7 +64,7 @@ def test_capped_solves_are_counted_and_reported(capsys):
     seq = wb.problems.shifted_laplacian_sequence("high", instances=12, seed=0)
     res = wb.run(LearningToRelax(policy="gauss_seidel", max_iterations=50), seq)
     assert res.state.capped == 12 and res.trace["capped"][-1] == 12
-    assert "after 12 instances" in res.message
+    assert "All 12 systems of the sequence are solved" in res.message
     assert main(["relax", "--instances", "12", "--max-iterations", "50", "--policies", "gs,fixed:1.8,best",
                  "--quiet"]) == 0
     out = capsys.readouterr().out

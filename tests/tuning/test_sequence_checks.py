@@ -166,3 +166,12 @@ def test_a_solve_converging_exactly_at_the_cap_is_not_capped(seq):
                                   max_iterations=k, costs=table), seq)
     solved = wb.run(LearningToRelax(policy="fixed", omega=1.8, max_iterations=k), seq)
     assert read.state.capped == solved.state.capped == table.capped()
+
+
+def test_a_finished_sequence_says_every_system_is_solved():
+    # (it read "remaining = 0.000e+00 <= 0.000e+00 after 12 instances")
+    seq = wb.problems.shifted_laplacian_sequence("high", instances=12, m=8, seed=0)
+    for name in ("learning_to_relax", "krylov_recycling"):
+        res = wb.run(wb.get_method(name), seq)
+        assert res.message == ("Converged: the stopping tolerance was reached. All 12 systems of the "
+                               "sequence are solved."), name

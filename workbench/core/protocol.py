@@ -382,6 +382,11 @@ class Method(CheckedParams):
         """
         return None
 
+    def convergence_detail(self, problem: Problem, state) -> str | None:
+        """The sentence after "Converged:" in the run's message, or ``None`` (the default) for the
+        Runner's ``metric = value <= threshold after k iterations``."""
+        return None
+
     def stop_scale(self, problem: Problem, metrics0: dict) -> float:
         """Denominator for ``rtol``: by default the stop metric's initial value."""
         return abs(float(metrics0.get(self.stop_metric, 1.0)))
@@ -441,6 +446,10 @@ class SequenceMethod(Method):
         called that converged, while ``rtol=1e-3`` changed nothing.
         """
         return 0.0
+
+    def convergence_detail(self, problem, state) -> str:
+        # (not "remaining = 0.000e+00 <= 0.000e+00 after 120 instances")
+        return f"All {len(problem)} systems of the sequence are solved."
 
     def confirm_convergence(self, problem, state, tolerance: float):
         """Refuse a run's ``atol`` that would end the sequence with systems left unsolved."""

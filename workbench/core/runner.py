@@ -268,7 +268,9 @@ class Runner:
         elif value <= self.threshold and (self.threshold > 0 or (value == 0 and self.tolerance_set)):
             # (a run that starts at a solution, stop metric exactly 0, has converged at once)
             self.status = Status.CONVERGED
-            self.detail = f"{self.metric} = {value:.3e} <= {self.threshold:.3e} after {self.iteration} {getattr(self.method, 'step_noun', 'iterations')}."
+            detail = self.method.convergence_detail(self.problem, self.state) if self.metric == self.method.stop_metric else None
+            self.detail = detail or (f"{self.metric} = {value:.3e} <= {self.threshold:.3e} after {self.iteration} "
+                                     f"{getattr(self.method, 'step_noun', 'iterations')}.")
         elif grown is not None:
             # (after the convergence test: a run whose stop metric has converged is done,
             # whatever its loss did on the way)
