@@ -175,3 +175,16 @@ def test_a_finished_sequence_says_every_system_is_solved():
         res = wb.run(wb.get_method(name), seq)
         assert res.message == ("Converged: the stopping tolerance was reached. All 12 systems of the "
                                "sequence are solved."), name
+
+
+def test_a_sequence_run_ends_when_all_are_solved_whatever_the_runs_tolerance():
+    # rtol = 0 used to step past the last system and fail; an atol met at the start said
+    # "All 5 systems of the sequence are solved" after 0 instances.
+    seq = wb.problems.shifted_laplacian_sequence("high", instances=5, m=8, seed=0)
+    for name in ("learning_to_relax", "krylov_recycling"):
+        res = wb.run(wb.get_method(name), seq, rtol=0)
+        assert res.status.label == "converged" and res.iterations == 5, (name, res.message)
+        for atol in (5, 10):
+            res = wb.run(wb.get_method(name), seq, atol=atol)
+            assert res.status.label == "failed" and res.iterations == 0, (name, atol)
+            assert "would end it with 5 of 5 left" in res.message and "solved." not in res.message

@@ -425,15 +425,17 @@ class SequenceMethod(Method):
 
     Its stop metric, ``remaining``, counts the systems left, and the run converges exactly
     when every system is solved: the run's ``rtol`` does not bound it (:meth:`stop_scale`
-    is 0, so any positive rtol means "every system"; ``rtol=0`` runs to ``max_steps``, as
-    for any method), and an ``atol`` that would end the run with systems left fails it with
-    a sentence (:meth:`confirm_convergence`). The tolerance of each solve is the method's
+    is 0, so any rtol means "every system", ``rtol=0`` included), and an ``atol`` that would
+    end the run with systems left fails it with a sentence (:meth:`confirm_convergence`), at
+    the start too. The tolerance of each solve is the method's
     own ``rtol`` parameter. The state has ``t``, the systems solved so far.
     """
 
     problem_kind = "sequence"
     step_noun = "instances"
     stop_metric = "remaining"
+    #: The run ends (converged) when ``remaining`` reaches 0, even with ``rtol=0``.
+    done_at_zero = True
     # A positive default only makes the Runner test ``remaining`` against max(atol, rtol * 0) = 0.
     default_rtol = 0.5
     divergence_factor = None
@@ -447,8 +449,10 @@ class SequenceMethod(Method):
         """
         return 0.0
 
-    def convergence_detail(self, problem, state) -> str:
+    def convergence_detail(self, problem, state) -> str | None:
         # (not "remaining = 0.000e+00 <= 0.000e+00 after 120 instances")
+        if state.t < len(problem):
+            return None
         return f"All {len(problem)} systems of the sequence are solved."
 
     def confirm_convergence(self, problem, state, tolerance: float):

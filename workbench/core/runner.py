@@ -205,6 +205,18 @@ class Runner:
         else:
             scale = abs(self.reference)
         self.threshold = max(self.atol, (self.rtol or 0.0) * scale)
+        if self.metric == self.method.stop_metric and self._meets_tolerance(metrics0):
+            # A start that already meets the tolerance is confirmed as a later step would be (a
+            # sequence run refuses an atol that would end it before any system is solved).
+            try:
+                checked = self.method.confirm_convergence(self.problem, self.state, self.threshold)
+            except Exception as exc:
+                self.trace.append({"iteration": 0, "time": 0.0, "step_time": 0.0, **metrics0})
+                self.status, self.detail, self.error = Status.FAILED, f"{type(exc).__name__}: {exc}", exc
+                self._final_method_spec = self.method.spec()
+                return
+            if checked is not None:
+                self.state, metrics0 = checked, self.method.metrics(self.problem, checked)
         self.trace.append({"iteration": 0, "time": 0.0, "step_time": 0.0, **metrics0})
         self._check(metrics0)
         if self.status.finished:  # converged (or broke down) at the start
@@ -251,7 +263,7 @@ class Runner:
         except (TypeError, ValueError):
             return False
         return math.isfinite(value) and value <= self.threshold and (
-            self.threshold > 0 or (value == 0 and self.tolerance_set))
+            self.threshold > 0 or (value == 0 and self._zero_ends))
 
     def _check(self, metrics: dict) -> None:
         value = metrics.get(self.metric, math.nan)
@@ -265,7 +277,7 @@ class Runner:
             self.detail = f"{self.metric} = {value} at iteration {self.iteration}."
         elif nonfinite is not None:
             self.status, self.detail = Status.NONFINITE, nonfinite
-        elif value <= self.threshold and (self.threshold > 0 or (value == 0 and self.tolerance_set)):
+        elif value <= self.threshold and (self.threshold > 0 or (value == 0 and self._zero_ends)):
             # (a run that starts at a solution, stop metric exactly 0, has converged at once)
             self.status = Status.CONVERGED
             detail = self.method.convergence_detail(self.problem, self.state) if self.metric == self.method.stop_metric else None
@@ -294,6 +306,13 @@ class Runner:
         elif self.max_seconds is not None and self.elapsed >= self.max_seconds:
             self.status = Status.MAX_TIME
             self.detail = f"{self.elapsed:.3g} s; {self.metric} = {value:.3e}."
+
+    @property
+    def _zero_ends(self) -> bool:
+        """Whether a stop metric of exactly 0 ends the run: with a tolerance, or for a method whose
+        own stop metric counts what is left to do (a sequence run's ``remaining``) whatever it is."""
+        return self.tolerance_set or (self.metric == self.method.stop_metric
+                                      and getattr(self.method, "done_at_zero", False))
 
     @property
     def tolerance_set(self) -> bool:

@@ -70,8 +70,8 @@ class LearningToRelax(SequenceMethod):
     policy's only feedback. The run ends (status ``converged``) when every
     instance is solved, and only then: the per-instance tolerance is this method's
     ``rtol``, not the run's. ``wb.run(..., rtol=...)`` does not change when the run ends
-    (any positive value means "every instance"; ``rtol=0`` runs to ``max_steps``, as for
-    any method), and an ``atol`` that would end it with instances left is refused.
+    (any value, ``rtol=0`` included, means "every instance"), and an ``atol`` that would end
+    it with instances left is refused.
 
     Metrics per instance: ``instance``, ``remaining``, ``context``, ``omega``,
     ``iterations``, ``cumulative_iterations``, ``arm`` and the arm
