@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -567,3 +568,34 @@ def test_a_report_on_a_sweep_whose_every_run_is_damaged_says_so(tmp_path, capsys
     err = capsys.readouterr().err
     assert "skipped run 1" in err and "every stored run of the sweep 'tiny' is damaged" in err
     assert "`workbench runs delete` removes them" in err and "has no stored runs yet" not in err
+
+
+def test_a_read_only_store_whose_log_holds_unmerged_runs_is_refused_not_read_short(tmp_path):
+    # A writer killed before its write-ahead log was merged leaves committed runs in runs.sqlite-wal.
+    # Read without its -shm index (a folder copied or synced without it) SQLite's immutable mode
+    # would ignore the log and list 1 run of 4, silently.
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    data.mkdir()
+    writer = (
+        "import os, workbench as wb\n"
+        "from workbench.store import RunStore\n"
+        f"s = RunStore({str(data / 'runs.sqlite')!r})\n"
+        "s.save(wb.run(wb.linear.SOR(omega=1.1), wb.problems.poisson2d(6)))\n"
+        "s._conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')\n"
+        "s._conn.execute('PRAGMA wal_autocheckpoint = 0')\n"
+        "for w in (1.2, 1.5, 1.8):\n"
+        "    s.save(wb.run(wb.linear.SOR(omega=w), wb.problems.poisson2d(6)))\n"
+        "os._exit(0)\n")
+    root = str(Path(__file__).resolve().parents[2])
+    subprocess.run([sys.executable, "-c", writer], check=True,
+                   env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))})
+    (data / "runs.sqlite-shm").unlink()
+    assert (data / "runs.sqlite-wal").stat().st_size > 0
+    with read_only_mount(data, tmp_path / "ro") as ro:
+        with pytest.raises(StoreError, match="write-ahead log 'runs.sqlite-wal' holds runs not yet merged"):
+            RunStore(ro / "runs.sqlite")
+    assert len(RunStore(data / "runs.sqlite").query()) == 4  # opened where it can be written: all there

@@ -317,7 +317,12 @@ class RunStore:
         from urllib.parse import quote
 
         uri = f"file:{quote(str(self.path.resolve()))}"
-        for flags in ("mode=ro", "immutable=1"):
+        wal = self.path.with_name(self.path.name + "-wal")
+        # immutable=1 reads the database file alone: runs committed to a write-ahead log that was
+        # never merged (the writer was killed) would be silently missing, so it is used only
+        # when there is no such log.
+        unmerged = wal.exists() and wal.stat().st_size > 0
+        for flags in ("mode=ro",) if unmerged else ("mode=ro", "immutable=1"):
             try:
                 conn = sqlite3.connect(f"{uri}?{flags}", uri=True, timeout=self.timeout, isolation_level=None,
                                        check_same_thread=False)
@@ -326,6 +331,11 @@ class RunStore:
                 continue
             self._conn, self.read_only = conn, True
             return
+        if unmerged:
+            raise StoreError(f"the run store {str(self.path)!r} is on storage this process cannot write, and its "
+                             f"write-ahead log {wal.name!r} holds runs not yet merged into it; open it once where "
+                             "it can be written (e.g. `workbench runs list --store PATH` there), or copy its folder "
+                             "somewhere writable and use the copy.") from None
         raise StoreError(f"cannot open the run store {str(self.path)!r}: {first_error}; it cannot be written "
                          "here and could not be read either; check the path and its permissions.") from None
 
