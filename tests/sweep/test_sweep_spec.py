@@ -360,6 +360,28 @@ def test_runs_finished_after_another_process_redefined_the_sweep_stay_out_of_it(
     assert sorted(r.params["method.omega"] for r in store.query(sweep="t")) == [1.2, 1.3]
 
 
+def test_runs_finished_after_another_process_wrote_the_same_sweep_differently_stay_in_it(tmp_path):
+    # omega: [1, 1.2, 1.5] and [1.0, 1.2, 1.5] are the same runs: the other process's spec holds
+    # every run of this one, so none is kept out (the spec texts differ; their runs do not).
+    from workbench.sweep import SerialExecutor
+
+    path = tmp_path / "runs.sqlite"
+    same = {**BASE, "grid": {"method.omega": [1.0, 1.2, 1.5]}}
+
+    class SameRunsWrittenDifferently(SerialExecutor):
+        def map(self, batches, more=None, after=0):
+            for k, item in enumerate(super().map(batches, more, after)):
+                if k == 1:
+                    spec = load_spec(same)
+                    RunStore(path).register_sweep(spec.name, spec.to_dict(), [run_key(r) for r in spec.runs()])
+                yield item
+
+    store = RunStore(path)
+    summary = run_sweep({**BASE, "grid": {"method.omega": [1, 1.2, 1.5]}}, store,
+                        executor=SameRunsWrittenDifferently(), progress=False)
+    assert (summary.ran, summary.detached) == (3, 0) and len(store.query(sweep="t")) == 3
+
+
 def test_cli_retry_failed_delete_and_an_all_failed_sweep(tmp_path, capsys, monkeypatch):
     from workbench.cli import main
 

@@ -470,22 +470,32 @@ class RunStore:
         return self.save_records([record], sweep=sweep)[0]
 
     def save_records(self, records: Iterable[dict], *, sweep: str | None = None,
-                     sweep_spec: dict | None = None) -> list[int]:
+                     sweep_spec: dict | None = None, members=None) -> list[int]:
         """Store several records in one transaction; return their ids in order.
 
-        With ``sweep_spec`` (the spec this process registered under ``sweep``), the runs join
-        the sweep only while that is still its spec: another process that redefined the sweep
-        (an edited spec run under the same name) keeps the runs its spec excludes out of it.
-        The runs are stored either way; :attr:`detached` counts those kept out.
+        With ``sweep_spec`` (the spec this process registered under ``sweep``) and ``members``
+        (a function from a stored spec's JSON text to the run keys that spec holds), a run joins
+        the sweep only if the sweep's spec at that moment holds it: another process that
+        redefined the sweep (an edited spec run under the same name) keeps the runs its spec
+        excludes out of it, and one that wrote the same runs differently (``omega: 1.0`` for
+        ``1``) keeps none out. The runs are stored either way; :attr:`detached` counts those
+        kept out.
         """
         ids = []
         records = list(records)
+        joins = None  # the keys that join the sweep (None: every record's)
         with self._transaction() as conn:
             if sweep is not None and sweep_spec is not None:
                 row = conn.execute("SELECT spec FROM sweeps WHERE name = ?", (sweep,)).fetchone()
-                if row is None or row[0] != json.dumps(sweep_spec):
-                    self.detached += len(records)
-                    sweep = None
+                if row is None:
+                    joins = set()
+                elif row[0] != json.dumps(sweep_spec):
+                    try:
+                        joins = set(members(row[0])) if members is not None else set()
+                    except Exception:  # a spec this version cannot read: it holds none of these
+                        joins = set()
+                if joins is not None:
+                    self.detached += sum(rec["key"] not in joins for rec in records)
             for rec in records:
                 conn.execute(
                     "INSERT OR IGNORE INTO runs (key, method, problem, spec, params, seed, status, "
@@ -500,7 +510,7 @@ class RunStore:
                     ),
                 )
                 ids.append(conn.execute("SELECT id FROM runs WHERE key = ?", (rec["key"],)).fetchone()[0])
-                if sweep is not None:
+                if sweep is not None and (joins is None or rec["key"] in joins):
                     conn.execute("INSERT OR IGNORE INTO sweep_runs VALUES (?, ?)", (sweep, rec["key"]))
             if sweep is not None:
                 conn.execute("UPDATE sweeps SET updated = ? WHERE name = ?", (time.time(), sweep))

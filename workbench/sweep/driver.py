@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import math
 import statistics
 import time
@@ -150,8 +152,13 @@ def run_sweep(spec, store: RunStore | str | None = None, *, executor=None, batch
     registered = sweep.to_dict()
     detached_before = store.detached
 
+    @functools.lru_cache(maxsize=4)
+    def members(text: str) -> frozenset:
+        """The run keys of a spec stored under this sweep's name by another process."""
+        return frozenset(run_key(s) for s in load_spec(json.loads(text)).runs())
+
     def commit(records):
-        store.save_records(records, sweep=sweep.name, sweep_spec=registered)
+        store.save_records(records, sweep=sweep.name, sweep_spec=registered, members=members)
         summary.detached = store.detached - detached_before
         summary.ran += len(records)
         summary.failed += sum(r["status"] == "failed" for r in records)
