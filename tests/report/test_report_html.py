@@ -343,6 +343,12 @@ def test_runs_of_several_methods_keep_a_line_per_method_and_their_own_parameters
     assert jacobi_line.data_source.data["y"] == [float(r.iterations) for r in runs if r.method == "jacobi"]
     assert _legend(figures["Cost vs omega (sor): iterations"]) == ["n=6", "n=10", "n=14"]
     assert "Iterations over omega x n (sor) (colour: log10 iterations)" in figures
+    assert not any(t.startswith("Iterations over method") for t in figures)  # no method x n grid
+    # A race exported from a page: SOR at two omegas beside CG gets no "method x omega" heatmap
+    # with a row of None for CG, only SOR's cost against omega.
+    p = wb.problems.poisson2d(8)
+    race = collect_runs([wb.run(wb.linear.SOR(omega=w), p) for w in (1.5, 1.9)] + [wb.run(wb.get_method("cg"), p)])
+    assert [fig.title.text for _, fig in build_figures(race)][1:] == ["Cost vs omega (sor): iterations"]
     text = export_html(store.query(), tmp_path / "mixed.html").read_text()
     assert "swept: method, method.omega, problem.n" in text
 

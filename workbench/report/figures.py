@@ -101,7 +101,7 @@ def convergence_figure(runs: list[ReportRun]):
 
 def _colour_runs(runs: list[ReportRun]) -> list[str]:
     """Colour by the first numeric swept parameter when there is one (a gradient reads as order)."""
-    varying = [a for a in varying_parameters(runs) if a != "seed"]
+    varying = [a for a in varying_parameters(runs) if a not in ("seed", "method", "problem")]
     if varying and numeric(parameter(r, varying[0]) for r in runs):
         from bokeh.palettes import Viridis256
 
@@ -115,7 +115,7 @@ def _colour_runs(runs: list[ReportRun]) -> list[str]:
 
 def _dash_runs(runs: list[ReportRun]) -> list[str]:
     """Dash pattern by the second swept parameter, so colour + dash identify a run of a 2-D sweep."""
-    varying = [a for a in varying_parameters(runs) if a != "seed"]
+    varying = [a for a in varying_parameters(runs) if a not in ("seed", "method", "problem")]
     if len(varying) < 2:
         return ["solid"] * len(runs)
     styles = ["solid", "dashed", "dotted", "dotdash", "dashdot"]
@@ -327,7 +327,9 @@ def heatmap_figure(runs: list[ReportRun], of: str = ""):
     from bokeh.palettes import Viridis256
 
     varying = [a for a in varying_parameters(runs) if a != "seed"]
-    if len(varying) != 2:
+    if len(varying) != 2 or {"method", "problem"} & set(varying):
+        # (runs of several methods or problems: one heatmap each, from heatmap_figures, not a
+        # "method x omega" grid with a row of None for the method that has no omega)
         return None
     xa, ya = varying
 
