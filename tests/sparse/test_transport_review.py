@@ -99,3 +99,14 @@ def test_where_newton_does_not_pay_the_work_stays_near_sinkhorns():
     # the waits show in the trace as Newton-phase steps that ran no CG
     phase, cg = np.asarray(sns.trace["phase"]), np.asarray(sns.trace["cg_iterations"])
     assert ((phase == 1) & (cg == 0)).sum() > 100
+
+
+def test_a_winning_newton_model_is_not_compared_on_every_step():
+    # The dashboard's race (reg 1e-3, rho 0.02) on 1-D W2 histograms: comparing every accepted
+    # trial with the Sinkhorn step cost 1750 passes against Sinkhorn's 1036; after three wins in a
+    # row only every fourth trial is compared.
+    prob = wb.problems.histograms_1d(n=200)
+    sk = wb.run(Sinkhorn(reg=1e-3), prob, rtol=1e-8, max_steps=20_000)
+    sns = wb.run(SinkhornNewtonSparse(reg=1e-3, rho=0.02), prob, rtol=1e-8, max_steps=20_000)
+    assert sk.status is sns.status is Status.CONVERGED
+    assert sns.iterations <= sk.iterations and sns.final["work"] <= 1.4 * sk.final["work"]
