@@ -207,6 +207,9 @@ def test_sliders_stay_where_they_read_well():
 
     assert isinstance(ipywidgets_controls(wb.get_method("adam")).wb_widgets["beta1"], w.FloatSlider)
     assert isinstance(ipywidgets_controls(wb.linear.SOR(omega=1.5)).wb_widgets["omega"], w.FloatSlider)
+    # a Peclet number of 0.5 in [0, 100] is not a tolerance read in decades: it keeps its slider
+    stencil = get_problem_factory("convection_diffusion2d")()
+    assert isinstance(ipywidgets_controls(stencil).wb_widgets["peclet"], w.FloatSlider)
 
 
 def _all_controlled_objects():

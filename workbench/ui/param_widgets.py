@@ -73,8 +73,9 @@ MAX_INT_SLIDER = 10_000
 #: Positive float ranges wider than this ratio get a box: a linear slider over many decades
 #: (a condition number from 1 to 1e12 in steps of 5e9) cannot land on 10 or 100.
 MAX_SLIDER_RATIO = 1e4
-#: A float bounded at 0 whose value is at most this fraction of its upper end (or within ten
-#: steps of 0) gets a box: it is a scale read in decades (a tolerance, a weight, a density).
+#: A fraction or tolerance (a float in [0, 1]) whose value is at most this fraction of its upper
+#: end (or within ten steps of 0) gets a box: it is read in decades (a tolerance, a weight, a
+#: density). A wider range starting at 0 (a Peclet number in [0, 100]) keeps its slider.
 SMALL_FRACTION = 0.1
 
 
@@ -84,7 +85,7 @@ def slider_grid(p: param.Number, value) -> tuple[float, float, float] | None:
     No slider for a number unbounded on one side, one that may be unset (None), an integer
     range longer than :data:`MAX_INT_SLIDER`, a value off the slider's grid (Adam's
     beta2 = 0.999 on a [0, 0.995] grid), a positive float range wider than
-    :data:`MAX_SLIDER_RATIO`, or a float bounded at 0 whose positive value lies in the bottom
+    :data:`MAX_SLIDER_RATIO`, or a float in [0, 1] whose positive value lies in the bottom
     :data:`SMALL_FRACTION` of its range or within ten steps of 0 (a tolerance of 0.1 in (0, 1)). Panel's :func:`controls` and the notebook's
     ``ipywidgets_controls`` both decide with it (it imports no GUI library)."""
     if value is None or p.allow_None:
@@ -100,7 +101,8 @@ def slider_grid(p: param.Number, value) -> tuple[float, float, float] | None:
                and abs((value - start) / step - round((value - start) / step)) < 1e-6)
     if not on_grid or (not integer and lo > 0 and hi / lo > MAX_SLIDER_RATIO):
         return None
-    if not integer and lo == 0 and value > 0 and value <= max(10 * step, SMALL_FRACTION * hi) * (1 + 1e-9):
+    if (not integer and lo == 0 and hi <= 1 and value > 0
+            and value <= max(10 * step, SMALL_FRACTION * hi) * (1 + 1e-9)):
         # A scale bounded at 0 whose value sits in the bottom of the range (SketchedSQP's
         # inner_accuracy = 0.1 in (0, 1), a LASSO weight of 0.05, a density of 0.01): read in
         # decades, where a linear slider in steps of 0.005 cannot pick 1e-3 (it lands on a
