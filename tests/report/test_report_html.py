@@ -349,6 +349,15 @@ def test_runs_of_several_methods_keep_a_line_per_method_and_their_own_parameters
     p = wb.problems.poisson2d(8)
     race = collect_runs([wb.run(wb.linear.SOR(omega=w), p) for w in (1.5, 1.9)] + [wb.run(wb.get_method("cg"), p)])
     assert [fig.title.text for _, fig in build_figures(race)][1:] == ["Cost vs omega (sor): iterations"]
+    # One method on two problems: the problems share omega, so the grid over them is drawn, and
+    # the runs of one omega on the two problems differ by their dash, not only by position.
+    from workbench.report.figures import _colour_runs, _dash_runs
+
+    two = collect_runs([wb.run(wb.linear.SOR(omega=w), q) for q in (p, wb.problems.anisotropic2d(8))
+                        for w in (1.2, 1.8)])
+    assert any(fig.title.text.startswith("Iterations over problem x omega") for _, fig in build_figures(two))
+    styles = list(zip(_colour_runs(two), _dash_runs(two)))
+    assert len(set(styles)) == 4 and styles[0][0] == styles[2][0] and styles[0][1] != styles[2][1]
     text = export_html(store.query(), tmp_path / "mixed.html").read_text()
     assert "swept: method, method.omega, problem.n" in text
 

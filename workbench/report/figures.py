@@ -114,17 +114,17 @@ def _colour_runs(runs: list[ReportRun]) -> list[str]:
 
 
 def _dash_runs(runs: list[ReportRun]) -> list[str]:
-    """Dash pattern by the second swept parameter, so colour + dash identify a run of a 2-D sweep."""
-    varying = [a for a in varying_parameters(runs) if a not in ("seed", "method", "problem")]
-    if len(varying) < 2:
+    """Dash pattern by the method (problem) when runs of several are shown, else by the second
+    swept parameter, so colour + dash identify a run (SOR and SSOR at one omega differ)."""
+    all_varying = varying_parameters(runs)
+    names = [a for a in ("method", "problem") if a in all_varying]
+    varying = [a for a in all_varying if a not in ("seed", "method", "problem")]
+    axis = names[0] if names else (varying[1] if len(varying) >= 2 else None)
+    if axis is None:
         return ["solid"] * len(runs)
     styles = ["solid", "dashed", "dotted", "dotdash", "dashdot"]
-    values = []
-    for run in runs:
-        v = value_key(parameter(run, varying[1]))
-        if v not in values:
-            values.append(v)
-    return [styles[values.index(value_key(parameter(r, varying[1]))) % len(styles)] for r in runs]
+    values = list(dict.fromkeys(value_key(parameter(r, axis)) for r in runs))
+    return [styles[values.index(value_key(parameter(r, axis))) % len(styles)] for r in runs]
 
 
 @dataclasses.dataclass
@@ -327,9 +327,12 @@ def heatmap_figure(runs: list[ReportRun], of: str = ""):
     from bokeh.palettes import Viridis256
 
     varying = [a for a in varying_parameters(runs) if a != "seed"]
-    if len(varying) != 2 or {"method", "problem"} & set(varying):
-        # (runs of several methods or problems: one heatmap each, from heatmap_figures, not a
-        # "method x omega" grid with a row of None for the method that has no omega)
+    if len(varying) != 2:
+        return None
+    if {"method", "problem"} & set(varying) and any(
+            parameter(r, a) is None for r in runs for a in varying if a not in ("method", "problem")):
+        # (SOR's omega beside CG, which has none: not a "method x omega" grid with a row of None;
+        # heatmap_figures draws one per method instead)
         return None
     xa, ya = varying
 
