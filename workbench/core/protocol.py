@@ -382,6 +382,10 @@ class Method(CheckedParams):
         """
         return None
 
+    #: Whether :meth:`confirm_convergence` is asked when the start already meets the tolerance
+    #: (False where ``init`` computes the stop metric exactly, as a linear solver's ``b - A x0``).
+    confirm_at_start: ClassVar[bool] = True
+
     def convergence_detail(self, problem: Problem, state) -> str | None:
         """The sentence after "Converged:" in the run's message, or ``None`` (the default) for the
         Runner's ``metric = value <= threshold after k iterations``."""

@@ -205,7 +205,8 @@ class Runner:
         else:
             scale = abs(self.reference)
         self.threshold = max(self.atol, (self.rtol or 0.0) * scale)
-        if self.metric == self.method.stop_metric and self._meets_tolerance(metrics0):
+        if (self.metric == self.method.stop_metric and getattr(self.method, "confirm_at_start", True)
+                and self._meets_tolerance(metrics0)):
             # A start that already meets the tolerance is confirmed as a later step would be (a
             # sequence run refuses an atol that would end it before any system is solved).
             try:
@@ -238,7 +239,7 @@ class Runner:
         sentence = self.status.sentence
         if self.status is Status.FAILED and self.failed_in_observer:
             sentence = "Failed: an observer raised an error."
-        if self.status in (Status.MAX_STEPS, Status.MAX_TIME) and not self.tolerance_set:
+        if self.status in (Status.MAX_STEPS, Status.MAX_TIME) and not self._zero_ends:
             # (an optimizer has no default tolerance: "before reaching the tolerance" would name
             # one the run never had)
             limit = "step limit" if self.status is Status.MAX_STEPS else "wall-time budget"

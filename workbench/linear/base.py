@@ -87,6 +87,9 @@ class LinearMethod(Method):
             scale = state.extra["residual_scale"] = state.residual_norm
         return scale or 1.0
 
+    #: ``init`` computes ``b - A x0`` itself: a start that meets the tolerance needs no second matvec.
+    confirm_at_start = False
+
     def confirm_convergence(self, problem, state: LinearState, tolerance: float):
         """The state with ``r = b - A x`` recomputed (one matvec), for a recurred residual.
 
