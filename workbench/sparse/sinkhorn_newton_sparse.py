@@ -238,11 +238,12 @@ class SinkhornNewtonSparse(TransportMethod):
             r, c, F, err = cache
         grad = np.concatenate([a - r, b - c])
 
-        # The safeguard: the Sinkhorn step from the same point (2 passes), the step this one
-        # must beat. A Newton trial is taken only if its dual objective is at least the Sinkhorn
-        # step's (at round-off, if its marginal error is lower), so the Newton phase is never
-        # slower per iteration than Sinkhorn; a poor sparse model (small rho, large reg,
-        # near-empty rows) costs work, not iterations, and step() spaces such trials out.
+        # The safeguard: the Sinkhorn step from the same point (1-2 passes), the step this one
+        # must beat. A compared Newton trial is taken only if its dual objective is at least the
+        # Sinkhorn step's (at round-off, if its marginal error is lower); a poor sparse model
+        # (small rho, large reg, near-empty rows) then costs work, not iterations, and step()
+        # spaces such trials out. A model on a winning streak is compared only on every
+        # compare_every-th trial, so up to 3 trials in a row are kept on Armijo alone.
         # Computed when needed: a trial that wins often is compared only now and then.
         candidate: list = []
 
@@ -322,7 +323,9 @@ class SinkhornNewtonSparse(TransportMethod):
                         # that loses to the Sinkhorn step is not worth more trials.
                         f_s, g_s, F_s = sinkhorn_candidate() if compare else (None, None, -math.inf)
                         if not compare:
-                            better = True
+                            # (unchecked: kept on Armijo, but at round-off of F only if it lowers
+                            # the marginal error, as the checked path would demand)
+                            better = F_t - F > roundoff or err_t <= err
                         elif F_t - F <= roundoff and F_s - F <= roundoff:
                             # Both gains are round-off of F (at the optimum): the
                             # marginal error decides, which needs the Sinkhorn step's.
