@@ -191,3 +191,14 @@ def test_a_runs_rtol_and_atol_do_not_end_a_recycling_sequence_early():
     res = wb.run(wb.get_method("krylov_recycling", recycle=4), seq, atol=3)
     assert res.status.label == "failed" and res.state.t == 9
     assert "3 of 12 left" in res.message and "krylov_recycling" in res.message
+
+
+def test_a_krylov_run_that_starts_at_the_solution_costs_one_matvec():
+    # init computes b - A x0 exactly; the start-of-run confirmation (for sequence runs) must not
+    # recompute it (it counted 2).
+    p = wb.problems.poisson2d(8)
+    x = np.linalg.solve(p.A.toarray(), p.b)
+    start = wb.problems.from_matrix(p.A, p.b, x0=x)
+    for name in ("cg", "pcg", "chebyshev"):
+        res = wb.run(wb.get_method(name), start)
+        assert (res.status.label, res.iterations, res.final["matvecs"]) == ("converged", 0, 1.0), name
