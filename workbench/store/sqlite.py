@@ -311,31 +311,45 @@ class RunStore:
         shared folder without write permission).
 
         A WAL database opened read-only still needs its ``-shm`` index beside it, which a
-        read-only folder cannot hold; SQLite's ``immutable`` flag reads the file without it.
-        That is safe here because nobody can write on that storage while it is read-only.
+        read-only folder cannot hold. Without a write-ahead log SQLite's ``immutable`` flag
+        reads the file alone, which is safe because nobody can write on that storage. With a
+        log (a writer killed before merging it, or one merged but not truncated) the file alone
+        may miss committed runs: the database and its log are copied to a temporary folder and
+        the copy is read (``query_only``), so every committed run is there.
         """
         from urllib.parse import quote
 
-        uri = f"file:{quote(str(self.path.resolve()))}"
         wal = self.path.with_name(self.path.name + "-wal")
-        # immutable=1 reads the database file alone: runs committed to a write-ahead log that was
-        # never merged (the writer was killed) would be silently missing, so it is used only
-        # when there is no such log.
-        unmerged = wal.exists() and wal.stat().st_size > 0
-        for flags in ("mode=ro",) if unmerged else ("mode=ro", "immutable=1"):
+        has_log = wal.exists() and wal.stat().st_size > 0
+        attempts = [(self.path, "mode=ro")] + ([] if has_log else [(self.path, "immutable=1")])
+        for path, flags in attempts:
             try:
-                conn = sqlite3.connect(f"{uri}?{flags}", uri=True, timeout=self.timeout, isolation_level=None,
-                                       check_same_thread=False)
+                conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?{flags}", uri=True, timeout=self.timeout,
+                                       isolation_level=None, check_same_thread=False)
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
             except sqlite3.Error:
                 continue
             self._conn, self.read_only = conn, True
             return
-        if unmerged:
-            raise StoreError(f"the run store {str(self.path)!r} is on storage this process cannot write, and its "
-                             f"write-ahead log {wal.name!r} holds runs not yet merged into it; open it once where "
-                             "it can be written (e.g. `workbench runs list --store PATH` there), or copy its folder "
-                             "somewhere writable and use the copy.") from None
+        if has_log:
+            import shutil
+            import tempfile
+
+            try:
+                self._copy = tempfile.TemporaryDirectory(prefix="workbench-store-")
+                copy = Path(self._copy.name) / self.path.name
+                shutil.copyfile(self.path, copy)
+                shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+                conn = sqlite3.connect(str(copy), timeout=self.timeout, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute("PRAGMA query_only = ON")  # a write says the store is read-only
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            except (OSError, sqlite3.Error) as exc:
+                raise StoreError(f"the run store {str(self.path)!r} is on storage this process cannot write, and "
+                                 f"reading its write-ahead log {wal.name!r} needs a copy, which failed ({exc}); open "
+                                 "it once where it can be written, or copy its folder somewhere writable.") from None
+            self._conn, self.read_only = conn, True
+            return
         raise StoreError(f"cannot open the run store {str(self.path)!r}: {first_error}; it cannot be written "
                          "here and could not be read either; check the path and its permissions.") from None
 
@@ -446,6 +460,9 @@ class RunStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            copy = getattr(self, "_copy", None)
+            if copy is not None:  # the temporary copy of a read-only store with a log
+                copy.cleanup()
 
     def __enter__(self) -> "RunStore":
         return self
