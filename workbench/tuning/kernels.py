@@ -147,14 +147,15 @@ def solve_csr_status(solver: str, indptr, indices, data, diag, b, x0, omega: flo
 
     Examples
     --------
+    A solve capped exactly where it converges converged; one step short, it did not:
+
     >>> import workbench as wb
-    >>> A = wb.problems.poisson2d(10).A.tocsr()
-    >>> A.sort_indices()
-    >>> b = np.ones(A.shape[0])
-    >>> args = (A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data, A.diagonal(), b, np.zeros_like(b))
-    >>> k, ok = solve_csr_status("sor", *args, 1.6)
-    >>> solve_csr_status("sor", *args, 1.6, max_iterations=k), solve_csr_status("sor", *args, 1.6, max_iterations=k - 1)
-    ((43, True), (42, False))
+    >>> from workbench.tuning.costs import system_arrays
+    >>> a = system_arrays(wb.problems.shifted_laplacian_sequence("high", instances=1, seed=0), 0)
+    >>> arrays = (a.indptr, a.indices, a.data, a.diag, a.b, a.x0)
+    >>> k, converged = solve_csr_status("sor", *arrays, 1.6)
+    >>> converged, solve_csr_status("sor", *arrays, 1.6, max_iterations=k - 1) == (k - 1, False)
+    (True, True)
     """
     x = np.array(x0, dtype=float)
     k = int(_kernels()[solver](indptr, indices, data, diag, b, x, float(omega), float(rtol), int(max_iterations)))
