@@ -385,6 +385,9 @@ class Method(CheckedParams):
     #: Whether :meth:`confirm_convergence` is asked when the start already meets the tolerance
     #: (False where ``init`` computes the stop metric exactly, as a linear solver's ``b - A x0``).
     confirm_at_start: ClassVar[bool] = True
+    #: Whether a stop metric of exactly 0 ends the run even without a tolerance (``rtol=0``):
+    #: a count of what is left to do, as a sequence run's ``remaining``.
+    done_at_zero: ClassVar[bool] = False
 
     def convergence_detail(self, problem: Problem, state) -> str | None:
         """The sentence after "Converged:" in the run's message, or ``None`` (the default) for the
@@ -438,8 +441,7 @@ class SequenceMethod(Method):
     problem_kind = "sequence"
     step_noun = "instances"
     stop_metric = "remaining"
-    #: The run ends (converged) when ``remaining`` reaches 0, even with ``rtol=0``.
-    done_at_zero = True
+    done_at_zero = True  # the run ends when ``remaining`` reaches 0, even with rtol=0
     # A positive default only makes the Runner test ``remaining`` against max(atol, rtol * 0) = 0.
     default_rtol = 0.5
     divergence_factor = None

@@ -205,8 +205,7 @@ class Runner:
         else:
             scale = abs(self.reference)
         self.threshold = max(self.atol, (self.rtol or 0.0) * scale)
-        if (self.metric == self.method.stop_metric and getattr(self.method, "confirm_at_start", True)
-                and self._meets_tolerance(metrics0)):
+        if self.metric == self.method.stop_metric and self.method.confirm_at_start and self._meets_tolerance(metrics0):
             # A start that already meets the tolerance is confirmed as a later step would be (a
             # sequence run refuses an atol that would end it before any system is solved).
             try:
@@ -312,8 +311,7 @@ class Runner:
     def _zero_ends(self) -> bool:
         """Whether a stop metric of exactly 0 ends the run: with a tolerance, or for a method whose
         own stop metric counts what is left to do (a sequence run's ``remaining``) whatever it is."""
-        return self.tolerance_set or (self.metric == self.method.stop_metric
-                                      and getattr(self.method, "done_at_zero", False))
+        return self.tolerance_set or (self.metric == self.method.stop_metric and self.method.done_at_zero)
 
     @property
     def tolerance_set(self) -> bool:

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..core import InvalidParameter, Result, Trace
-from ..store.records import flatten_params
+from ..store.records import flatten_params, short_names
 
 __all__ = ["ReportRun", "collect_runs", "varying_parameters", "parameter", "short_names", "work_column", "ranking"]
 
@@ -277,15 +277,6 @@ def parameter(run: ReportRun, address: str) -> Any:
     if address == "problem":
         return run.problem
     return run.params.get(address)
-
-
-def short_names(addresses: Iterable[str]) -> dict[str, str]:
-    """``address -> name`` for axes, titles and labels: ``omega`` for ``method.omega``, unless two
-    addresses would read the same (``method.seed`` and ``problem.seed``), which keep their part."""
-    addresses = list(dict.fromkeys(addresses))
-    short = {a: a.split(".", 1)[-1] for a in addresses}
-    clashing = {s for s in short.values() if list(short.values()).count(s) > 1}
-    return {a: (a if s in clashing else s) for a, s in short.items()}
 
 
 def numeric(values: Iterable[Any]) -> bool:

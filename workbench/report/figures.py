@@ -13,13 +13,14 @@ at which it blew up is no cost either, and drawn as one it would read as the fas
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections import defaultdict
 from typing import Callable
 
 import numpy as np
 
-from .data import ReportRun, distinct_format, numeric, parameter, short_names, value_key, varying_parameters
+from .data import GROUP_ADDRESSES, ReportRun, distinct_format, numeric, parameter, short_names, value_key, varying_parameters
 
 __all__ = ["convergence_figure", "cost_figures", "heatmap_figure", "heatmap_figures", "build_figures"]
 
@@ -101,7 +102,7 @@ def convergence_figure(runs: list[ReportRun]):
 
 def _colour_runs(runs: list[ReportRun]) -> list[str]:
     """Colour by the first numeric swept parameter when there is one (a gradient reads as order)."""
-    varying = [a for a in varying_parameters(runs) if a not in ("seed", "method", "problem")]
+    varying = [a for a in varying_parameters(runs) if a not in ("seed", *GROUP_ADDRESSES)]
     if varying and numeric(parameter(r, varying[0]) for r in runs):
         from bokeh.palettes import Viridis256
 
@@ -117,8 +118,8 @@ def _dash_runs(runs: list[ReportRun]) -> list[str]:
     """Dash pattern by the method (problem) when runs of several are shown, else by the second
     swept parameter, so colour + dash identify a run (SOR and SSOR at one omega differ)."""
     all_varying = varying_parameters(runs)
-    names = [a for a in ("method", "problem") if a in all_varying]
-    varying = [a for a in all_varying if a not in ("seed", "method", "problem")]
+    names = [a for a in GROUP_ADDRESSES if a in all_varying]
+    varying = [a for a in all_varying if a not in ("seed", *GROUP_ADDRESSES)]
     axis = names[0] if names else (varying[1] if len(varying) >= 2 else None)
     if axis is None:
         return ["solid"] * len(runs)
@@ -170,8 +171,6 @@ def _groups(runs: list[ReportRun], x_address: str, others: list[str]):
 
 def _ordered(key: tuple) -> tuple:
     """Sort key of a group's values: numbers by size (n=8 before n=16), then text."""
-    import json
-
     out = []
     for k in key:
         v = json.loads(k)
@@ -209,7 +208,7 @@ def cost_figures(runs: list[ReportRun]) -> list:
     figs = []
     several_methods = "method" in all_varying
     for x_address in varying:
-        if x_address in ("method", "problem"):
+        if x_address in GROUP_ADDRESSES:
             continue  # names, not numbers: they make the lines
         # A method's (problem's) parameter is plotted over the runs that have it: SOR's omega
         # beside a Jacobi run, which has none.
@@ -297,7 +296,7 @@ def _group_label(others: list[str], key: tuple, texts: dict, names: dict) -> str
     group's method does not have (Jacobi's omega) is left out."""
     bits = []
     for o, k in zip(others, key):
-        if o in ("method", "problem"):
+        if o in GROUP_ADDRESSES:
             bits.append(texts[o][k])
         elif k != value_key(None):
             bits.append(f"{names[o]}={texts[o][k]}")
@@ -329,8 +328,8 @@ def heatmap_figure(runs: list[ReportRun], of: str = ""):
     varying = [a for a in varying_parameters(runs) if a != "seed"]
     if len(varying) != 2:
         return None
-    if {"method", "problem"} & set(varying) and any(
-            parameter(r, a) is None for r in runs for a in varying if a not in ("method", "problem")):
+    if set(GROUP_ADDRESSES) & set(varying) and any(
+            parameter(r, a) is None for r in runs for a in varying if a not in GROUP_ADDRESSES):
         # (SOR's omega beside CG, which has none: not a "method x omega" grid with a row of None;
         # heatmap_figures draws one per method instead)
         return None

@@ -15,7 +15,7 @@ import json
 import math
 import platform
 import time
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -29,6 +29,7 @@ __all__ = [
     "package_versions",
     "record_from_result",
     "flatten_params",
+    "short_names",
 ]
 
 #: Packages whose versions are stored with every run (those a run's numbers depend on).
@@ -125,6 +126,15 @@ def flatten_params(run_spec: dict) -> dict[str, Any]:
     if run_spec.get("seed") is not None:
         flat["seed"] = run_spec["seed"]
     return jsonable(flat)
+
+
+def short_names(addresses: Iterable[str]) -> dict[str, str]:
+    """``address -> name`` for labels, axes and titles: ``omega`` for ``method.omega``, unless two
+    addresses would read the same (``method.seed`` and ``problem.seed``), which keep their part."""
+    addresses = list(dict.fromkeys(addresses))
+    short = {a: a.split(".", 1)[-1] for a in addresses}
+    clashing = {s for s in short.values() if list(short.values()).count(s) > 1}
+    return {a: (a if s in clashing else s) for a, s in short.items()}
 
 
 def record_from_result(

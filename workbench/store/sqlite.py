@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..core import MalformedInput, Result, Status, Trace, UnknownName
-from .records import decode_trace, record_from_result
+from .records import decode_trace, record_from_result, short_names
 
 __all__ = ["RunStore", "StoredRun", "StoreError", "default_store_path", "open_store"]
 
@@ -120,10 +120,9 @@ class StoredRun:
     @property
     def label(self) -> str:
         """Short human label: method and its swept values, e.g. ``sor omega=1.5 n=32``."""
-        shown = [k for k in self.params if not k.startswith("stop.")]
-        short = [k.split(".", 1)[-1] for k in shown]
         # (``method.seed`` and ``problem.seed`` keep their part, or both would read ``seed=0``)
-        bits = [f"{s if short.count(s) == 1 else k}={_short(self.params[k])}" for k, s in zip(shown, short)]
+        names = short_names(k for k in self.params if not k.startswith("stop."))
+        bits = [f"{name}={_short(self.params[k])}" for k, name in names.items()]
         return f"#{self.id} {self.method} " + " ".join(bits)
 
     def to_result(self) -> Result:
