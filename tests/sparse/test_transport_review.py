@@ -95,7 +95,7 @@ def test_where_newton_does_not_pay_the_work_stays_near_sinkhorns():
     sns = wb.run(wb.sparse.SinkhornNewtonSparse(reg=1e-4, rho=0.1), prob, rtol=1e-9, max_steps=20_000)
     assert sk.status is sns.status is Status.CONVERGED
     assert sns.iterations <= 1.05 * sk.iterations
-    assert sns.final["work"] <= 2.0 * sk.final["work"]
+    assert sns.final["work"] <= 1.6 * sk.final["work"]  # (the docs: "within about 1.5x"; measured 1.53x)
     # the waits show in the trace as Newton-phase steps that ran no CG
     phase, cg = np.asarray(sns.trace["phase"]), np.asarray(sns.trace["cg_iterations"])
     assert ((phase == 1) & (cg == 0)).sum() > 100
