@@ -109,6 +109,11 @@ def parse_policies(text: str) -> list[tuple[str, str, dict]]:
     return parsed
 
 
+def _blanked(values, done: int, fill) -> list:
+    """``values[:done]`` as a list, then ``fill`` for each instance not solved."""
+    return [*values[:done].tolist(), *([fill] * (len(values) - done))]
+
+
 def _record(method, runner, wall_time: float) -> dict:
     """One policy's run as the JSON record ``--out`` writes."""
     state = runner.state
@@ -123,9 +128,8 @@ def _record(method, runner, wall_time: float) -> dict:
         # arm -1 for those not solved (a failed or interrupted policy; an instance cut by Ctrl-C
         # mid-step may have written its entries without being counted: they are blanked too)
         "per_instance": {} if state is None else {
-            "omega": [*state.omega[:done].tolist(), *([None] * (len(state.omega) - done))],
-            "iterations": [*state.iterations[:done].tolist(), *([0] * (len(state.iterations) - done))],
-            "arm": [*state.arm[:done].tolist(), *([-1] * (len(state.arm) - done))]},
+            "omega": _blanked(state.omega, done, None), "iterations": _blanked(state.iterations, done, 0),
+            "arm": _blanked(state.arm, done, -1)},
     }
 
 

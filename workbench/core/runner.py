@@ -262,8 +262,11 @@ class Runner:
             value = float(metrics.get(self.metric, math.nan))
         except (TypeError, ValueError):
             return False
-        return math.isfinite(value) and value <= self.threshold and (
-            self.threshold > 0 or (value == 0 and self._zero_ends))
+        return math.isfinite(value) and self._within(value)
+
+    def _within(self, value: float) -> bool:
+        """Whether a finite stop-metric value ends the run as converged."""
+        return value <= self.threshold and (self.threshold > 0 or (value == 0 and self._zero_ends))
 
     def _check(self, metrics: dict) -> None:
         value = metrics.get(self.metric, math.nan)
@@ -277,7 +280,7 @@ class Runner:
             self.detail = f"{self.metric} = {value} at iteration {self.iteration}."
         elif nonfinite is not None:
             self.status, self.detail = Status.NONFINITE, nonfinite
-        elif value <= self.threshold and (self.threshold > 0 or (value == 0 and self._zero_ends)):
+        elif self._within(value):
             # (a run that starts at a solution, stop metric exactly 0, has converged at once)
             self.status = Status.CONVERGED
             detail = self.method.convergence_detail(self.problem, self.state) if self.metric == self.method.stop_metric else None

@@ -27,10 +27,10 @@ import math
 import numpy as np
 import param
 
-from ..core import IncompatibleProblem, InvalidParameter, InvalidProblem, register_method
+from ..core import IncompatibleProblem, InvalidParameter, register_method
 from ..linear.preconditioners import apply_chebyshev_polynomial
 from .base import Optimizer
-from .hessian import require_curvature
+from .hessian import dense_hessian, require_curvature
 
 __all__ = [
     "PolynomialPreconditionedGD", "PreconditionerError", "DegreeTooHigh", "NoCurvature", "NotPositiveSemidefinite",
@@ -303,9 +303,7 @@ class PolynomialPreconditionedGD(Optimizer):
              "eigenvalues": None, "config": None, "x_prev": state.x.copy(), "beta": 0.0, "k": 0}
         if self._hp["traces"] == "exact":
             require_curvature(self, problem, dense=True)
-            B = np.asarray(problem.hessian(x0), dtype=float)
-            if B.shape != (n, n) or not np.all(np.isfinite(B)):
-                raise InvalidProblem(f"the Hessian of {problem.name} is not a finite {n} x {n} matrix.")
+            B = dense_hessian(problem, x0)
             B = 0.5 * (B + B.T)
             lam, vec = np.linalg.eigh(B)
             lam, vec = lam[::-1], vec[:, ::-1]

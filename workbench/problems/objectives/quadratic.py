@@ -153,7 +153,8 @@ class SpectrumQuadratic(ProblemFactory):
         n = lam.size
         Q, R = np.linalg.qr(rng.standard_normal((n, n)))
         Q *= np.sign(np.diag(R))  # Haar-distributed rotation
-        H = 0.5 * (((Q * lam) @ Q.T) + ((Q * lam) @ Q.T).T)
+        H = (Q * lam) @ Q.T
+        H = 0.5 * (H + H.T)  # (exactly symmetric: the product is only so up to rounding)
         u = rng.standard_normal(n)
         x0 = self.distance * u / np.linalg.norm(u)
         lmin, lmax = float(lam.min()), float(lam.max())
