@@ -387,9 +387,10 @@ class PolynomialPreconditionedGD(Optimizer):
                 # With the spectrum at hand the stable recurrence replaces Newton's identities (equal in
                 # exact arithmetic; the identities cancel catastrophically at high degree on wide spectra).
                 e = elementary_symmetric(lam, tau + 1)
-                mu = np.array([lam[j] * elementary_symmetric(np.delete(lam, j), tau)[tau] for j in (0, n - 1)])
-                # the smallest lambda_j sigma_tau(lambda_-j) is at j = n (the function is increasing in lambda_j)
-                b["step_condition"] = float(e[tau + 1] / mu[1]) if mu[1] > 0 else math.inf
+                # the smallest lambda_j sigma_tau(lambda_-j) is at j = n (the function is increasing in
+                # lambda_j, and lam is sorted in decreasing order)
+                mu = lam[n - 1] * elementary_symmetric(lam[:n - 1], tau)[tau]
+                b["step_condition"] = float(e[tau + 1] / mu) if mu > 0 else math.inf
                 if math.isfinite(b["gamma"]) and b["gamma"] > 0:
                     b["q"] = 1.0 / b["gamma"]
             else:
@@ -410,7 +411,7 @@ class PolynomialPreconditionedGD(Optimizer):
         else:
             lo, hi = self._window(problem, b)
             b["window"] = (lo, hi)
-            eps = chebyshev_residual_bound(tau, lo, hi)
+            eps = b["window_eps"] = chebyshev_residual_bound(tau, lo, hi)
             b["q"] = (1.0 - eps) / (1.0 + eps)
             if lam is not None:  # lambda q(lambda) on the spectrum
                 if hi > lo:
@@ -438,18 +439,18 @@ class PolynomialPreconditionedGD(Optimizer):
 
     # -- the step ----------------------------------------------------------------------------
     def _direction(self, problem, b, g):
-        """The preconditioned gradient M g, and the products it took."""
+        """The preconditioned gradient M g (``degree`` products)."""
         hp = self._hp
         tau = hp["degree"]
         mv = self._matvec(problem, b)
         if hp["preconditioner"] == "symmetric":
             e = b["e"]
-            return apply_symmetric_polynomial(mv, e, tau, g) / e[tau + 1], tau
+            return apply_symmetric_polynomial(mv, e, tau, g) / e[tau + 1]
         lo, hi = b["window"]
         h = apply_chebyshev_polynomial(mv, lo, hi, tau, g)
         if hp["acceleration"] == "fast":  # scale to L' = 1: lambda q(lambda) <= 1 + eps
-            h = h / (1.0 + chebyshev_residual_bound(tau, lo, hi))
-        return h, tau
+            h = h / (1.0 + b["window_eps"])
+        return h
 
     def _krylov_step(self, problem, b, g, lr):
         tau = self._hp["degree"]
@@ -493,8 +494,8 @@ class PolynomialPreconditionedGD(Optimizer):
             b["hvp_evals"] += products
             state.x = state.x + step
             return lr
-        d, products = self._direction(problem, b, g)
-        b["hvp_evals"] += products
+        d = self._direction(problem, b, g)
+        b["hvp_evals"] += hp["degree"]
         if hp["acceleration"] == "none":
             state.x = state.x - lr * d
             return lr
